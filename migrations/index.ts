@@ -1,0 +1,24 @@
+// The static migration list: imported, not read from disk, so the bundled server and the
+// packaged app carry every migration. Append new migrations at the end; never edit a landed one.
+import type { Knex } from 'knex';
+import * as m001 from './20261124000001_create_agents.js';
+import * as m002 from './20261124000002_create_agent_configs.js';
+import * as m003 from './20261124000003_create_fleet_config_versions.js';
+import * as m004 from './20261124000004_create_agent_status.js';
+import * as m005 from './20261124000005_create_agent_recovery_attempts.js';
+import * as m006 from './20261124000006_create_agent_metrics.js';
+import * as m007 from './20261124000007_create_agent_logs.js';
+
+export interface NamedMigration extends Knex.Migration {
+  name: string;
+}
+
+export const migrations: NamedMigration[] = [
+  { name: '20261124000001_create_agents', ...m001 },
+  { name: '20261124000002_create_agent_configs', ...m002 },
+  { name: '20261124000003_create_fleet_config_versions', ...m003 },
+  { name: '20261124000004_create_agent_status', ...m004 },
+  { name: '20261124000005_create_agent_recovery_attempts', ...m005 },
+  { name: '20261124000006_create_agent_metrics', ...m006 },
+  { name: '20261124000007_create_agent_logs', ...m007 },
+];

@@ -1,0 +1,164 @@
+// Composition root of the AMS: data dir lock -> database -> migrations -> services ->
+// HTTP server. Used by main.ts (standalone and host mode) and by the server tests, so the
+// tests run exactly what ships.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { acquireDataDirLock } from './lockfile.js';
+import { asDatabaseUnavailable, type Database, openDatabase } from './db/database.js';
+import { migrateLatest } from './db/migrate.js';
+import { createApp, type Services } from './app.js';
+import { createAgentService } from './services/agents.js';
+import { createConfigService } from './services/config.js';
+import { createHealthService } from './services/health.js';
+import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
+import { DatabaseUnavailable } from './errors.js';
+import { CURRENT_API_VERSION } from './http/versioning.js';
+import { AMS_VERSION } from './version.js';
+import type { AmsSettings } from './settings.js';
+
+export interface RunningAms {
+  url: string;
+  port: number;
+  db: Database;
+  services: Services;
+  /** Stops accepting requests, finishes in-flight ones, closes the database, releases the lock. */
+  close(): Promise<void>;
+}
+
+export interface StartAmsOptions {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Milliseconds to wait for in-flight requests on close before cutting connections. */
+  drainTimeoutMs?: number;
+}
+
+export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Promise<RunningAms> {
+  const { logger } = opts;
+  const env = opts.env ?? process.env;
+  fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataDirLock(settings.dataDir);
+  const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
+  try {
+    const db = await openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger });
+    cleanup.unshift(() => db.close());
+    const schema = startMigrations(db, logger);
+    cleanup.unshift(() => schema.stop());
+    await schema.first;
+
+    const environment = readEnvironmentLayer(env);
+    for (const problem of environment.problems) logger.warn(problem);
+    const services: Services = {
+      agents: createAgentService({ db }),
+      config: createConfigService({ db, defaults: CONFIG_DEFAULTS, environment: environment.layer }),
+      health: createHealthService({
+        version: AMS_VERSION,
+        apiVersion: CURRENT_API_VERSION,
+        startedAt: Date.now(),
+        critical: ['database'],
+        checks: {
+          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION }),
+          database: async () => {
+            const latency = await db.ping();
+            if (!schema.ready()) return { status: 'down', latency_ms: latency, kind: db.kind, error: 'schema migrations have not completed' };
+            return { status: 'ok', latency_ms: latency, kind: db.kind };
+          },
+        },
+      }),
+    };
+    const { app } = createApp({ logger, services, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
+
+    const server = http.createServer(app.callback());
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(settings.port, settings.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${connectableHost(settings.host)}:${port}`;
+    logger.info({ url, dataDir: settings.dataDir, database: db.kind }, 'AMS listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      db,
+      services,
+      close: () =>
+        (closing ??= (async () => {
+          await closeServer(server, opts.drainTimeoutMs ?? 8000);
+          await runCleanup(cleanup, logger);
+        })()),
+    };
+  } catch (err) {
+    await runCleanup(cleanup, logger);
+    throw err;
+  }
+}
+
+/** Runs migrations now, or keeps retrying while the database is unreachable; requests get 503 until done. */
+function startMigrations(db: Database, logger: Logger) {
+  let ready = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const attempt = async (): Promise<void> => {
+    try {
+      const applied = await migrateLatest(db.knex);
+      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+      ready = true;
+    } catch (err) {
+      const unavailable = asDatabaseUnavailable(err);
+      if (!unavailable) throw err;
+      logger.warn({ reason: unavailable.message }, 'database unreachable; migrations will be retried');
+      if (!stopped) timer = setTimeout(() => (running = attempt()), 2000);
+    }
+  };
+  return {
+    first: (running = attempt()),
+    ready: () => ready,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running.catch(() => undefined);
+    },
+    async gate(ctx: Context, next: Next) {
+      if (!ready && ctx.path.startsWith('/api/') && !ctx.path.endsWith('/health') && !ctx.path.endsWith('/openapi.json')) {
+        throw new DatabaseUnavailable('the database schema is not ready yet');
+      }
+      await next();
+    },
+  };
+}
+
+function connectableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function closeServer(server: http.Server, drainTimeoutMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    // Keep-alive sockets with no request in flight would hold close() open.
+    server.closeIdleConnections();
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    server.once('close', () => clearInterval(idle));
+  });
+}
+
+async function runCleanup(steps: Array<() => Promise<void> | void>, logger: Logger): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      logger.warn({ err }, 'shutdown step failed');
+    }
+  }
+}

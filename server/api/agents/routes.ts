@@ -1,0 +1,87 @@
+// /agents: register, list, read, update, delete.
+import { z } from 'zod';
+import type { AgentService } from '../../services/agents.js';
+import { defineRoute, type RouteSpec } from '../../http/route.js';
+import { decodeCursor } from '../../http/cursor.js';
+import { errorResponses } from '../common.js';
+import { AgentIdParams, AgentPage, AgentSchema, CreateAgentBody, ListAgentsQuery, UpdateAgentBody } from './schema.js';
+
+const AgentCursor = z.object({ c: z.string().datetime(), i: z.string() });
+
+export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/agents',
+      operationId: 'listAgents',
+      summary: 'List agents, filtered, in pages',
+      tags: ['agents'],
+      query: ListAgentsQuery,
+      responses: { 200: { description: 'A page of agents', schema: AgentPage }, ...errorResponses(400, 503) },
+      handler: (_ctx, { query }) => {
+        const after = query.cursor ? decodeCursor(query.cursor, AgentCursor) : undefined;
+        return agents.list({
+          limit: query.limit,
+          type: query.type,
+          status: query.status,
+          health: query.health,
+          q: query.q,
+          labels: query.label ? Object.fromEntries(query.label) : undefined,
+          after: after && { created_at: after.c, id: after.i },
+        });
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/agents',
+      operationId: 'createAgent',
+      summary: 'Register an agent',
+      tags: ['agents'],
+      body: CreateAgentBody,
+      status: 201,
+      responses: { 201: { description: 'The new agent', schema: AgentSchema }, ...errorResponses(400, 409, 413, 415, 503) },
+      handler: async (ctx, { body }) => {
+        const agent = await agents.create(body);
+        ctx.set('Location', `/api/v1/agents/${agent.id}`);
+        return agent;
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/agents/{id}',
+      operationId: 'getAgent',
+      summary: 'Read one agent',
+      tags: ['agents'],
+      params: AgentIdParams,
+      responses: { 200: { description: 'The agent', schema: AgentSchema }, ...errorResponses(404, 503) },
+      handler: (_ctx, { params }) => agents.get(params.id),
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/agents/{id}',
+      operationId: 'updateAgent',
+      summary: "Update an agent's version, description, topics or labels",
+      tags: ['agents'],
+      params: AgentIdParams,
+      body: UpdateAgentBody,
+      responses: { 200: { description: 'The updated agent', schema: AgentSchema }, ...errorResponses(400, 404, 413, 415, 503) },
+      handler: (_ctx, { params, body }) => {
+        const { agent_name: _n, agent_type: _t, ...changes } = body;
+        return agents.update(params.id, changes);
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/agents/{id}',
+      operationId: 'deleteAgent',
+      summary: 'Remove an agent and everything stored about it',
+      tags: ['agents'],
+      params: AgentIdParams,
+      status: 204,
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(404, 503) },
+      handler: async (_ctx, { params }) => {
+        await agents.remove(params.id);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,50 @@
+// Schemas shared by every resource: errors, pages, pagination query, actor of a change.
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { ResponseSpec } from '../http/route.js';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+      correlation_id: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ items: z.array(item), next_cursor: z.string().nullable() }).meta({ id });
+
+export const MAX_PAGE = 500;
+
+export const paginationQuery = {
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50).describe(`Page size, 1 to ${MAX_PAGE}`),
+  cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
+};
+
+export const errorResponses = (...statuses: number[]): Record<number, ResponseSpec> => {
+  const text: Record<number, string> = {
+    400: 'Invalid request: one entry per bad field in error.details',
+    401: 'Missing or invalid credentials',
+    403: 'Not permitted',
+    404: 'Not found',
+    409: 'Conflict',
+    413: 'Body larger than 1 MiB',
+    415: 'Body is not JSON',
+    429: 'Too many requests',
+    503: 'A dependency (database or broker) is unavailable',
+  };
+  return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? 'Error', schema: ErrorSchema }]));
+};
+
+/** Who is making a change, for config authorship (the security layer sets ctx.state.actor). */
+export function actorName(ctx: Context): string {
+  const actor = ctx.state.actor as { name?: string } | undefined;
+  return actor?.name ?? 'anonymous';
+}
+
+/** A query value that may repeat (`?label=a&label=b`) as an array. */
+export const repeated = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(item).max(20).optional());

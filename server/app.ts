@@ -1,0 +1,103 @@
+// createApp(deps) builds the Koa application: middleware order, the /api/v1 router, the
+// OpenAPI document and the web console. It does not listen; main.ts and tests do.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Koa, { type Context, type Next } from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import serveStatic from 'koa-static';
+import type { Logger } from 'pino';
+import { errorHandler, BODY_LIMIT_BYTES } from './http/errors.js';
+import { apiVersioning, CURRENT_API_VERSION } from './http/versioning.js';
+import { mountRoutes, type RouteSpec } from './http/route.js';
+import { buildOpenApi } from './http/openapi.js';
+import { agentRoutes } from './api/agents/routes.js';
+import { configRoutes } from './api/config/routes.js';
+import { healthRoutes } from './api/health/routes.js';
+import type { AgentService } from './services/agents.js';
+import type { ConfigService } from './services/config.js';
+import type { HealthService } from './services/health.js';
+
+export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
+
+export interface Services {
+  agents: AgentService;
+  config: ConfigService;
+  health: HealthService;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  services: Services;
+  version: string;
+  /** Built web console to serve at `/`, when present. */
+  staticDir?: string;
+  /** Middleware run after error mapping and before routing (e.g. the schema-ready gate). */
+  gates?: Koa.Middleware[];
+}
+
+export function apiRoutes(services: Services): RouteSpec[] {
+  return [...healthRoutes(services), ...agentRoutes(services), ...configRoutes(services)];
+}
+
+export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[] } {
+  const app = new Koa();
+  app.silent = true;
+  const routes = apiRoutes(deps.services);
+
+  const router = new Router({ prefix: API_BASE });
+  mountRoutes(router, routes);
+  let openApiDocument: object | undefined;
+  router.get('/openapi.json', (ctx) => {
+    openApiDocument ??= buildOpenApi(routes, { version: deps.version, basePath: API_BASE });
+    ctx.body = openApiDocument;
+  });
+
+  app.use(requestContext(deps.logger));
+  app.use(errorHandler(deps.logger));
+  app.use(apiVersioning());
+  for (const gate of deps.gates ?? []) app.use(gate);
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT_BYTES, encoding: 'utf-8' }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  if (deps.staticDir && fs.existsSync(path.join(deps.staticDir, 'index.html'))) app.use(webConsole(deps.staticDir));
+  return { app, routes };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Correlation id per request (taken from X-Request-Id when sane) and one debug log line. */
+function requestContext(logger: Logger) {
+  return async function context(ctx: Context, next: Next): Promise<void> {
+    const given = ctx.get('X-Request-Id');
+    ctx.state.requestId = REQUEST_ID.test(given) ? given : randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 100) / 100 },
+          'request',
+        );
+      }
+    }
+  };
+}
+
+/** The console's static files, with index.html for client-side routes outside /api. */
+function webConsole(dir: string) {
+  const files = serveStatic(dir, { index: 'index.html', maxage: 0, gzip: false, brotli: false });
+  return async function serveConsole(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path.startsWith('/api/') || ctx.path === '/api' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    await files(ctx, async () => {
+      if (!path.extname(ctx.path)) {
+        ctx.type = 'html';
+        ctx.body = fs.createReadStream(path.join(dir, 'index.html'));
+      }
+    });
+    if (ctx.body === undefined) await next();
+  };
+}

@@ -1,0 +1,61 @@
+// agent_configs, agent_config_versions and fleet_config_versions: stored configuration
+// layers and their version history. The newest version is the current one.
+import type { ConfigMap } from '../domain/agent-config.js';
+import type { Queryable } from './agents.repo.js';
+
+export interface ConfigVersionRow {
+  version: number;
+  config: ConfigMap;
+  author: string;
+  reason: string | null;
+  created_at: Date;
+}
+
+const VERSION_COLUMNS = ['version', 'config', 'author', 'reason', 'created_at'];
+
+/** Scope of a version history: one agent, or the fleet-wide settings. */
+export type ConfigScope = { agentId: string } | 'fleet';
+
+export function configRepo(q: Queryable) {
+  const versions = (scope: ConfigScope) =>
+    scope === 'fleet' ? q('fleet_config_versions') : q('agent_config_versions').where('agent_id', scope.agentId);
+
+  return {
+    async current(scope: ConfigScope): Promise<ConfigVersionRow | undefined> {
+      return versions(scope).select(VERSION_COLUMNS).orderBy('version', 'desc').first();
+    },
+
+    async version(scope: ConfigScope, version: number): Promise<ConfigVersionRow | undefined> {
+      return versions(scope).select(VERSION_COLUMNS).where('version', version).first();
+    },
+
+    /** Newest first, versions below `before` when given; up to limit+1 rows. */
+    async history(scope: ConfigScope, limit: number, before?: number): Promise<ConfigVersionRow[]> {
+      const query = versions(scope).select(VERSION_COLUMNS).orderBy('version', 'desc').limit(limit + 1);
+      if (before !== undefined) query.where('version', '<', before);
+      return query;
+    },
+
+    /**
+     * Appends a version after locking the scope's current row, so concurrent writers get
+     * consecutive numbers; for an agent also rewrites its per-key rows in agent_configs.
+     */
+    async append(scope: ConfigScope, config: ConfigMap, author: string, reason: string | null): Promise<ConfigVersionRow> {
+      if (scope === 'fleet') await q.raw('LOCK TABLE fleet_config_versions IN SHARE ROW EXCLUSIVE MODE');
+      else await q('agents').where('id', scope.agentId).forUpdate().first('id');
+      const latest = await versions(scope).max('version as v').first();
+      const version = Number(latest?.v ?? 0) + 1;
+      const row = { version, config: JSON.stringify(config), author, reason };
+      const table = scope === 'fleet' ? 'fleet_config_versions' : 'agent_config_versions';
+      const [inserted] = await q(table)
+        .insert(scope === 'fleet' ? row : { ...row, agent_id: scope.agentId })
+        .returning(VERSION_COLUMNS);
+      if (scope !== 'fleet') {
+        await q('agent_configs').where('agent_id', scope.agentId).delete();
+        const keys = Object.entries(config).map(([key, value]) => ({ agent_id: scope.agentId, key, value: JSON.stringify(value) }));
+        if (keys.length > 0) await q('agent_configs').insert(keys);
+      }
+      return inserted as ConfigVersionRow;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// Opens the AMS database: embedded PGlite (served over a private unix socket so that
+// both databases go through the same `pg` driver and Knex code path) or an external
+// PostgreSQL. The only module that decides which one; everything else sees a Knex.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { DatabaseUnavailable } from '../errors.js';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface Database {
+  knex: Knex;
+  kind: DatabaseKind;
+  /** Round trip to the database in ms; throws DatabaseUnavailable when it cannot be reached. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** External PostgreSQL; when absent PGlite opens `<dataDir>/db`. */
+  dbUrl?: string;
+  dataDir: string;
+  /** Pool size for PostgreSQL (PGlite always has exactly one connection). */
+  poolMax?: number;
+  /** Where Knex's own warnings go (it prints to the console otherwise). */
+  logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+}
+
+// COUNT(*) and BIGSERIAL come back as int8 strings by default; our counts and ids fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const log = knexLog(opts.logger);
+  return opts.dbUrl ? openPostgres(opts.dbUrl, opts.poolMax ?? 10, log) : openPglite(path.join(opts.dataDir, 'db'), log);
+}
+
+function knexLog(logger: OpenDatabaseOptions['logger']): Knex.Config['log'] {
+  const text = (m: unknown) => (m instanceof Error ? m.message : String(m));
+  return {
+    warn: (m: unknown) => logger?.warn({ detail: text(m) }, 'database warning'),
+    error: (m: unknown) => logger?.warn({ detail: text(m) }, 'database error'),
+    deprecate: (m: unknown) => logger?.debug({ detail: text(m) }, 'database deprecation'),
+    debug: (m: unknown) => logger?.debug({ detail: text(m) }, 'database debug'),
+  };
+}
+
+function openPostgres(url: string, poolMax: number, log: Knex.Config['log']): Database {
+  const knex = knexFactory({
+    log,
+    client: 'pg',
+    connection: {
+      connectionString: url,
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 30_000,
+      application_name: 'opmas-ams',
+    } as Knex.PgConnectionConfig,
+    pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 4000,
+  });
+  return withPing({ knex, kind: 'postgres', close: () => knex.destroy() });
+}
+
+async function openPglite(dir: string, log: Knex.Config['log']): Promise<Database> {
+  const [{ PGlite }, { PGLiteSocketServer }, { pg_trgm }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite-socket'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+  ]);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const db = await PGlite.create(dir, { extensions: { pg_trgm } });
+  // A private 0700 directory keeps the unauthenticated socket away from other local users,
+  // and stays short enough for the unix socket path limit wherever the data dir is.
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-db-'));
+  fs.chmodSync(socketDir, 0o700);
+  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, '.s.PGSQL.5432'), maxConnections: 1 });
+  await server.start();
+  const knex = knexFactory({
+    log,
+    client: 'pg',
+    connection: { host: socketDir, port: 5432, user: 'postgres', database: 'postgres' },
+    // PGlite executes one statement at a time; one pooled connection keeps transactions whole.
+    pool: { min: 0, max: 1, idleTimeoutMillis: 600_000 },
+    acquireConnectionTimeout: 60_000,
+  });
+  return withPing({
+    knex,
+    kind: 'pglite',
+    async close() {
+      await knex.destroy();
+      await server.stop();
+      await db.close();
+      fs.rmSync(socketDir, { recursive: true, force: true });
+    },
+  });
+}
+
+function withPing(db: Omit<Database, 'ping'>): Database {
+  return {
+    ...db,
+    async ping() {
+      const started = performance.now();
+      try {
+        await db.knex.raw('select 1');
+      } catch (err) {
+        throw asDatabaseUnavailable(err) ?? err;
+      }
+      return performance.now() - started;
+    },
+  };
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOENT',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+]);
+const CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error',
+  'Connection ended',
+  'connect ECONNREFUSED',
+  'Knex: Timeout acquiring a connection',
+  'the database system is',
+];
+
+/** Maps a driver/pool error that means "the database cannot be reached" to DatabaseUnavailable. */
+export function asDatabaseUnavailable(err: unknown): DatabaseUnavailable | undefined {
+  if (err instanceof DatabaseUnavailable) return err;
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if ((typeof code === 'string' && CONNECTION_CODES.has(code)) || err.name === 'KnexTimeoutError') {
+    return new DatabaseUnavailable(describe(err));
+  }
+  if (CONNECTION_MESSAGES.some((m) => err.message.includes(m))) return new DatabaseUnavailable(describe(err));
+  return undefined;
+}
+
+function describe(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  if (err.name === 'KnexTimeoutError') return 'no connection could be obtained in time';
+  return typeof code === 'string' ? `connection failed (${code})` : 'connection failed';
+}

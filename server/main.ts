@@ -1,0 +1,70 @@
+// AMS entry point: `npm run serve`, and the process the desktop app forks in host mode.
+// Prints exactly one JSON ready line on stdout; logs go to stderr.
+import { startAms } from './ams.js';
+import { createLogger } from './logger.js';
+import { DataDirLocked } from './lockfile.js';
+import { parseSettings, SettingsError } from './settings.js';
+
+const SHUTDOWN_LIMIT_MS = 9500;
+
+async function main(): Promise<void> {
+  let settings;
+  try {
+    settings = parseSettings(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`opmas-ams: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(settings.logLevel);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+
+  let ams;
+  try {
+    ams = await startAms(settings, { logger });
+  } catch (err) {
+    if (err instanceof DataDirLocked) {
+      process.stderr.write(`opmas-ams: ${err.message}\n`);
+      logger.error({ dataDir: settings.dataDir }, 'data directory is locked by another AMS');
+      process.exit(1);
+    }
+    logger.fatal({ err }, 'AMS failed to start');
+    process.exit(1);
+  }
+
+  const ready = { event: 'ready', url: ams.url, pid: process.pid };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+  process.send?.(ready);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const limit = setTimeout(() => {
+      logger.warn('shutdown took too long; exiting');
+      process.exit(0);
+    }, SHUTDOWN_LIMIT_MS);
+    limit.unref();
+    ams.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Host mode: the desktop app asks over IPC when signals are not available (Windows).
+  process.on('message', (msg) => {
+    if ((msg as { event?: string })?.event === 'shutdown') stop('ipc');
+  });
+}
+
+void main();

@@ -1,0 +1,125 @@
+// Agent records: registration, listing, updates and removal. Owns the transactions.
+import type { Database } from '../db/database.js';
+import { type AgentChanges, type AgentFilter, type AgentRow, agentsRepo } from '../db/agents.repo.js';
+import { AgentNotFound, Conflict } from '../errors.js';
+import { newAgentId } from '../domain/identifiers.js';
+import { type Page, toPage } from '../http/cursor.js';
+
+export interface AgentView {
+  id: string;
+  agent_id: string;
+  agent_name: string;
+  agent_version: string;
+  agent_type: string;
+  description: string | null;
+  subscribed_topics: string[];
+  findings_topic: string | null;
+  labels: Record<string, string>;
+  status: string;
+  health: string;
+  recovery: string;
+  pid: number | null;
+  start_time: string | null;
+  last_heartbeat: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NewAgentInput {
+  agent_name: string;
+  agent_version: string;
+  agent_type: string;
+  description?: string | null;
+  subscribed_topics?: string[];
+  findings_topic?: string | null;
+  labels?: Record<string, string>;
+}
+
+export type AgentUpdate = Partial<Pick<NewAgentInput, 'agent_version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'>>;
+
+export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function presentAgent(row: AgentRow): AgentView {
+  return {
+    id: row.id,
+    agent_id: row.id,
+    agent_name: row.name,
+    agent_version: row.version,
+    agent_type: row.type,
+    description: row.description,
+    subscribed_topics: row.subscribed_topics,
+    findings_topic: row.findings_topic,
+    labels: row.labels,
+    status: row.process_status,
+    health: row.health_status,
+    recovery: row.recovery_status,
+    pid: row.pid,
+    start_time: iso(row.start_time),
+    last_heartbeat: iso(row.last_heartbeat),
+    last_error: row.last_error,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+export type AgentService = ReturnType<typeof createAgentService>;
+
+export function createAgentService({ db }: { db: Database }) {
+  const repo = agentsRepo(db.knex);
+
+  async function get(id: string): Promise<AgentView> {
+    const row = await repo.findById(id);
+    if (!row) throw new AgentNotFound(id);
+    return presentAgent(row);
+  }
+
+  return {
+    get,
+
+    async create(input: NewAgentInput): Promise<AgentView> {
+      const id = newAgentId(input.agent_type);
+      try {
+        await db.knex.transaction(async (trx) => {
+          await agentsRepo(trx).insert(
+            {
+              id,
+              name: input.agent_name,
+              type: input.agent_type,
+              version: input.agent_version,
+              description: input.description ?? null,
+              subscribed_topics: input.subscribed_topics ?? [],
+              findings_topic: input.findings_topic ?? null,
+              labels: input.labels ?? {},
+            },
+            'registered',
+          );
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') {
+          throw new Conflict('agent_exists', `An agent named ${JSON.stringify(input.agent_name)} is already registered`, {
+            agent_name: input.agent_name,
+          });
+        }
+        throw err;
+      }
+      return get(id);
+    },
+
+    async list(filter: Omit<AgentFilter, 'after'> & { after?: AgentFilter['after'] }): Promise<Page<AgentView>> {
+      const rows = await repo.list(filter);
+      return toPage(rows, filter.limit, presentAgent, (r) => ({ c: r.created_at.toISOString(), i: r.id }));
+    },
+
+    async update(id: string, changes: AgentUpdate): Promise<AgentView> {
+      const { agent_version, ...rest } = changes;
+      const row: AgentChanges = { ...rest, ...(agent_version === undefined ? {} : { version: agent_version }) };
+      if (!(await repo.update(id, row))) throw new AgentNotFound(id);
+      return get(id);
+    },
+
+    async remove(id: string): Promise<void> {
+      if (!(await repo.delete(id))) throw new AgentNotFound(id);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// Migrations on an empty database: every table and time-series index exists, and a second
+// run applies nothing.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../server/db/database.js';
+import { migrateLatest, migrationStatus } from '../../server/db/migrate.js';
+import { migrations } from '../../migrations/index.js';
+import { adminQuery, testDbKind, testPgUrl, withDatabase } from '../helpers/test-db.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+async function emptyDatabase(): Promise<Database> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-mig-'));
+  if (testDbKind() === 'pglite') {
+    const db = await openDatabase({ dataDir: dir });
+    cleanups.push(async () => {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    return db;
+  }
+  const name = `opmas_mig_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const db = await openDatabase({ dataDir: dir, dbUrl: withDatabase(testPgUrl(), name) });
+  cleanups.push(async () => {
+    await db.close();
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
+  return db;
+}
+
+describe('migrations', () => {
+  it('create the schema on an empty database, in order, once', async () => {
+    const db = await emptyDatabase();
+    expect((await migrationStatus(db.knex)).pending).toEqual(migrations.map((m) => m.name));
+    const applied = await migrateLatest(db.knex);
+    expect(applied).toEqual(migrations.map((m) => m.name));
+    expect(await migrateLatest(db.knex)).toEqual([]);
+    expect((await migrationStatus(db.knex)).pending).toEqual([]);
+
+    const tables = await db.knex('information_schema.tables').where('table_schema', 'public').pluck('table_name');
+    for (const table of [
+      'agents', 'agent_configs', 'agent_config_versions', 'fleet_config_versions', 'agent_status', 'agent_status_history',
+      'agent_recovery_attempts', 'agent_resource_metrics', 'agent_metrics', 'agent_logs',
+    ]) {
+      expect(tables).toContain(table);
+    }
+
+    const indexes = await db.knex('pg_indexes').where('schemaname', 'public').select('tablename', 'indexdef');
+    const indexed = (table: string, columns: string) =>
+      indexes.some((i: { tablename: string; indexdef: string }) => i.tablename === table && i.indexdef.includes(`(${columns}`));
+    expect(indexed('agent_status_history', 'agent_id, created_at')).toBe(true);
+    expect(indexed('agent_resource_metrics', 'agent_id, created_at')).toBe(true);
+    expect(indexed('agent_metrics', 'agent_id, "timestamp"')).toBe(true);
+    expect(indexed('agent_logs', 'agent_id, "timestamp"')).toBe(true);
+    expect(indexed('agent_recovery_attempts', 'agent_id, started_at')).toBe(true);
+    expect(indexed('agents', 'created_at, id')).toBe(true);
+
+    const details = await db.knex('information_schema.columns').where({ table_name: 'agent_status_history', column_name: 'details' }).first('data_type');
+    expect(details.data_type).toBe('jsonb');
+  });
+});

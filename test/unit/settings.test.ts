@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, defaultDataDir, parseSettings, SettingsError } from '../../server/settings.js';
+import { majorOf } from '../../server/http/versioning.js';
+
+describe('parseSettings', () => {
+  it('uses loopback, the default port and the per-user data dir by default', () => {
+    const s = parseSettings([], { HOME: '/home/op' });
+    expect(s).toMatchObject({ host: '127.0.0.1', port: DEFAULT_PORT, dataDir: '/home/op/.local/share/opmas-console', logLevel: 'info' });
+    expect(s.dbUrl).toBeUndefined();
+  });
+
+  it('prefers flags over OPMAS_* variables', () => {
+    const s = parseSettings(['--port', '0', '--data-dir', 'rel/dir'], { OPMAS_PORT: '9000', OPMAS_DB_URL: 'postgres://u@h/db', OPMAS_HOST: '0.0.0.0' });
+    expect(s.port).toBe(0);
+    expect(s.dataDir).toBe(path.resolve('rel/dir'));
+    expect(s.dbUrl).toBe('postgres://u@h/db');
+    expect(s.host).toBe('0.0.0.0');
+  });
+
+  it('refuses bad values with a message naming the flag', () => {
+    expect(() => parseSettings(['--port', '70000'], {})).toThrow(/--port/);
+    expect(() => parseSettings(['--db-url', 'mysql://x'], {})).toThrow(/--db-url/);
+    expect(() => parseSettings(['--log-level', 'loud'], {})).toThrow(SettingsError);
+    expect(() => parseSettings(['--unknown'], {})).toThrow(SettingsError);
+  });
+
+  it('knows the platform data dirs', () => {
+    expect(defaultDataDir({ HOME: '/Users/op' }, 'darwin')).toBe('/Users/op/Library/Application Support/opmas-console');
+    expect(defaultDataDir({ HOME: '/h', XDG_DATA_HOME: '/x' }, 'linux')).toBe('/x/opmas-console');
+  });
+});
+
+describe('API version selection', () => {
+  it('takes the major of 1, v1, 1.0 and 1.2.3 and rejects the rest', () => {
+    expect(['1', 'v1', '1.0', '1.2.3'].map(majorOf)).toEqual(['1', '1', '1', '1']);
+    expect(majorOf('latest')).toBeUndefined();
+    expect(majorOf('2')).toBe('2');
+  });
+});

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Projects: `unit` (pure logic) and `server` (the real AMS on PGlite or PostgreSQL, chosen by
+// OPMAS_TEST_DB). test/run-all.mjs runs the server project once per database.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'server',
+          // The outage tests stop a real PostgreSQL, which only the PostgreSQL run has.
+          include: ['test/server/**/*.test.ts', ...(process.env.OPMAS_TEST_DB === 'postgres' ? ['test/server-pg/**/*.test.ts'] : [])],
+          globalSetup: ['test/setup/global-db.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+    ],
+  },
+});
