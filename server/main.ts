@@ -1,5 +1,7 @@
 // AMS entry point: `npm run serve`, and the process the desktop app forks in host mode.
 // Prints exactly one JSON ready line on stdout; logs go to stderr.
+import fs from 'node:fs';
+import path from 'node:path';
 import { startAms } from './ams.js';
 import { createLogger } from './logger.js';
 import { DataDirLocked } from './lockfile.js';
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  settings.staticDir ??= defaultConsoleDir();
   const logger = createLogger(settings.logLevel);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
@@ -28,6 +31,10 @@ async function main(): Promise<void> {
     if (err instanceof DataDirLocked) {
       process.stderr.write(`opmas-ams: ${err.message}\n`);
       logger.error({ dataDir: settings.dataDir }, 'data directory is locked by another AMS');
+      process.exit(1);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`opmas-ams: ${settings.host}:${settings.port} is already in use; choose another --port (0 picks a free one)\n`);
       process.exit(1);
     }
     logger.fatal({ err }, 'AMS failed to start');
@@ -65,6 +72,12 @@ async function main(): Promise<void> {
   process.on('message', (msg) => {
     if ((msg as { event?: string })?.event === 'shutdown') stop('ipc');
   });
+}
+
+/** The built web console next to this entry: out/renderer from out/main/server.js, or from the source tree. */
+function defaultConsoleDir(): string | undefined {
+  const here = import.meta.dirname;
+  return [path.resolve(here, '../renderer'), path.resolve(here, '../out/renderer')].find((d) => fs.existsSync(path.join(d, 'index.html')));
 }
 
 void main();

@@ -1,0 +1,70 @@
+// Benchmark helpers: timing loops, percentiles and the printed table (figures and ratios to
+// a baseline measured in the same run). Benchmarks print; they never assert timings.
+import http from 'node:http';
+
+export interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+export function stats(samplesMs: number[]): Stats {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+}
+
+/** Runs `fn` sequentially: `warmup` untimed calls, then `n` timed ones. */
+export async function measure(fn: () => Promise<unknown>, n: number, warmup = Math.ceil(n / 10)): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return stats(samples);
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** A minimal keep-alive HTTP request that reads the whole body (and fails on an unexpected status). */
+export function request(url: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}, expect = 200): Promise<string> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method, agent, headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => (res.statusCode === expect ? resolve(text) : reject(new Error(`${method} ${url}: ${res.statusCode} ${text.slice(0, 300)}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface Row {
+  name: string;
+  s: Stats;
+  base?: Stats;
+  note?: string;
+}
+
+const ms = (v: number) => `${v.toFixed(3)} ms`;
+
+export function printTable(title: string, rows: Row[]): void {
+  console.log(`\n## ${title}`);
+  console.log('| case | n | p50 | p99 | p50 ratio | p99 ratio | note |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of rows) {
+    const ratio = (a: number, b?: number) => (b ? `${(a / b).toFixed(2)}x` : '');
+    console.log(`| ${r.name} | ${r.s.n} | ${ms(r.s.p50)} | ${ms(r.s.p99)} | ${ratio(r.s.p50, r.base?.p50)} | ${ratio(r.s.p99, r.base?.p99)} | ${r.note ?? ''} |`);
+  }
+}
+
+export const quick = process.env.BENCH_QUICK === '1';

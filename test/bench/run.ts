@@ -1,0 +1,40 @@
+// `npm run bench`: every benchmark, printed as tables of figures beside their baselines.
+// PostgreSQL: OPMAS_TEST_PG_URL, or a throwaway cluster. BENCH_QUICK=1 for fewer samples.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { benchApi } from './api.bench.js';
+import { printTable } from './lib.js';
+// @ts-expect-error plain ESM helper without types
+import { startThrowawayPostgres } from '../support/postgres.mjs';
+
+async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  let cluster: { url: string; stop(): Promise<void> } | undefined;
+  let admin = process.env.OPMAS_TEST_PG_URL;
+  if (!admin) {
+    cluster = await startThrowawayPostgres();
+    admin = cluster!.url;
+  }
+  const name = `opmas_bench_${randomBytes(4).toString('hex')}`;
+  const query = async (sql: string) => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    await c.query(sql);
+    await c.end();
+  };
+  await query(`CREATE DATABASE ${name}`);
+  const url = new URL(admin!);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await cluster?.stop();
+  }
+}
+
+const only = process.argv[2];
+console.log(`# OPMAS benchmarks (${new Date().toISOString()}, node ${process.version})`);
+if (!only || only === 'api') {
+  printTable('API latency, PGlite (10,000 agents)', await benchApi('pglite', undefined));
+  printTable('API latency, PostgreSQL (10,000 agents)', await withPgDatabase((url) => benchApi('postgres', url)));
+}

@@ -1,0 +1,30 @@
+// The runtime boundaries are enforced by lint, not by convention.
+import path from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const eslint = new ESLint({ cwd: root });
+
+async function restrictedImports(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: path.join(root, file) });
+  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('runtime boundaries', () => {
+  it('forbid electron in server/', async () => {
+    expect(await restrictedImports('server/example.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(1);
+    expect(await restrictedImports('server/example.ts', "import fs from 'node:fs';\nexport const a = fs;\n")).toHaveLength(0);
+  });
+
+  it('forbid electron and Node built-ins in src-renderer/', async () => {
+    for (const mod of ['electron', 'node:fs', 'fs', 'child_process', 'node:path']) {
+      expect(await restrictedImports('src-renderer/src/example.ts', `import x from '${mod}';\nexport const a = x;\n`), mod).toHaveLength(1);
+    }
+    expect(await restrictedImports('src-renderer/src/example.ts', "import { useState } from 'react';\nexport const a = useState;\n")).toHaveLength(0);
+  });
+
+  it('allow electron in src-main/', async () => {
+    expect(await restrictedImports('src-main/example.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(0);
+  });
+});
