@@ -10,7 +10,7 @@ import Koa from 'koa';
 import pino from 'pino';
 import { startAms, type RunningAms } from '../../server/ams.js';
 import { newAgentId } from '../../server/domain/identifiers.js';
-import { measure, printTable, quick, request, type Row } from './lib.js';
+import { measure, quick, request, type Row } from './lib.js';
 
 const AGENTS = 10_000;
 const VERSIONS = 100;
