@@ -8,6 +8,9 @@ import * as m004 from './20261124000004_create_agent_status.js';
 import * as m005 from './20261124000005_create_agent_recovery_attempts.js';
 import * as m006 from './20261124000006_create_agent_metrics.js';
 import * as m007 from './20261124000007_create_agent_logs.js';
+import * as m008 from './20261124000008_create_users_and_roles.js';
+import * as m009 from './20261124000009_create_auth_tokens.js';
+import * as m010 from './20261124000010_create_audit_log.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -21,4 +24,7 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000005_create_agent_recovery_attempts', ...m005 },
   { name: '20261124000006_create_agent_metrics', ...m006 },
   { name: '20261124000007_create_agent_logs', ...m007 },
+  { name: '20261124000008_create_users_and_roles', ...m008 },
+  { name: '20261124000009_create_auth_tokens', ...m009 },
+  { name: '20261124000010_create_audit_log', ...m010 },
 ];

@@ -3,6 +3,7 @@
 // tests run exactly what ships.
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
@@ -17,13 +18,16 @@ import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js'
 import { DatabaseUnavailable } from './errors.js';
 import { CURRENT_API_VERSION } from './http/versioning.js';
 import { AMS_VERSION } from './version.js';
-import type { AmsSettings } from './settings.js';
+import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
+import { createSecurity, type Security } from './security/index.js';
+import { loadSigningKey } from './security/secrets.js';
 
 export interface RunningAms {
   url: string;
   port: number;
   db: Database;
   services: Services;
+  security: Security;
   /** Stops accepting requests, finishes in-flight ones, closes the database, releases the lock. */
   close(): Promise<void>;
 }
@@ -31,6 +35,10 @@ export interface RunningAms {
 export interface StartAmsOptions {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** OPMAS_ADMIN_PASSWORD, OPMAS_HOST_SECRET, OPMAS_JWT_SECRET (see settings.takeSecrets). */
+  secrets?: AmsSecrets;
+  /** Where the one-time setup token is shown; stderr by default. */
+  announce?: (line: string) => void;
   /** Milliseconds to wait for in-flight requests on close before cutting connections. */
   drainTimeoutMs?: number;
 }
@@ -38,6 +46,8 @@ export interface StartAmsOptions {
 export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Promise<RunningAms> {
   const { logger } = opts;
   const env = opts.env ?? process.env;
+  const secrets = opts.secrets ?? {};
+  checkTransportSecurity(settings, logger);
   fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(settings.dataDir);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
@@ -68,16 +78,34 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         },
       }),
     };
-    const { app } = createApp({ logger, services, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
+    const security = createSecurity({
+      db,
+      logger,
+      sessions: {
+        signingKey: loadSigningKey(settings.dataDir, secrets.jwtSecret),
+        accessTtlS: settings.accessTokenTtlS,
+        refreshTtlS: settings.refreshTokenTtlS,
+        adminPassword: secrets.adminPassword,
+        hostSecret: secrets.hostSecret,
+      },
+      limits: { loginPerMinute: settings.loginRateLimitPerMinute, apiPerMinute: settings.rateLimitPerMinute },
+      corsOrigins: settings.corsOrigins,
+      announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
+    });
+    if (schema.ready()) await security.sessions.init();
+    else schema.onReady(() => security.sessions.init());
 
-    const server = http.createServer(app.callback());
+    const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
+
+    const tls = settings.tlsCert && settings.tlsKey ? { cert: fs.readFileSync(settings.tlsCert), key: fs.readFileSync(settings.tlsKey) } : undefined;
+    const server = tls ? https.createServer(tls, app.callback()) : http.createServer(app.callback());
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(settings.port, settings.host, () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    const url = `http://${connectableHost(settings.host)}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${connectableHost(settings.host)}:${port}`;
     logger.info({ url, dataDir: settings.dataDir, database: db.kind }, 'AMS listening');
 
     let closing: Promise<void> | undefined;
@@ -86,6 +114,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       port,
       db,
       services,
+      security,
       close: () =>
         (closing ??= (async () => {
           await closeServer(server, opts.drainTimeoutMs ?? 8000);
@@ -98,9 +127,23 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   }
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
+/** A non-loopback address without TLS is refused unless --insecure is given, and then warned about. */
+function checkTransportSecurity(settings: AmsSettings, logger: Logger): void {
+  if (settings.tlsCert || LOOPBACK.test(settings.host)) return;
+  if (!settings.insecure) {
+    throw new SettingsError(
+      `refusing to serve ${settings.host} without TLS: give --tls-cert and --tls-key, or --insecure to accept plain HTTP on a network address`,
+    );
+  }
+  logger.warn({ host: settings.host }, 'serving plain HTTP on a non-loopback address (--insecure): tokens and passwords cross the network unencrypted');
+}
+
 /** Runs migrations now, or keeps retrying while the database is unreachable; requests get 503 until done. */
 function startMigrations(db: Database, logger: Logger) {
   let ready = false;
+  const readyHandlers: Array<() => Promise<void>> = [];
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -108,6 +151,7 @@ function startMigrations(db: Database, logger: Logger) {
     try {
       const applied = await migrateLatest(db.knex);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
+      for (const handler of readyHandlers) await handler();
       ready = true;
     } catch (err) {
       const unavailable = asDatabaseUnavailable(err);
@@ -119,6 +163,7 @@ function startMigrations(db: Database, logger: Logger) {
   return {
     first: (running = attempt()),
     ready: () => ready,
+    onReady: (handler: () => Promise<void>) => readyHandlers.push(handler),
     async stop() {
       stopped = true;
       clearTimeout(timer);

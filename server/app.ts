@@ -10,11 +10,15 @@ import serveStatic from 'koa-static';
 import type { Logger } from 'pino';
 import { errorHandler, BODY_LIMIT_BYTES } from './http/errors.js';
 import { apiVersioning, CURRENT_API_VERSION } from './http/versioning.js';
-import { mountRoutes, type RouteSpec } from './http/route.js';
+import { mountRoutes, type RouteGuard, type RouteSpec } from './http/route.js';
 import { buildOpenApi } from './http/openapi.js';
 import { agentRoutes } from './api/agents/routes.js';
 import { configRoutes } from './api/config/routes.js';
 import { healthRoutes } from './api/health/routes.js';
+import { authRoutes } from './api/auth/routes.js';
+import { identityRoutes } from './api/identities/routes.js';
+import type { Security } from './security/index.js';
+import { corsPolicy, securityHeaders } from './security/headers.js';
 import type { AgentService } from './services/agents.js';
 import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
@@ -30,6 +34,8 @@ export interface Services {
 export interface AppDeps {
   logger: Logger;
   services: Services;
+  /** Authentication, authorization, audit and rate limits: every app the product runs has them. */
+  security: Security;
   version: string;
   /** Built web console to serve at `/`, when present. */
   staticDir?: string;
@@ -37,32 +43,53 @@ export interface AppDeps {
   gates?: Koa.Middleware[];
 }
 
-export function apiRoutes(services: Services): RouteSpec[] {
-  return [...healthRoutes(services), ...agentRoutes(services), ...configRoutes(services)];
+/** Every API route; `security` is what the auth, user, role, token and audit routes run on. */
+export function apiRoutes(services: Services, security?: Security): RouteSpec[] {
+  return [
+    ...healthRoutes(services),
+    ...(security ? [...authRoutes(security), ...identityRoutes(security)] : []),
+    ...agentRoutes(services),
+    ...configRoutes(services),
+  ];
 }
 
-export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[] } {
-  const app = new Koa();
-  app.silent = true;
-  const routes = apiRoutes(deps.services);
-
+/** The /api/v1 router with each route mounted behind the guard (when one is given). */
+export function apiRouter(routes: RouteSpec[], version: string, guard?: RouteGuard): Router {
   const router = new Router({ prefix: API_BASE });
-  mountRoutes(router, routes);
+  mountRoutes(router, routes, guard);
   let openApiDocument: object | undefined;
   router.get('/openapi.json', (ctx) => {
-    openApiDocument ??= buildOpenApi(routes, { version: deps.version, basePath: API_BASE });
+    openApiDocument ??= buildOpenApi(routes, { version, basePath: API_BASE });
     ctx.body = openApiDocument;
   });
+  return router;
+}
 
-  app.use(requestContext(deps.logger));
-  app.use(errorHandler(deps.logger));
-  app.use(apiVersioning());
+/** Middleware every app runs before its routes, in order. */
+export function baseMiddleware(logger: Logger): Koa.Middleware[] {
+  return [requestContext(logger), errorHandler(logger), apiVersioning()];
+}
+
+export const jsonBody = () => bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT_BYTES, encoding: 'utf-8' });
+
+export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[]; router: Router } {
+  const app = new Koa();
+  app.silent = true;
+  app.proxy = false;
+  const routes = apiRoutes(deps.services, deps.security);
+  const router = apiRouter(routes, deps.version, deps.security.guard);
+
+  app.use(securityHeaders());
+  const cors = corsPolicy(deps.security.corsOrigins);
+  if (cors) app.use(cors);
+  for (const m of baseMiddleware(deps.logger)) app.use(m);
   for (const gate of deps.gates ?? []) app.use(gate);
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT_BYTES, encoding: 'utf-8' }));
+  app.use(deps.security.limits.middleware());
+  app.use(jsonBody());
   app.use(router.routes());
   app.use(router.allowedMethods());
   if (deps.staticDir && fs.existsSync(path.join(deps.staticDir, 'index.html'))) app.use(webConsole(deps.staticDir));
-  return { app, routes };
+  return { app, routes, router };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startAms } from './ams.js';
 import { createLogger } from './logger.js';
 import { DataDirLocked } from './lockfile.js';
-import { parseSettings, SettingsError } from './settings.js';
+import { parseSettings, SettingsError, takeSecrets } from './settings.js';
 
 const SHUTDOWN_LIMIT_MS = 9500;
 
@@ -21,13 +21,18 @@ async function main(): Promise<void> {
     throw err;
   }
   settings.staticDir ??= defaultConsoleDir();
+  const secrets = takeSecrets(process.env);
   const logger = createLogger(settings.logLevel);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
   let ams;
   try {
-    ams = await startAms(settings, { logger });
+    ams = await startAms(settings, { logger, secrets });
   } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`opmas-ams: ${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof DataDirLocked) {
       process.stderr.write(`opmas-ams: ${err.message}\n`);
       logger.error({ dataDir: settings.dataDir }, 'data directory is locked by another AMS');

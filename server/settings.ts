@@ -13,6 +13,36 @@ export interface AmsSettings {
   logLevel: string;
   /** Folder holding the built console (index.html); served at `/` when present. */
   staticDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Allows a non-loopback address without TLS. */
+  insecure: boolean;
+  accessTokenTtlS: number;
+  refreshTokenTtlS: number;
+  /** API requests per minute per bearer token (or per address without one). */
+  rateLimitPerMinute: number;
+  /** Login and setup attempts per minute, per address and per username. */
+  loginRateLimitPerMinute: number;
+  corsOrigins: string[];
+}
+
+/** Secrets the AMS reads from its environment only (never flags, so they stay out of `ps`). */
+export interface AmsSecrets {
+  adminPassword?: string;
+  hostSecret?: string;
+  jwtSecret?: string;
+}
+
+export const SECRET_VARIABLES = { adminPassword: 'OPMAS_ADMIN_PASSWORD', hostSecret: 'OPMAS_HOST_SECRET', jwtSecret: 'OPMAS_JWT_SECRET' } as const;
+
+/** Reads the secrets and removes them from `env`, so that no child process (agents, nats-server) inherits them. */
+export function takeSecrets(env: NodeJS.ProcessEnv): AmsSecrets {
+  const out: AmsSecrets = {};
+  for (const [key, name] of Object.entries(SECRET_VARIABLES) as Array<[keyof AmsSecrets, string]>) {
+    if (env[name]) out[key] = env[name];
+    delete env[name];
+  }
+  return out;
 }
 
 export class SettingsError extends Error {}
@@ -27,7 +57,15 @@ export const SETTINGS_FLAGS = {
   'db-url': { env: 'OPMAS_DB_URL', help: 'PostgreSQL URL; without it the embedded PGlite is used' },
   'log-level': { env: 'OPMAS_AMS_LOG_LEVEL', help: 'AMS log level: fatal|error|warn|info|debug|trace|silent' },
   'static-dir': { env: 'OPMAS_STATIC_DIR', help: 'folder with the built web console' },
-} as const;
+  'tls-cert': { env: 'OPMAS_TLS_CERT', help: 'PEM certificate file: serve HTTPS' },
+  'tls-key': { env: 'OPMAS_TLS_KEY', help: 'PEM private key file for --tls-cert' },
+  insecure: { env: 'OPMAS_INSECURE', help: 'allow a non-loopback --host without TLS', boolean: true },
+  'access-token-ttl': { env: 'OPMAS_ACCESS_TOKEN_TTL', help: 'access token lifetime in seconds (default 900)' },
+  'refresh-token-ttl': { env: 'OPMAS_REFRESH_TOKEN_TTL', help: 'refresh token lifetime in seconds (default 604800)' },
+  'rate-limit': { env: 'OPMAS_RATE_LIMIT', help: 'API requests per minute per token (default 3000)' },
+  'login-rate-limit': { env: 'OPMAS_LOGIN_RATE_LIMIT', help: 'login/setup attempts per minute per address and per username (default 10)' },
+  'cors-origins': { env: 'OPMAS_CORS_ORIGINS', help: 'comma-separated origins allowed by CORS (default: none)' },
+} as const satisfies Record<string, { env: string; help: string; boolean?: boolean }>;
 
 export const DEFAULT_PORT = 8470;
 
@@ -41,7 +79,9 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
 export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): AmsSettings {
   let values: Record<string, string | boolean | undefined>;
   try {
-    const options = Object.fromEntries(Object.keys(SETTINGS_FLAGS).map((k) => [k, { type: 'string' as const }]));
+    const options = Object.fromEntries(
+      Object.entries(SETTINGS_FLAGS).map(([k, f]) => [k, { type: 'boolean' in f ? ('boolean' as const) : ('string' as const) }]),
+    );
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (err) {
     throw new SettingsError((err as Error).message);
@@ -67,6 +107,18 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     throw new SettingsError('--db-url must be a postgres:// or postgresql:// URL');
   }
   const staticDir = pick('static-dir');
+  const int = (flag: keyof typeof SETTINGS_FLAGS, fallback: number, min: number, max: number): number => {
+    const text = pick(flag);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new SettingsError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const tlsCert = pick('tls-cert');
+  const tlsKey = pick('tls-key');
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new SettingsError('--tls-cert and --tls-key go together');
+  const insecureEnv = env.OPMAS_INSECURE;
+  const insecure = values.insecure === true || insecureEnv === '1' || insecureEnv?.toLowerCase() === 'true';
   return {
     host: pick('host') ?? '127.0.0.1',
     port,
@@ -74,5 +126,13 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     dbUrl,
     logLevel,
     staticDir: staticDir ? path.resolve(staticDir) : undefined,
+    tlsCert: tlsCert && path.resolve(tlsCert),
+    tlsKey: tlsKey && path.resolve(tlsKey),
+    insecure,
+    accessTokenTtlS: int('access-token-ttl', 900, 10, 86_400),
+    refreshTokenTtlS: int('refresh-token-ttl', 604_800, 60, 31_536_000),
+    rateLimitPerMinute: int('rate-limit', 3000, 1, 10_000_000),
+    loginRateLimitPerMinute: int('login-rate-limit', 10, 1, 100_000),
+    corsOrigins: (pick('cors-origins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   };
 }

@@ -2,7 +2,10 @@
 // `npm test`: every test. Unit tests, then the server suite on PGlite and again on a real
 // PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway cluster started here).
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { checkLogsForSecrets } from './support/check-secrets.mjs';
 import { startThrowawayPostgres } from './support/postgres.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -18,8 +21,22 @@ function step(title, args, env = {}) {
   }
 }
 
+/** After a server run: none of the secrets its tests created may appear in the AMS logs it wrote. */
+function checkSecrets(title, logDir) {
+  const problems = checkLogsForSecrets(logDir);
+  if (problems.length > 0) {
+    console.error(`\n${title}: secrets in logs:\n${problems.join('\n')}`);
+    process.exit(1);
+  }
+  console.log(`${title}: no recorded secret appears in the AMS logs`);
+  fs.rmSync(logDir, { recursive: true, force: true });
+}
+const logDir = (name) => fs.mkdtempSync(path.join(os.tmpdir(), `opmas-logs-${name}-`));
+
 step('unit', ['--project', 'unit']);
-step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite' });
+const pgliteLogs = logDir('pglite');
+step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: pgliteLogs });
+checkSecrets('server on PGlite', pgliteLogs);
 
 let pg;
 let pgUrl = process.env.OPMAS_TEST_PG_URL;
@@ -33,7 +50,9 @@ if (!pgUrl) {
   pgUrl = pg.url;
 }
 try {
-  step('server on PostgreSQL', ['--project', 'server'], { OPMAS_TEST_DB: 'postgres', OPMAS_TEST_PG_URL: pgUrl });
+  const pgLogs = logDir('postgres');
+  step('server on PostgreSQL', ['--project', 'server'], { OPMAS_TEST_DB: 'postgres', OPMAS_TEST_PG_URL: pgUrl, OPMAS_TEST_LOG_DIR: pgLogs });
+  checkSecrets('server on PostgreSQL', pgLogs);
 } finally {
   await pg?.stop();
 }

@@ -39,10 +39,10 @@ export const errorResponses = (...statuses: number[]): Record<number, ResponseSp
   return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? 'Error', schema: ErrorSchema }]));
 };
 
-/** Who is making a change, for config authorship (the security layer sets ctx.state.actor). */
+/** Who is making a change, for config authorship (the route guard sets ctx.state.principal). */
 export function actorName(ctx: Context): string {
-  const actor = ctx.state.actor as { name?: string } | undefined;
-  return actor?.name ?? 'anonymous';
+  const principal = ctx.state.principal as { name?: string } | undefined;
+  return principal?.name ?? 'anonymous';
 }
 
 /** A query value that may repeat (`?label=a&label=b`) as an array. */

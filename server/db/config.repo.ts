@@ -40,11 +40,11 @@ export function configRepo(q: Queryable) {
      * Appends a version after locking the scope's current row, so concurrent writers get
      * consecutive numbers; for an agent also rewrites its per-key rows in agent_configs.
      */
-    async append(scope: ConfigScope, config: ConfigMap, author: string, reason: string | null): Promise<ConfigVersionRow> {
+    async append(scope: ConfigScope, config: ConfigMap, author: string, reason: string | null): Promise<{ row: ConfigVersionRow; previous: ConfigMap | null }> {
       if (scope === 'fleet') await q.raw('LOCK TABLE fleet_config_versions IN SHARE ROW EXCLUSIVE MODE');
       else await q('agents').where('id', scope.agentId).forUpdate().first('id');
-      const latest = await versions(scope).max('version as v').first();
-      const version = Number(latest?.v ?? 0) + 1;
+      const latest = await versions(scope).select('version', 'config').orderBy('version', 'desc').first();
+      const version = Number(latest?.version ?? 0) + 1;
       const row = { version, config: JSON.stringify(config), author, reason };
       const table = scope === 'fleet' ? 'fleet_config_versions' : 'agent_config_versions';
       const [inserted] = await q(table)
@@ -55,7 +55,7 @@ export function configRepo(q: Queryable) {
         const keys = Object.entries(config).map(([key, value]) => ({ agent_id: scope.agentId, key, value: JSON.stringify(value) }));
         if (keys.length > 0) await q('agent_configs').insert(keys);
       }
-      return inserted as ConfigVersionRow;
+      return { row: inserted as ConfigVersionRow, previous: (latest?.config as ConfigMap | undefined) ?? null };
     },
   };
 }

@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { type FieldIssue, UnsupportedMediaType, ValidationFailed } from '../errors.js';
+import type { Permission } from '../security/permissions.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type Location = 'params' | 'query' | 'body';
@@ -31,6 +32,17 @@ export interface RouteSpec<
   operationId: string;
   summary: string;
   tags: string[];
+  /**
+   * What a caller needs: a permission, any authenticated principal, or nothing. Declared next
+   * to every route; a test walks the router to make sure none is missing.
+   */
+  permission: Permission | 'authenticated' | 'public';
+  /** The route's `{id}` is an agent ID: principals bound to that agent may use it, others bound to an agent may not. */
+  agentScoped?: boolean;
+  /** Audit action name; defaults to the operationId. */
+  action?: string;
+  /** `auth`: the login/setup limits (per address and per username) apply. */
+  rateLimit?: 'auth';
   params?: P;
   query?: Q;
   body?: B;
@@ -51,18 +63,36 @@ export function koaPath(openApiPath: string): string {
   return openApiPath.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
 }
 
-/** Mounts each route on the router with validation in front of its handler. */
-export function mountRoutes(router: Router, routes: RouteSpec[]): void {
+/** Authentication, authorization and audit around each route (server/security/guard.ts). */
+export interface RouteGuard {
+  before(ctx: Context, spec: RouteSpec): Promise<void>;
+  after(ctx: Context, spec: RouteSpec, outcome: { status: number; error?: unknown }): Promise<void>;
+}
+
+/** Mounts each route on the router: guard, then validation, then the handler, then the audit. */
+export function mountRoutes(router: Router, routes: RouteSpec[], guard?: RouteGuard): void {
   for (const spec of routes) {
     router[spec.method](spec.operationId, koaPath(spec.path), async (ctx) => {
-      const input = validateInput(ctx, spec);
-      const result = await spec.handler(ctx, input);
-      if (result === undefined) {
-        if (ctx.body === undefined) ctx.status = spec.status ?? 204;
-        return;
+      let error: unknown;
+      try {
+        await guard?.before(ctx, spec);
+        const input = validateInput(ctx, spec);
+        const result = await spec.handler(ctx, input);
+        if (result === undefined) {
+          if (ctx.body === undefined) ctx.status = spec.status ?? 204;
+          return;
+        }
+        ctx.status = spec.status ?? 200;
+        ctx.body = result;
+      } catch (err) {
+        error = err;
+        throw err;
+      } finally {
+        if (guard) {
+          const status = error === undefined ? ctx.status : ((error as { status?: number }).status ?? 500);
+          await guard.after(ctx, spec, { status, error });
+        }
       }
-      ctx.status = spec.status ?? 200;
-      ctx.body = result;
     });
   }
 }

@@ -70,9 +70,10 @@ export function createConfigService({ db, defaults, environment }: ConfigService
     };
   }
 
-  async function write(scope: ConfigScope, config: ConfigMap, author: string, reason: string | null): Promise<ConfigVersionView> {
-    const row = await db.knex.transaction((trx) => configRepo(trx).append(scope, config, author, reason));
-    return presentVersion(row);
+  /** Appends a version; also answers the stored layer it replaced, for the audit log. */
+  async function write(scope: ConfigScope, config: ConfigMap, author: string, reason: string | null): Promise<ConfigVersionView & { previous: ConfigMap | null }> {
+    const { row, previous } = await db.knex.transaction((trx) => configRepo(trx).append(scope, config, author, reason));
+    return { ...presentVersion(row), previous };
   }
 
   async function history(scope: ConfigScope, limit: number, before?: number): Promise<Page<ConfigVersionView>> {
@@ -80,7 +81,7 @@ export function createConfigService({ db, defaults, environment }: ConfigService
     return toPage(rows, limit, presentVersion, (r) => ({ v: r.version }));
   }
 
-  async function rollback(scope: ConfigScope, version: number, author: string, reason: string | null): Promise<ConfigVersionView> {
+  async function rollback(scope: ConfigScope, version: number, author: string, reason: string | null) {
     const target = await repo.version(scope, version);
     if (!target) {
       const owner = scope === 'fleet' ? 'the fleet' : `agent ${scope.agentId}`;
@@ -91,6 +92,11 @@ export function createConfigService({ db, defaults, environment }: ConfigService
 
   return {
     effective,
+
+    /** The agent's stored layer in force ({} when none). */
+    async storedAgentConfig(agentId: string): Promise<ConfigMap> {
+      return (await repo.current({ agentId }))?.config ?? {};
+    },
 
     async putAgent(agentId: string, config: ConfigMap, author: string, reason: string | null) {
       await requireAgent(agentId);

@@ -35,6 +35,10 @@ async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 const only = process.argv[2];
 console.log(`# OPMAS benchmarks (${new Date().toISOString()}, node ${process.version})`);
 if (!only || only === 'api') {
-  printTable('API latency, PGlite (10,000 agents)', await benchApi('pglite', undefined));
-  printTable('API latency, PostgreSQL (10,000 agents)', await withPgDatabase((url) => benchApi('postgres', url)));
+  const lite = await benchApi('pglite', undefined);
+  const pgRows = await withPgDatabase((url) => benchApi('postgres', url));
+  printTable('API latency, PGlite (10,000 agents) beside a bare Koa route', lite.foundation);
+  printTable('API latency, PostgreSQL (10,000 agents) beside a bare Koa route', pgRows.foundation);
+  printTable('Security overhead, PGlite: the product app beside the same routes without security', lite.security);
+  printTable('Security overhead, PostgreSQL: the product app beside the same routes without security', pgRows.security);
 }

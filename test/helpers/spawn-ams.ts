@@ -1,7 +1,9 @@
 // Runs the AMS as its own process, exactly as `npm run serve` does, and waits for its ready line.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import fs from 'node:fs';
 import readline from 'node:readline';
+import { logFile } from './secrets.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -22,7 +24,13 @@ export function spawnAms(args: string[], env: NodeJS.ProcessEnv = {}): { child: 
   });
   const stdout: string[] = [];
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  // Everything the AMS writes on stderr joins the run's logs that are checked for secrets.
+  const log = fs.createWriteStream(logFile('spawned'));
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    log.write(d);
+  });
+  child.once('exit', () => log.end());
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

@@ -25,7 +25,7 @@ describe('effective configuration', () => {
     expect(fleet.status).toBe(200);
     const put = await t.api.put(`/api/v1/agents/${agent.id}/config`, { config: { heartbeat_interval: 5, thresholds: { cpu: 80 } }, reason: 'faster' });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ agent_id: agent.id, version: 1, config: { heartbeat_interval: 5, thresholds: { cpu: 80 } }, author: 'anonymous', reason: 'faster' });
+    expect(put.body).toMatchObject({ agent_id: agent.id, version: 1, config: { heartbeat_interval: 5, thresholds: { cpu: 80 } }, author: 'admin', reason: 'faster' });
     const res = await t.api.get(`/api/v1/agents/${agent.id}/config`);
     expect(res.body.config).toMatchObject({ log_level: 'ERROR', heartbeat_interval: 5, region: 'us-west', thresholds: { cpu: 80 } });
     expect(res.body.sources).toMatchObject({ log_level: 'fleet', heartbeat_interval: 'agent', region: 'fleet', thresholds: 'agent', metrics_enabled: 'default' });
@@ -78,7 +78,7 @@ describe('versions and rollback', () => {
       for (const v of page.body.items) {
         expect(v.config.heartbeat_interval).toBe(v.version * 10);
         expect(v.reason).toBe(`step ${v.version}`);
-        expect(v.author).toBe('anonymous');
+        expect(v.author).toBe('admin');
         expect(Number.isNaN(Date.parse(v.created_at))).toBe(false);
       }
       versions.push(...page.body.items.map((v) => v.version));

@@ -5,18 +5,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { apiClient } from '../helpers/ams.js';
+import { apiClient, login, testPassword } from '../helpers/ams.js';
 import { freshDatabase, type FreshDb } from '../helpers/test-db.js';
 import { spawnAms } from '../helpers/spawn-ams.js';
 
 let dataDir: string;
 let db: FreshDb;
 let args: string[];
+let password: string;
+let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-proc-'));
   db = await freshDatabase(dataDir, inject('dbTemplate'));
   args = ['--port', '0', '--data-dir', dataDir, ...(db.dbUrl ? ['--db-url', db.dbUrl] : [])];
+  password = testPassword();
+  env = { OPMAS_ADMIN_PASSWORD: password };
 });
 afterAll(async () => {
   await db.drop();
@@ -25,7 +29,7 @@ afterAll(async () => {
 
 describe('the AMS process', () => {
   it('prints one ready line, refuses a second AMS on its data dir, keeps data across a restart and stops on SIGTERM', async () => {
-    const first = await spawnAms(args).ready;
+    const first = await spawnAms(args, env).ready;
     expect(first.stdout).toHaveLength(1);
     const ready = JSON.parse(first.stdout[0]);
     expect(Object.keys(ready)).toEqual(['event', 'url', 'pid']);
@@ -34,7 +38,7 @@ describe('the AMS process', () => {
     const logLine = first.stderr().split('\n').find((l) => l.includes('AMS listening'));
     expect(JSON.parse(logLine!)).toMatchObject({ level: 30, msg: 'AMS listening' });
 
-    const second = spawnAms(args);
+    const second = spawnAms(args, env);
     const outcome = await second.ready.then(
       () => 'started',
       (err: Error) => err.message,
@@ -42,7 +46,8 @@ describe('the AMS process', () => {
     expect(outcome).toMatch(/exited with 1/);
     expect(outcome).toContain(`Data directory ${dataDir} is in use by another AMS (pid ${first.child.pid}`);
 
-    const api = apiClient(first.url);
+    const session = await login(first.url, 'admin', password);
+    const api = apiClient(first.url, session.access_token);
     const agent = await api.post('/api/v1/agents', { agent_name: 'Persisted', agent_version: '2.1.0', agent_type: 'wifi', labels: { site: 'a' } });
     expect(agent.status).toBe(201);
     expect((await api.put(`/api/v1/agents/${agent.body.id}/config`, { config: { log_level: 'DEBUG' }, reason: 'keep me' })).status).toBe(200);
@@ -52,7 +57,13 @@ describe('the AMS process', () => {
     const body = JSON.stringify({ description: 'finished during shutdown' });
     const inFlight = new Promise<number>((resolve, reject) => {
       const req = http.request(
-        { host: url.hostname, port: url.port, method: 'PUT', path: `/api/v1/agents/${agent.body.id}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'PUT',
+          path: `/api/v1/agents/${agent.body.id}`,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${session.access_token}` },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode!);
@@ -72,9 +83,9 @@ describe('the AMS process', () => {
     expect(Date.now() - stopStarted).toBeLessThan(10_000);
     expect(fs.existsSync(path.join(dataDir, 'ams.lock'))).toBe(false);
 
-    const again = await spawnAms(args).ready;
+    const again = await spawnAms(args, env).ready;
     try {
-      const api2 = apiClient(again.url);
+      const api2 = apiClient(again.url, (await login(again.url, 'admin', password)).access_token);
       const read = await api2.get(`/api/v1/agents/${agent.body.id}`);
       expect(read.body).toMatchObject({ agent_name: 'Persisted', agent_version: '2.1.0', labels: { site: 'a' }, description: 'finished during shutdown' });
       const config = await api2.get(`/api/v1/agents/${agent.body.id}/config`);

@@ -10,17 +10,30 @@ import { adminQuery, testDbKind, testPgUrl, withDatabase } from '../helpers/test
 declare module 'vitest' {
   export interface ProvidedContext {
     dbTemplate: string;
+    logDir: string;
   }
 }
 
 export default async function setup(project: TestProject) {
+  // test/run-all.mjs passes a log dir and checks it for secrets after the run.
+  const logDir = process.env.OPMAS_TEST_LOG_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-logs-'));
+  fs.mkdirSync(logDir, { recursive: true });
+  project.provide('logDir', logDir);
+  const db = await setupDatabase(project);
+  return async () => {
+    await db.teardown();
+    if (!process.env.OPMAS_TEST_LOG_DIR) fs.rmSync(logDir, { recursive: true, force: true });
+  };
+}
+
+async function setupDatabase(project: TestProject): Promise<{ teardown: () => Promise<void> }> {
   if (testDbKind() === 'pglite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-tpl-'));
     const db = await openDatabase({ dataDir: dir });
     await migrateLatest(db.knex);
     await db.close();
     project.provide('dbTemplate', dir);
-    return () => fs.rmSync(dir, { recursive: true, force: true });
+    return { teardown: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   }
   const name = `opmas_tpl_${process.pid}`;
   await adminQuery(`DROP DATABASE IF EXISTS ${name}`);
@@ -29,7 +42,9 @@ export default async function setup(project: TestProject) {
   await migrateLatest(db.knex);
   await db.close();
   project.provide('dbTemplate', name);
-  return async () => {
-    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  return {
+    teardown: async () => {
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
   };
 }

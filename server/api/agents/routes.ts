@@ -4,6 +4,7 @@ import type { AgentService } from '../../services/agents.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { errorResponses } from '../common.js';
+import { noteAudit } from '../../security/guard.js';
 import { AgentIdParams, AgentPage, AgentSchema, CreateAgentBody, ListAgentsQuery, UpdateAgentBody } from './schema.js';
 
 const AgentCursor = z.object({ c: z.string().datetime(), i: z.string() });
@@ -14,10 +15,11 @@ export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
       method: 'get',
       path: '/agents',
       operationId: 'listAgents',
+      permission: 'agents:read',
       summary: 'List agents, filtered, in pages',
       tags: ['agents'],
       query: ListAgentsQuery,
-      responses: { 200: { description: 'A page of agents', schema: AgentPage }, ...errorResponses(400, 503) },
+      responses: { 200: { description: 'A page of agents', schema: AgentPage }, ...errorResponses(400, 401, 403, 503) },
       handler: (_ctx, { query }) => {
         const after = query.cursor ? decodeCursor(query.cursor, AgentCursor) : undefined;
         return agents.list({
@@ -35,13 +37,16 @@ export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
       method: 'post',
       path: '/agents',
       operationId: 'createAgent',
+      action: 'agent.create',
+      permission: 'agents:write',
       summary: 'Register an agent',
       tags: ['agents'],
       body: CreateAgentBody,
       status: 201,
-      responses: { 201: { description: 'The new agent', schema: AgentSchema }, ...errorResponses(400, 409, 413, 415, 503) },
+      responses: { 201: { description: 'The new agent', schema: AgentSchema }, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
       handler: async (ctx, { body }) => {
         const agent = await agents.create(body);
+        noteAudit(ctx, { target: agent.id, after: { agent_name: agent.agent_name, agent_type: agent.agent_type, agent_version: agent.agent_version } });
         ctx.set('Location', `/api/v1/agents/${agent.id}`);
         return agent;
       },
@@ -50,21 +55,26 @@ export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
       method: 'get',
       path: '/agents/{id}',
       operationId: 'getAgent',
+      permission: 'agents:read',
+      agentScoped: true,
       summary: 'Read one agent',
       tags: ['agents'],
       params: AgentIdParams,
-      responses: { 200: { description: 'The agent', schema: AgentSchema }, ...errorResponses(404, 503) },
+      responses: { 200: { description: 'The agent', schema: AgentSchema }, ...errorResponses(401, 403, 404, 503) },
       handler: (_ctx, { params }) => agents.get(params.id),
     }),
     defineRoute({
       method: 'put',
       path: '/agents/{id}',
       operationId: 'updateAgent',
+      action: 'agent.update',
+      permission: 'agents:write',
+      agentScoped: true,
       summary: "Update an agent's version, description, topics or labels",
       tags: ['agents'],
       params: AgentIdParams,
       body: UpdateAgentBody,
-      responses: { 200: { description: 'The updated agent', schema: AgentSchema }, ...errorResponses(400, 404, 413, 415, 503) },
+      responses: { 200: { description: 'The updated agent', schema: AgentSchema }, ...errorResponses(400, 401, 403, 404, 413, 415, 503) },
       handler: (_ctx, { params, body }) => {
         const { agent_name: _n, agent_type: _t, ...changes } = body;
         return agents.update(params.id, changes);
@@ -74,11 +84,14 @@ export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
       method: 'delete',
       path: '/agents/{id}',
       operationId: 'deleteAgent',
+      action: 'agent.delete',
+      permission: 'agents:write',
+      agentScoped: true,
       summary: 'Remove an agent and everything stored about it',
       tags: ['agents'],
       params: AgentIdParams,
       status: 204,
-      responses: { 204: { description: 'Deleted' }, ...errorResponses(404, 503) },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404, 503) },
       handler: async (_ctx, { params }) => {
         await agents.remove(params.id);
       },

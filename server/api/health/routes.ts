@@ -23,6 +23,7 @@ export function healthRoutes({ health }: { health: HealthService }): RouteSpec[]
       method: 'get',
       path: '/health',
       operationId: 'getHealth',
+      permission: 'public',
       summary: 'Health of the AMS and its dependencies',
       tags: ['health'],
       responses: {

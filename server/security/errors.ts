@@ -1,0 +1,27 @@
+// Authentication and authorization errors (401, 403, 429), in the standard error shape.
+import { AmsError } from '../errors.js';
+
+export class Unauthenticated extends AmsError {
+  constructor(code = 'unauthenticated', message = 'Authentication is required: send Authorization: Bearer <token>') {
+    super(401, code, message, undefined, { 'WWW-Authenticate': 'Bearer realm="opmas"' });
+  }
+}
+
+export class InvalidToken extends Unauthenticated {
+  constructor(reason: string) {
+    super('invalid_token', `The bearer token is not valid: ${reason}`);
+  }
+}
+
+export class Forbidden extends AmsError {
+  constructor(message: string, details?: unknown, code = 'forbidden') {
+    super(403, code, message, details);
+  }
+}
+
+export class RateLimited extends AmsError {
+  constructor(retryAfterS: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterS));
+    super(429, 'rate_limited', `Too many requests; retry after ${seconds} s`, { retry_after_s: seconds }, { 'Retry-After': String(seconds) });
+  }
+}

@@ -1,0 +1,36 @@
+// The security layer as one piece: sessions, identities, audit, rate limits and the route
+// guard, built from the database and the settings. app.ts requires it; only benchmark
+// harnesses compose an app without it.
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import { createAuditService } from './audit.js';
+import { createSecurityCache } from './cache.js';
+import { createRouteGuard } from './guard.js';
+import { createIdentityService } from './identities.js';
+import { createRateLimits, type RateLimitSettings } from './rate-limits.js';
+import { createSessionService, type SessionSettings } from './sessions.js';
+
+export type Security = ReturnType<typeof createSecurity>;
+
+export function createSecurity(deps: {
+  db: Database;
+  logger: Logger;
+  sessions: SessionSettings;
+  limits: RateLimitSettings;
+  corsOrigins: string[];
+  announce: (line: string) => void;
+}) {
+  const cache = createSecurityCache(deps.db);
+  const audit = createAuditService({ db: deps.db, logger: deps.logger });
+  const sessions = createSessionService({ db: deps.db, logger: deps.logger, cache, settings: deps.sessions, announce: deps.announce });
+  const identities = createIdentityService({ db: deps.db, cache });
+  const limits = createRateLimits(deps.limits);
+  return {
+    sessions,
+    identities,
+    audit,
+    limits,
+    corsOrigins: deps.corsOrigins,
+    guard: createRouteGuard({ sessions, audit, limits }),
+  };
+}

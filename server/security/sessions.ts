@@ -1,0 +1,242 @@
+// Sessions: password login, refresh-token rotation with reuse detection (RFC 9700
+// §2.2.2), logout, first-run setup, the host-mode session, and resolving a bearer token
+// (JWT access token or API token) into a Principal. Access tokens follow RFC 8725: one
+// algorithm allowed (HS256), iss/aud/exp/iat/jti/sub required and checked.
+import { randomUUID } from 'node:crypto';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import { refreshTokensRepo, revokedAccessTokensRepo, rolesRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
+import { AmsError, Conflict } from '../errors.js';
+import type { SecurityCache } from './cache.js';
+import { Forbidden, InvalidToken, Unauthenticated } from './errors.js';
+import { BUILTIN_ROLES, type Permission } from './permissions.js';
+import type { Principal } from './principal.js';
+import { hashToken, newOpaqueToken, sameSecret } from './secrets.js';
+
+export const JWT_ISSUER = 'opmas-ams';
+export const JWT_AUDIENCE = 'opmas-api';
+const JWT_ALG = 'HS256';
+/** The user the desktop app's host mode signs in as; it has no password. */
+export const HOST_USER = 'local-admin';
+
+export interface SessionSettings {
+  signingKey: Uint8Array;
+  accessTtlS: number;
+  refreshTtlS: number;
+  /** OPMAS_ADMIN_PASSWORD: creates user `admin` on first start. */
+  adminPassword?: string;
+  /** OPMAS_HOST_SECRET: the desktop app's per-launch secret for POST /auth/host-session. */
+  hostSecret?: string;
+}
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface SessionDeps {
+  db: Database;
+  logger: Logger;
+  cache: SecurityCache;
+  settings: SessionSettings;
+  /** Where the one-time setup token is shown (stderr in the product). */
+  announce: (line: string) => void;
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  return argonHash(password);
+}
+
+// Verifying against this keeps an unknown username as slow as a wrong password.
+let decoyHash: Promise<string> | undefined;
+
+export type SessionService = ReturnType<typeof createSessionService>;
+
+export function createSessionService({ db, logger, cache, settings, announce }: SessionDeps) {
+  let setupTokenHash: string | undefined;
+
+  async function issue(user: UserRow, familyId: string = randomUUID()): Promise<TokenPair> {
+    const refresh = newOpaqueToken('ort');
+    await refreshTokensRepo(db.knex).insert({
+      id: randomUUID(),
+      family_id: familyId,
+      user_id: user.id,
+      token_hash: hashToken(refresh),
+      expires_at: new Date(Date.now() + settings.refreshTtlS * 1000),
+    });
+    const access = await new SignJWT({ role: user.role, tv: user.token_version, ...(user.agent_id ? { agent_id: user.agent_id } : {}) })
+      .setProtectedHeader({ alg: JWT_ALG, typ: 'JWT' })
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setSubject(user.id)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${settings.accessTtlS}s`)
+      .sign(settings.signingKey);
+    return { access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: settings.accessTtlS };
+  }
+
+  async function principalOfUser(user: UserRow, claims: { jti?: string; exp?: number } = {}): Promise<Principal> {
+    const permissions = (await cache.permissionsOf(user.role)) ?? new Set<Permission>();
+    return {
+      type: 'user',
+      id: user.id,
+      name: user.username,
+      role: user.role,
+      permissions,
+      agentId: user.role === 'agent' ? (user.agent_id ?? '\u0000unbound') : undefined,
+      jti: claims.jti,
+      exp: claims.exp,
+    };
+  }
+
+  async function fromJwt(token: string): Promise<Principal> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, settings.signingKey, {
+        algorithms: [JWT_ALG],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new InvalidToken('it has expired');
+      throw new InvalidToken('it is malformed, tampered with, or not issued by this AMS');
+    }
+    if (await cache.isRevoked(payload.jti!)) throw new InvalidToken('it has been revoked');
+    const user = await cache.user(payload.sub!);
+    if (!user || user.disabled) throw new InvalidToken('its user no longer exists or is disabled');
+    if (user.token_version !== payload.tv) throw new InvalidToken('it has been revoked');
+    return principalOfUser(user, { jti: payload.jti, exp: payload.exp });
+  }
+
+  async function fromApiToken(token: string): Promise<Principal> {
+    const row = await cache.apiToken(hashToken(token));
+    if (!row || row.revoked_at) throw new InvalidToken('unknown or revoked API token');
+    if (row.expires_at && row.expires_at.getTime() <= Date.now()) throw new InvalidToken('the API token has expired');
+    const permissions = (await cache.permissionsOf(row.role)) ?? new Set<Permission>();
+    return {
+      type: 'token',
+      id: row.id,
+      name: row.name,
+      role: row.role,
+      permissions,
+      agentId: row.role === 'agent' ? (row.agent_id ?? '\u0000unbound') : undefined,
+    };
+  }
+
+  async function createUser(trxUsers: ReturnType<typeof usersRepo>, username: string, password: string | null, role: string): Promise<UserRow> {
+    const id = randomUUID();
+    await trxUsers.insert({ id, username, password_hash: password === null ? null : await hashPassword(password), role, agent_id: null });
+    return (await trxUsers.byId(id))!;
+  }
+
+  async function passwordUsers(): Promise<number> {
+    return Number((await db.knex('users').whereNot('username', HOST_USER).count('* as n').first())?.n ?? 0);
+  }
+
+  return {
+    /** Seeds the built-in roles and the first admin (from OPMAS_ADMIN_PASSWORD) or announces a setup token. */
+    async init(): Promise<void> {
+      for (const [name, role] of Object.entries(BUILTIN_ROLES)) {
+        await rolesRepo(db.knex).upsertBuiltin(name, role.description, role.permissions);
+      }
+      cache.invalidateRoles();
+      await revokedAccessTokensRepo(db.knex).prune();
+      if ((await passwordUsers()) > 0) return;
+      if (settings.adminPassword) {
+        await createUser(usersRepo(db.knex), 'admin', settings.adminPassword, 'admin');
+        logger.info({ username: 'admin' }, 'created the first admin from OPMAS_ADMIN_PASSWORD');
+        return;
+      }
+      const token = newOpaqueToken('ost');
+      setupTokenHash = hashToken(token);
+      announce(
+        `opmas-ams: no users yet. Create the first admin with POST /api/v1/auth/setup {"token","username","password"}; one-time setup token: ${token}`,
+      );
+    },
+
+    /** Resolves `Authorization: Bearer ...` into a principal; undefined without a header. */
+    async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+      if (!authorization) return undefined;
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!match) throw new InvalidToken('the Authorization header must be "Bearer <token>"');
+      const token = match[1];
+      return token.startsWith('oat_') ? fromApiToken(token) : fromJwt(token);
+    },
+
+    async login(username: string, password: string): Promise<TokenPair> {
+      const user = await usersRepo(db.knex).byUsername(username);
+      const hash = user?.password_hash ?? (await (decoyHash ??= hashPassword(randomUUID())));
+      const ok = await argonVerify(hash, password).catch(() => false);
+      if (!user || !user.password_hash || !ok || user.disabled) {
+        throw new Unauthenticated('invalid_credentials', 'Unknown username or wrong password');
+      }
+      return issue(user);
+    },
+
+    async refresh(refreshToken: string): Promise<TokenPair> {
+      const outcome = await db.knex.transaction(async (trx) => {
+        const repo = refreshTokensRepo(trx);
+        const row = await repo.byHashForUpdate(hashToken(refreshToken));
+        if (!row) return { error: new InvalidToken('unknown refresh token') };
+        if (row.used_at || row.revoked_at) {
+          // A rotated (or revoked) token presented again: someone else has a copy. Revoke the family.
+          await repo.revokeFamily(row.family_id);
+          return { error: new InvalidToken('refresh token reuse detected; every session of this login has been revoked'), reused: true };
+        }
+        if (row.expires_at.getTime() <= Date.now()) return { error: new InvalidToken('the refresh token has expired') };
+        await repo.markUsed(row.id);
+        return { row };
+      });
+      if ('error' in outcome && outcome.error) {
+        if (outcome.reused) throw new AmsError(401, 'refresh_token_reused', outcome.error.message, undefined, { 'WWW-Authenticate': 'Bearer realm="opmas"' });
+        throw outcome.error;
+      }
+      const user = await usersRepo(db.knex).byId(outcome.row!.user_id);
+      if (!user || user.disabled) throw new InvalidToken('its user no longer exists or is disabled');
+      return issue(user, outcome.row!.family_id);
+    },
+
+    /** Revokes the current access token and the refresh token's whole family. */
+    async logout(principal: Principal | undefined, refreshToken: string | undefined): Promise<void> {
+      if (principal?.jti && principal.exp) {
+        await revokedAccessTokensRepo(db.knex).add(principal.jti, new Date(principal.exp * 1000));
+        cache.markRevoked(principal.jti, principal.exp * 1000);
+      }
+      if (refreshToken) {
+        const row = await refreshTokensRepo(db.knex).byHash(hashToken(refreshToken));
+        if (row && (!principal || principal.type !== 'user' || row.user_id === principal.id)) await refreshTokensRepo(db.knex).revokeFamily(row.family_id);
+      }
+    },
+
+    async setup(token: string, username: string, password: string): Promise<{ user: UserRow; tokens: TokenPair }> {
+      if (!setupTokenHash) throw new Forbidden('Setup is not available: an admin already exists', undefined, 'setup_not_available');
+      if (!sameSecret(hashToken(token), setupTokenHash)) throw new Unauthenticated('invalid_setup_token', 'The setup token is not valid');
+      const user = await db.knex.transaction(async (trx) => {
+        await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
+        const n = Number((await trx('users').whereNot('username', HOST_USER).count('* as n').first())?.n ?? 0);
+        if (n > 0) throw new Conflict('setup_not_available', 'Setup has already been completed');
+        return createUser(usersRepo(trx), username, password, 'admin');
+      });
+      setupTokenHash = undefined;
+      return { user, tokens: await issue(user) };
+    },
+
+    /** The desktop app's host mode: the per-launch secret buys an admin session without a password. */
+    async hostSession(secret: string): Promise<TokenPair> {
+      if (!settings.hostSecret) throw new Forbidden('Host sessions are not enabled on this AMS', undefined, 'host_session_disabled');
+      if (!sameSecret(secret, settings.hostSecret)) throw new Unauthenticated('invalid_host_secret', 'The host secret is not valid');
+      const users = usersRepo(db.knex);
+      const user = (await users.byUsername(HOST_USER)) ?? (await createUser(users, HOST_USER, null, 'admin').catch(async () => (await users.byUsername(HOST_USER))!));
+      return issue(user);
+    },
+
+    setupPending: () => setupTokenHash !== undefined,
+    principalOfUser,
+  };
+}
