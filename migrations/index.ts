@@ -11,6 +11,9 @@ import * as m007 from './20261124000007_create_agent_logs.js';
 import * as m008 from './20261124000008_create_users_and_roles.js';
 import * as m009 from './20261124000009_create_auth_tokens.js';
 import * as m010 from './20261124000010_create_audit_log.js';
+import * as m011 from './20261124000011_create_discovery_tokens.js';
+import * as m012 from './20261124000012_create_agent_packages.js';
+import * as m013 from './20261124000013_create_agent_credentials.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -27,4 +30,7 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000008_create_users_and_roles', ...m008 },
   { name: '20261124000009_create_auth_tokens', ...m009 },
   { name: '20261124000010_create_audit_log', ...m010 },
+  { name: '20261124000011_create_discovery_tokens', ...m011 },
+  { name: '20261124000012_create_agent_packages', ...m012 },
+  { name: '20261124000013_create_agent_credentials', ...m013 },
 ];

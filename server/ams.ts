@@ -14,6 +14,8 @@ import { createApp, type Services } from './app.js';
 import { createAgentService } from './services/agents.js';
 import { createConfigService } from './services/config.js';
 import { createHealthService } from './services/health.js';
+import { createRegistrationService } from './services/registration.js';
+import { createScanner } from './scanner/scanner.js';
 import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
 import { DatabaseUnavailable } from './errors.js';
 import { CURRENT_API_VERSION } from './http/versioning.js';
@@ -60,8 +62,28 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
 
     const environment = readEnvironmentLayer(env);
     for (const problem of environment.problems) logger.warn(problem);
+    const security = createSecurity({
+      db,
+      logger,
+      sessions: {
+        signingKey: loadSigningKey(settings.dataDir, secrets.jwtSecret),
+        accessTtlS: settings.accessTokenTtlS,
+        refreshTtlS: settings.refreshTokenTtlS,
+        adminPassword: secrets.adminPassword,
+        hostSecret: secrets.hostSecret,
+      },
+      limits: { loginPerMinute: settings.loginRateLimitPerMinute, apiPerMinute: settings.rateLimitPerMinute },
+      corsOrigins: settings.corsOrigins,
+      announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
+    });
+    const agents = createAgentService({ db });
+    const registration = createRegistrationService({ db, agents, issuer: () => undefined });
+    const scanner = createScanner({ db, agentsDir: settings.agentsDir, agents, audit: security.audit, logger });
+    cleanup.unshift(() => scanner.stop());
     const services: Services = {
-      agents: createAgentService({ db }),
+      agents,
+      registration,
+      scanner,
       config: createConfigService({ db, defaults: CONFIG_DEFAULTS, environment: environment.layer }),
       health: createHealthService({
         version: AMS_VERSION,
@@ -78,22 +100,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         },
       }),
     };
-    const security = createSecurity({
-      db,
-      logger,
-      sessions: {
-        signingKey: loadSigningKey(settings.dataDir, secrets.jwtSecret),
-        accessTtlS: settings.accessTokenTtlS,
-        refreshTtlS: settings.refreshTokenTtlS,
-        adminPassword: secrets.adminPassword,
-        hostSecret: secrets.hostSecret,
-      },
-      limits: { loginPerMinute: settings.loginRateLimitPerMinute, apiPerMinute: settings.rateLimitPerMinute },
-      corsOrigins: settings.corsOrigins,
-      announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
-    });
-    if (schema.ready()) await security.sessions.init();
-    else schema.onReady(() => security.sessions.init());
+    // Work that needs the schema runs now, or as soon as the database is reachable.
+    const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
+    await whenSchemaReady(() => security.sessions.init());
+    await whenSchemaReady(() => scanner.start());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 

@@ -22,6 +22,9 @@ import { corsPolicy, securityHeaders } from './security/headers.js';
 import type { AgentService } from './services/agents.js';
 import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
+import type { RegistrationService } from './services/registration.js';
+import type { Scanner } from './scanner/scanner.js';
+import { packageRoutes } from './api/packages/routes.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -29,6 +32,8 @@ export interface Services {
   agents: AgentService;
   config: ConfigService;
   health: HealthService;
+  registration: RegistrationService;
+  scanner: Scanner;
 }
 
 export interface AppDeps {
@@ -50,6 +55,7 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...(security ? [...authRoutes(security), ...identityRoutes(security)] : []),
     ...agentRoutes(services),
     ...configRoutes(services),
+    ...packageRoutes(services),
   ];
 }
 

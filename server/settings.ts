@@ -13,6 +13,8 @@ export interface AmsSettings {
   logLevel: string;
   /** Folder holding the built console (index.html); served at `/` when present. */
   staticDir?: string;
+  /** Where agent packages are discovered (default `<dataDir>/agents`). */
+  agentsDir: string;
   tlsCert?: string;
   tlsKey?: string;
   /** Allows a non-loopback address without TLS. */
@@ -57,6 +59,7 @@ export const SETTINGS_FLAGS = {
   'db-url': { env: 'OPMAS_DB_URL', help: 'PostgreSQL URL; without it the embedded PGlite is used' },
   'log-level': { env: 'OPMAS_AMS_LOG_LEVEL', help: 'AMS log level: fatal|error|warn|info|debug|trace|silent' },
   'static-dir': { env: 'OPMAS_STATIC_DIR', help: 'folder with the built web console' },
+  'agents-dir': { env: 'OPMAS_AGENTS_DIR', help: 'folder of agent packages to discover (default <data-dir>/agents)' },
   'tls-cert': { env: 'OPMAS_TLS_CERT', help: 'PEM certificate file: serve HTTPS' },
   'tls-key': { env: 'OPMAS_TLS_KEY', help: 'PEM private key file for --tls-cert' },
   insecure: { env: 'OPMAS_INSECURE', help: 'allow a non-loopback --host without TLS', boolean: true },
@@ -119,10 +122,12 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new SettingsError('--tls-cert and --tls-key go together');
   const insecureEnv = env.OPMAS_INSECURE;
   const insecure = values.insecure === true || insecureEnv === '1' || insecureEnv?.toLowerCase() === 'true';
+  const dataDir = path.resolve(pick('data-dir') ?? defaultDataDir(env));
   return {
     host: pick('host') ?? '127.0.0.1',
     port,
-    dataDir: path.resolve(pick('data-dir') ?? defaultDataDir(env)),
+    dataDir,
+    agentsDir: path.resolve(pick('agents-dir') ?? path.join(dataDir, 'agents')),
     dbUrl,
     logLevel,
     staticDir: staticDir ? path.resolve(staticDir) : undefined,

@@ -43,6 +43,11 @@ export interface RouteSpec<
   action?: string;
   /** `auth`: the login/setup limits (per address and per username) apply. */
   rateLimit?: 'auth';
+  /**
+   * A body carrying `discovery_token` authorizes the request instead of a bearer token (agent
+   * registration, seed §4); the handler validates and consumes the token.
+   */
+  allowDiscoveryToken?: boolean;
   params?: P;
   query?: Q;
   body?: B;

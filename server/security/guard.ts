@@ -42,6 +42,10 @@ export function createRouteGuard(deps: { sessions: SessionService; audit: AuditS
         await deps.limits.consumeLogin(ctx.ip, typeof username === 'string' ? username : undefined);
       }
       if (spec.permission === 'public') return;
+      if (spec.allowDiscoveryToken && typeof (ctx.request as { body?: { discovery_token?: unknown } }).body?.discovery_token === 'string') {
+        await deps.limits.consumeLogin(ctx.ip, undefined);
+        return;
+      }
       const principal = await deps.sessions.authenticate(ctx.get('Authorization') || undefined);
       if (!principal) throw new Unauthenticated();
       ctx.state.principal = principal;

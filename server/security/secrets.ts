@@ -1,10 +1,10 @@
 // Random secrets, their hashes and the JWT signing key. Opaque tokens carry a prefix that
-// says what they are (`ort_` refresh, `oat_` API, `ost_` setup) and are stored as SHA-256.
+// says what they are (`ort_` refresh, `oat_` API, `ost_` setup, `odt_` discovery) and are stored as SHA-256.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type TokenKind = 'ort' | 'oat' | 'ost';
+export type TokenKind = 'ort' | 'oat' | 'ost' | 'odt';
 
 export function newOpaqueToken(kind: TokenKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;

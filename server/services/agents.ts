@@ -1,5 +1,7 @@
 // Agent records: registration, listing, updates and removal. Owns the transactions.
+import type { Knex } from 'knex';
 import type { Database } from '../db/database.js';
+import { statusHistoryRepo } from '../db/status-history.repo.js';
 import { type AgentChanges, type AgentFilter, type AgentRow, agentsRepo } from '../db/agents.repo.js';
 import { AgentNotFound, Conflict } from '../errors.js';
 import { newAgentId } from '../domain/identifiers.js';
@@ -34,6 +36,14 @@ export interface NewAgentInput {
   subscribed_topics?: string[];
   findings_topic?: string | null;
   labels?: Record<string, string>;
+}
+
+/** Where a registration came from, for the status history. */
+export interface AgentOrigin {
+  source: 'api' | 'scanner' | 'discovery_token';
+  actor?: string;
+  /** Package folder, for scanner registrations. */
+  package?: string;
 }
 
 export type AgentUpdate = Partial<Pick<NewAgentInput, 'agent_version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'>>;
@@ -77,10 +87,15 @@ export function createAgentService({ db }: { db: Database }) {
   return {
     get,
 
-    async create(input: NewAgentInput): Promise<AgentView> {
+    /**
+     * Registers an agent; `inTransaction` runs inside the same transaction (e.g. consuming a
+     * discovery token), so that both happen or neither does.
+     */
+    async create(input: NewAgentInput, origin: AgentOrigin = { source: 'api' }, inTransaction?: (trx: Knex.Transaction, id: string) => Promise<void>): Promise<AgentView> {
       const id = newAgentId(input.agent_type);
       try {
         await db.knex.transaction(async (trx) => {
+          await inTransaction?.(trx, id);
           await agentsRepo(trx).insert(
             {
               id,
@@ -94,6 +109,16 @@ export function createAgentService({ db }: { db: Database }) {
             },
             'registered',
           );
+          const details = { source: origin.source, ...(origin.actor ? { actor: origin.actor } : {}), ...(origin.package ? { package: origin.package } : {}) };
+          const history = statusHistoryRepo(trx);
+          if (origin.source === 'scanner') await history.append({ agent_id: id, event_type: 'discovered', from_status: null, to_status: 'discovered', details });
+          await history.append({
+            agent_id: id,
+            event_type: 'registered',
+            from_status: origin.source === 'scanner' ? 'discovered' : null,
+            to_status: 'registered',
+            details,
+          });
         });
       } catch (err) {
         if ((err as { code?: string }).code === '23505') {

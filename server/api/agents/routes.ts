@@ -1,15 +1,16 @@
 // /agents: register, list, read, update, delete.
 import { z } from 'zod';
 import type { AgentService } from '../../services/agents.js';
+import type { RegistrationService } from '../../services/registration.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
-import { errorResponses } from '../common.js';
+import { actorName, errorResponses } from '../common.js';
 import { noteAudit } from '../../security/guard.js';
-import { AgentIdParams, AgentPage, AgentSchema, CreateAgentBody, ListAgentsQuery, UpdateAgentBody } from './schema.js';
+import { AgentIdParams, AgentPage, AgentSchema, CreateAgentBody, ListAgentsQuery, RegisteredAgentSchema, UpdateAgentBody } from './schema.js';
 
 const AgentCursor = z.object({ c: z.string().datetime(), i: z.string() });
 
-export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
+export function agentRoutes({ agents, registration }: { agents: AgentService; registration: RegistrationService }): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -39,13 +40,16 @@ export function agentRoutes({ agents }: { agents: AgentService }): RouteSpec[] {
       operationId: 'createAgent',
       action: 'agent.create',
       permission: 'agents:write',
-      summary: 'Register an agent',
+      allowDiscoveryToken: true,
+      summary: 'Register an agent: with a one-time discovery_token (no bearer token needed), or as a caller with agents:write',
       tags: ['agents'],
       body: CreateAgentBody,
       status: 201,
-      responses: { 201: { description: 'The new agent', schema: AgentSchema }, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
+      responses: { 201: { description: 'The new agent and its NATS credentials', schema: RegisteredAgentSchema }, ...errorResponses(400, 401, 403, 409, 413, 415, 503) },
       handler: async (ctx, { body }) => {
-        const agent = await agents.create(body);
+        const { discovery_token, ...input } = body;
+        const agent = discovery_token ? await registration.registerWithToken(input, discovery_token) : await registration.register(input, actorName(ctx));
+        if (discovery_token) noteAudit(ctx, { actorName: 'discovery-token', details: { via: 'discovery_token' } });
         noteAudit(ctx, { target: agent.id, after: { agent_name: agent.agent_name, agent_type: agent.agent_type, agent_version: agent.agent_version } });
         ctx.set('Location', `/api/v1/agents/${agent.id}`);
         return agent;

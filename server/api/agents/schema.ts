@@ -35,6 +35,7 @@ export const CreateAgentBody = z
     subscribed_topics: SubscribedTopics.optional(),
     findings_topic: FindingsTopic.nullable().optional(),
     labels: Labels.optional(),
+    discovery_token: z.string().min(1).max(200).optional().describe('One-time token: registers without a bearer token and answers NATS credentials'),
   })
   .meta({ id: 'CreateAgent' });
 
@@ -75,6 +76,10 @@ export const AgentSchema = z
   .meta({ id: 'Agent' });
 
 export const AgentPage = pageOf(AgentSchema, 'AgentPage');
+
+export const RegisteredAgentSchema = AgentSchema.extend({
+  nats: z.object({ url: z.string(), creds: z.string().describe('The NATS .creds file body: user JWT and seed; shown once') }).nullable(),
+}).meta({ id: 'RegisteredAgent' });
 
 const LabelSelector = z.string().regex(/^[^:]+:.*$/, 'must be key:value').transform((s) => {
   const at = s.indexOf(':');

@@ -1,0 +1,22 @@
+// agent_credentials: public keys of the NATS users issued to agents, and their revocations.
+// Kept after an agent is deleted, so that its revocation outlives it.
+import type { Queryable } from './agents.repo.js';
+
+export function credentialsRepo(q: Queryable) {
+  return {
+    async add(agentId: string, publicKey: string): Promise<void> {
+      await q('agent_credentials').insert({ agent_id: agentId, public_key: publicKey });
+    },
+    /** Marks every live key of the agent revoked; answers those keys. */
+    async revokeAgent(agentId: string, reason: string, except?: string): Promise<string[]> {
+      const query = q('agent_credentials').where({ agent_id: agentId }).whereNull('revoked_at');
+      if (except) query.whereNot('public_key', except);
+      const rows = await query.update({ revoked_at: q.fn.now(3), revoke_reason: reason }).returning('public_key');
+      return rows.map((r: { public_key: string }) => r.public_key);
+    },
+    /** Every revoked key with its revocation time (the account JWT's revocation list). */
+    revoked: (): Promise<Array<{ public_key: string; revoked_at: Date }>> =>
+      q('agent_credentials').whereNotNull('revoked_at').select('public_key', 'revoked_at'),
+    live: (agentId: string): Promise<string[]> => q('agent_credentials').where({ agent_id: agentId }).whereNull('revoked_at').pluck('public_key'),
+  };
+}
