@@ -18,6 +18,7 @@ export default defineConfig({
           // suite; no database.
           name: 'broker',
           include: ['test/broker/**/*.test.ts'],
+          globalSetup: ['test/setup/agent-sdk.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',
