@@ -36,6 +36,13 @@ export function nextRestartDelay(attempt: number, policy: RestartPolicy = DEFAUL
   return Math.min(policy.initialDelayMs * policy.factor ** (n - 1), policy.maxDelayMs);
 }
 
+/**
+ * Account resolver: host mode uses MEMORY (accounts preloaded, updated by reload). `full` keeps
+ * account JWTs in a directory and accepts claim updates over the system account, as a production
+ * cluster does; the tests use it to stand in for an external broker.
+ */
+export type NatsResolver = 'memory' | { type: 'full'; dir: string };
+
 export interface NatsServerOptions {
   dataDir: string;
   logger: Logger;
@@ -51,6 +58,7 @@ export interface NatsServerOptions {
   restartPolicy?: Partial<RestartPolicy>;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  resolver?: NatsResolver;
 }
 
 export interface NatsServerInfo {
@@ -124,8 +132,9 @@ export function natsServerVersion(binary: string): string | undefined {
 }
 
 /** The configuration file's text. Pure; strings are JSON-quoted, which the NATS config parser reads back unchanged. */
-export function renderNatsConfig(c: { host: string; port: number; storeDir: string; auth: NatsAuthConfig; serverName?: string }): string {
+export function renderNatsConfig(c: { host: string; port: number; storeDir: string; auth: NatsAuthConfig; serverName?: string; resolver?: NatsResolver }): string {
   const q = (s: string) => JSON.stringify(s);
+  const resolver = c.resolver && c.resolver !== 'memory' ? `resolver: { type: full, dir: ${q(c.resolver.dir)}, allow_delete: false }` : 'resolver: MEMORY';
   const preload = Object.entries(c.auth.preload)
     .map(([account, jwt]) => `  ${q(account)}: ${q(jwt)}`)
     .join('\n');
@@ -137,7 +146,7 @@ export function renderNatsConfig(c: { host: string; port: number; storeDir: stri
     `jetstream { store_dir: ${q(c.storeDir)} }`,
     `operator: ${q(c.auth.operatorJwt)}`,
     `system_account: ${q(c.auth.systemAccount)}`,
-    'resolver: MEMORY',
+    resolver,
     'resolver_preload: {',
     preload,
     '}',
@@ -195,7 +204,7 @@ export function createNatsServer(opts: NatsServerOptions): NatsServerHandle {
 
   async function writeConfig(): Promise<void> {
     const auth = await opts.auth();
-    writeSecretFile(confPath, renderNatsConfig({ host, port: port!, storeDir: dir, auth }));
+    writeSecretFile(confPath, renderNatsConfig({ host, port: port!, storeDir: dir, auth, resolver: opts.resolver }));
   }
 
   /** One attempt: spawn, wait for readiness. Rejects when the process dies or is not ready in time. */
