@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every test. Unit tests, then the server suite on PGlite and again on a real
-// PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway cluster started here).
+// `npm test`: every test. Unit tests, the broker suite (real nats-server), then the server suite
+// on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway cluster started here).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { startThrowawayPostgres } from './support/postgres.mjs';
@@ -19,6 +19,8 @@ function step(title, args, env = {}) {
 }
 
 step('unit', ['--project', 'unit']);
+// The broker layer, agent SDK and sample agents against a real nats-server; no database.
+step('broker', ['--project', 'broker']);
 step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite' });
 
 let pg;
