@@ -48,6 +48,7 @@ export interface EventRecord {
 export type TopicHandler = (body: unknown, subject: string, raw: Msg) => void | Promise<void>;
 
 const DEFAULT_HEARTBEAT_S = 30;
+const DRAIN_TIMEOUT_MS = 3000;
 const levelRank = (l: string) => Math.max(0, (LOG_LEVELS as readonly string[]).indexOf(l));
 
 export type AgentRuntime = ReturnType<typeof createAgentRuntime>;
@@ -91,8 +92,13 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
     return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : DEFAULT_HEARTBEAT_S;
   }
 
+  /**
+   * Heartbeats and metrics are about now, so they are skipped while disconnected; everything else
+   * (findings, logs, status) is buffered by the client and sent after the reconnection.
+   */
   function publish(subject: string, body: unknown): void {
-    if (!nc || nc.isClosed() || !connected) return; // nothing is queued across an outage: heartbeats are about now
+    if (!nc || nc.isClosed()) return;
+    if (!connected && (subject === own.heartbeat || subject === own.metrics)) return;
     try {
       nc.publish(subject, encode(body));
     } catch (err) {
@@ -243,10 +249,19 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
       publish(own.status, { status: 'stopping', detail: reason });
       heartbeat();
       local('INFO', 'stopping', { reason });
-      try {
-        await nc?.drain();
-      } catch {
-        await nc?.close().catch(() => undefined);
+      // Drain delivers what is buffered; with the broker gone it could wait forever, so it gets a few seconds.
+      const conn = nc;
+      if (conn && !conn.isClosed()) {
+        let timer: NodeJS.Timeout | undefined;
+        const drained = await Promise.race([
+          conn.drain().then(
+            () => true,
+            () => false,
+          ),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_TIMEOUT_MS))),
+        ]);
+        clearTimeout(timer);
+        if (!drained) await conn.close().catch(() => undefined);
       }
       exit(code);
     })();

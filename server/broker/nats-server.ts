@@ -179,6 +179,7 @@ export function createNatsServer(opts: NatsServerOptions): NatsServerHandle {
   let restartTimer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
   const listeners = new Set<(s: NatsServerState, i: NatsServerInfo) => void>();
+  const forward = createLogForwarder(logger);
   const lineWaiters = new Set<(line: string) => void>();
 
   const info = (): NatsServerInfo => ({
@@ -222,7 +223,7 @@ export function createNatsServer(opts: NatsServerOptions): NatsServerHandle {
         const line = redactSecrets(raw);
         tail.push(line);
         if (tail.length > 20) tail.shift();
-        forwardLog(logger, line);
+        forward(line);
         for (const w of lineWaiters) w(line);
       });
       // 'close' comes after the last stderr line; a failed spawn emits 'error' and maybe no 'exit'.
@@ -455,10 +456,32 @@ export function redactSecrets(line: string): string {
   return line.replace(JWT_LIKE, '[jwt]').replace(SEED_LIKE, '[seed]');
 }
 
-function forwardLog(logger: Logger, line: string): void {
-  const level = /\[(FTL|ERR|WRN|INF|DBG|TRC)\]/.exec(line)?.[1];
-  const msg = line.replace(/^\[\d+\]\s+\S+\s+\S+\s+/, '');
-  if (level === 'FTL') logger.error({ source: 'nats-server' }, msg);
-  else if (level === 'ERR' || level === 'WRN') logger.warn({ source: 'nats-server' }, msg);
-  else logger.debug({ source: 'nats-server' }, msg);
+/**
+ * nats-server's stderr into the AMS log: fatal lines as errors, errors and warnings as warnings
+ * (at most 30 a minute: an agent looping on a forbidden subject must not flood the log), the rest
+ * at debug.
+ */
+function createLogForwarder(logger: Logger, perMinute = 30): (line: string) => void {
+  let windowStart = 0;
+  let inWindow = 0;
+  let suppressed = 0;
+  return (line) => {
+    const level = /\[(FTL|ERR|WRN|INF|DBG|TRC)\]/.exec(line)?.[1];
+    const msg = line.replace(/^\[\d+\]\s+\S+\s+\S+\s+/, '');
+    if (level === 'FTL') return logger.error({ source: 'nats-server' }, msg);
+    if (level !== 'ERR' && level !== 'WRN') return logger.debug({ source: 'nats-server' }, msg);
+    const now = Date.now();
+    if (now - windowStart >= 60_000) {
+      if (suppressed > 0) logger.warn({ source: 'nats-server', suppressed }, 'nats-server warnings were suppressed in the last minute');
+      windowStart = now;
+      inWindow = 0;
+      suppressed = 0;
+    }
+    if (inWindow >= perMinute) {
+      suppressed += 1;
+      return;
+    }
+    inWindow += 1;
+    logger.warn({ source: 'nats-server' }, msg);
+  };
 }

@@ -66,7 +66,10 @@ describe('nats-server stopped', () => {
   beforeAll(async () => {
     tb = await startTestBroker();
   });
-  afterAll(async () => tb?.stop());
+  afterAll(async () => {
+    await killAllAgents();
+    await tb?.stop();
+  });
 
   it('makes health report the broker down and requests fail with broker_unavailable, until it is back', async () => {
     await tb.broker.server!.stop();
@@ -83,6 +86,19 @@ describe('nats-server stopped', () => {
     await tb.broker.server!.start();
     await waitFor(() => tb.broker.connection.status() === 'connected', 'the AMS reconnecting');
     expect((await tb.broker.health()).status).toBe('ok');
+  });
+
+  it('still lets an agent stop cleanly on SIGTERM while the broker is away', async () => {
+    const heartbeats: string[] = [];
+    const stopConsuming = tb.broker.connection.subscribe(subjects.everyAgent.heartbeat, (m) => heartbeats.push(m.subject));
+    const agent = await spawnAgent(tb, path.join(SAMPLE_AGENTS, 'security'));
+    await waitFor(() => heartbeats.includes(subjects.agent(agent.agentId).heartbeat), 'the first heartbeat');
+    stopConsuming();
+    await tb.broker.server!.stop();
+    await waitFor(() => agent.stderr().includes('lost the broker connection'), 'the agent noticing');
+    agent.kill('SIGTERM');
+    expect(await agent.exited).toEqual({ code: 0, signal: null });
+    await tb.broker.server!.start();
   });
 });
 
