@@ -1,5 +1,6 @@
 // What the supervisor hands an agent process (DESIGN.md): its ID, the broker URL, the path of
-// its 0600 `.creds` file and its effective configuration, all in the environment.
+// its 0600 `.creds` file and its effective configuration (and a TLS CA when the broker needs
+// one), all in the environment.
 import fs from 'node:fs';
 import { AGENT_ID_PATTERN } from '../domain/identifiers.js';
 
@@ -12,6 +13,8 @@ export interface AgentEnvironment {
   /** The `.creds` file body (read from OPMAS_NATS_CREDS). */
   creds: string;
   config: AgentConfig;
+  /** OPMAS_NATS_TLS_CA: a CA file for brokers whose certificate is not from a public CA. */
+  tlsCaFile?: string;
 }
 
 export class AgentEnvironmentError extends Error {
@@ -41,5 +44,7 @@ export function readAgentEnvironment(env: NodeJS.ProcessEnv = process.env): Agen
     }
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new AgentEnvironmentError('OPMAS_CONFIG must be a JSON object');
   }
-  return { agentId, natsUrl, creds, config };
+  const tlsCaFile = env.OPMAS_NATS_TLS_CA || undefined;
+  if (tlsCaFile && !fs.existsSync(tlsCaFile)) throw new AgentEnvironmentError(`OPMAS_NATS_TLS_CA points to ${tlsCaFile}, which does not exist`);
+  return { agentId, natsUrl, creds, config, tlsCaFile };
 }

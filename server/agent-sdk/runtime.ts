@@ -300,6 +300,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
         authenticator: credsAuthenticator(new TextEncoder().encode(environment.creds)),
         name: agentId,
         inboxPrefix: own.inboxPrefix,
+        ...(environment.tlsCaFile ? { tls: { caFile: environment.tlsCaFile } } : {}),
         waitOnFirstConnect: true,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,

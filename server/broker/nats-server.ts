@@ -59,6 +59,8 @@ export interface NatsServerOptions {
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
   resolver?: NatsResolver;
+  /** Server TLS (host mode listens on loopback without it; the tests use it for an external stand-in). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface NatsServerInfo {
@@ -132,7 +134,15 @@ export function natsServerVersion(binary: string): string | undefined {
 }
 
 /** The configuration file's text. Pure; strings are JSON-quoted, which the NATS config parser reads back unchanged. */
-export function renderNatsConfig(c: { host: string; port: number; storeDir: string; auth: NatsAuthConfig; serverName?: string; resolver?: NatsResolver }): string {
+export function renderNatsConfig(c: {
+  host: string;
+  port: number;
+  storeDir: string;
+  auth: NatsAuthConfig;
+  serverName?: string;
+  resolver?: NatsResolver;
+  tls?: { certFile: string; keyFile: string };
+}): string {
   const q = (s: string) => JSON.stringify(s);
   const resolver = c.resolver && c.resolver !== 'memory' ? `resolver: { type: full, dir: ${q(c.resolver.dir)}, allow_delete: false }` : 'resolver: MEMORY';
   const preload = Object.entries(c.auth.preload)
@@ -142,6 +152,7 @@ export function renderNatsConfig(c: { host: string; port: number; storeDir: stri
     '# Written by the OPMAS AMS at every start and reload; edits here are overwritten.',
     `server_name: ${q(c.serverName ?? 'opmas-ams')}`,
     `listen: ${q(`${c.host}:${c.port}`)}`,
+    ...(c.tls ? [`tls { cert_file: ${q(c.tls.certFile)}, key_file: ${q(c.tls.keyFile)} }`] : []),
     // nats-server keeps its streams in <store_dir>/jetstream.
     `jetstream { store_dir: ${q(c.storeDir)} }`,
     `operator: ${q(c.auth.operatorJwt)}`,
@@ -205,7 +216,7 @@ export function createNatsServer(opts: NatsServerOptions): NatsServerHandle {
 
   async function writeConfig(): Promise<void> {
     const auth = await opts.auth();
-    writeSecretFile(confPath, renderNatsConfig({ host, port: port!, storeDir: dir, auth, resolver: opts.resolver }));
+    writeSecretFile(confPath, renderNatsConfig({ host, port: port!, storeDir: dir, auth, resolver: opts.resolver, tls: opts.tls }));
   }
 
   /** One attempt: spawn, wait for readiness. Rejects when the process dies or is not ready in time. */

@@ -1,6 +1,8 @@
 // Attach/external mode against a nats-server the AMS does not run (started here with a `full`
 // account resolver, as a production cluster has): settings from the environment, agent users
-// signed with the given account key, and revocation pushed as an account claims update.
+// signed with the given account key, revocation pushed as an account claims update, and TLS
+// with a private CA for the AMS and for agents.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,12 +20,15 @@ import { newAgentId } from '../../server/domain/identifiers.js';
 import { subjects } from '../../server/broker/subjects.js';
 import { createLogger } from '../../server/logger.js';
 import { connectWithCreds, readLog, waitFor } from '../helpers/broker.js';
+import { SAMPLE_AGENTS, killAllAgents, spawnAgent } from '../helpers/agents.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-external-'));
 const logFile = path.join(work, 'ams.log');
 const logger = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
 let server: NatsServerHandle;
+let tlsServer: NatsServerHandle;
 let env: Record<string, string>;
+let tlsEnv: Record<string, string>;
 const brokers: Broker[] = [];
 
 beforeAll(async () => {
@@ -50,6 +55,21 @@ beforeAll(async () => {
   }).issueAms();
   const sysUser = createUser();
   const sysJwt = await encodeUser('sys', sysUser, keys.systemAccount, {});
+  // The same cluster's accounts behind TLS with a private CA.
+  const pki = path.join(work, 'pki');
+  makeCertificates(pki);
+  const tlsDir = path.join(work, 'cluster-tls');
+  fs.mkdirSync(path.join(tlsDir, 'nats'), { recursive: true, mode: 0o700 });
+  for (const f of ['operator.nk', 'system-account.nk', 'account.nk']) fs.copyFileSync(path.join(clusterDir, 'nats', f), path.join(tlsDir, 'nats', f));
+  tlsServer = createNatsServer({
+    dataDir: tlsDir,
+    logger,
+    auth: () => auth({}),
+    resolver: { type: 'full', dir: path.join(tlsDir, 'jwt') },
+    tls: { certFile: path.join(pki, 'server.pem'), keyFile: path.join(pki, 'server.key') },
+  });
+  await tlsServer.start();
+
   env = {
     OPMAS_NATS_URL: server.url()!,
     OPMAS_NATS_CREDS: write('ams.creds', ams.creds),
@@ -57,24 +77,38 @@ beforeAll(async () => {
     OPMAS_NATS_SYSTEM_CREDS: write('sys.creds', formatCreds(sysJwt, sysUser)),
     OPMAS_NATS_OPERATOR_SEED_FILE: path.join(clusterDir, 'nats', 'operator.nk'),
   };
+  tlsEnv = { ...env, OPMAS_NATS_URL: tlsServer.url()!.replace('nats://', 'tls://'), OPMAS_NATS_TLS_CA: path.join(pki, 'ca.pem') };
 });
 
+/** A throwaway CA and a server certificate for 127.0.0.1 (openssl, as on any Debian machine). */
+function makeCertificates(dir: string): void {
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=opmas-test-ca');
+  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+}
+
 afterAll(async () => {
+  await killAllAgents();
   for (const b of brokers) await b.stop();
   await server?.stop();
+  await tlsServer?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function attach(extraEnv: Record<string, string | undefined> = {}) {
+async function attach(extraEnv: Record<string, string | undefined> = {}, base = env, connectTimeoutMs?: number) {
   const dataDir = fs.mkdtempSync(path.join(work, 'ams-'));
-  const broker = await startBroker({ dataDir, logger, env: { ...env, ...extraEnv } });
+  const broker = await startBroker({ dataDir, logger, env: { ...base, ...extraEnv }, connectTimeoutMs });
   brokers.push(broker);
-  return broker;
+  return { broker, dataDir };
 }
 
 describe('external broker mode', () => {
   it('attaches with the AMS user and issues agent users that work and are scoped', async () => {
-    const broker = await attach();
+    const { broker } = await attach();
     expect(broker.mode).toBe('external');
     expect(broker.server).toBeUndefined();
     expect(broker.connection.status()).toBe('connected');
@@ -94,7 +128,7 @@ describe('external broker mode', () => {
   });
 
   it('revokes a user by pushing the updated account JWT, which drops its connection', async () => {
-    const broker = await attach();
+    const { broker } = await attach();
     const creds = await broker.issuer.issueAgent({ agentId: newAgentId('security') });
     const nc = await connectWithCreds(broker.url!, creds.creds);
     const closed = nc.closed();
@@ -108,7 +142,7 @@ describe('external broker mode', () => {
   });
 
   it('says plainly that a revocation is not applied without the operator key and a system user', async () => {
-    const broker = await attach({ OPMAS_NATS_SYSTEM_CREDS: undefined, OPMAS_NATS_OPERATOR_SEED_FILE: undefined });
+    const { broker } = await attach({ OPMAS_NATS_SYSTEM_CREDS: undefined, OPMAS_NATS_OPERATOR_SEED_FILE: undefined });
     const creds = await broker.issuer.issueAgent({ agentId: newAgentId('security') });
     const outcome = await broker.issuer.revoke(creds.publicKey);
     expect(outcome.applied).toBe(false);
@@ -134,6 +168,28 @@ describe('external broker mode', () => {
     }
     const settings = readExternalSettings({ ...env, OPMAS_NATS_TLS_CA: env.OPMAS_NATS_CREDS });
     expect(settings.tls).toEqual({ caFile: env.OPMAS_NATS_CREDS, certFile: undefined, keyFile: undefined });
+  });
+
+  it('connects over TLS with the CA from OPMAS_NATS_TLS_CA, and so do agents', async () => {
+    const { broker, dataDir } = await attach({}, tlsEnv);
+    expect(broker.connection.status()).toBe('connected');
+    expect(broker.connection.raw()!.info!.tls_required).toBe(true);
+    expect(await broker.health()).toMatchObject({ status: 'ok', url: tlsEnv.OPMAS_NATS_URL });
+
+    const heartbeats: string[] = [];
+    broker.connection.subscribe(subjects.everyAgent.heartbeat, (m) => heartbeats.push(m.subject));
+    const agent = await spawnAgent({ broker, dataDir, url: tlsEnv.OPMAS_NATS_URL, logFile, stop: async () => undefined }, path.join(SAMPLE_AGENTS, 'security'), {
+      env: { OPMAS_NATS_TLS_CA: tlsEnv.OPMAS_NATS_TLS_CA },
+    });
+    await waitFor(() => heartbeats.includes(subjects.agent(agent.agentId).heartbeat), `the agent's heartbeat over TLS (stderr: ${agent.stderr()})`);
+  });
+
+  it('does not connect over TLS to a server its CA does not vouch for, and says why', async () => {
+    const { broker } = await attach({ OPMAS_NATS_TLS_CA: undefined }, tlsEnv, 1500);
+    expect(broker.connection.status()).not.toBe('connected');
+    const health = await broker.health();
+    expect(health.status).toBe('down');
+    expect(health.error).toMatch(/certificate/i);
   });
 
   it('never logs the secrets it was given', () => {
