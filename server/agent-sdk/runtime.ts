@@ -78,9 +78,10 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
     writeLine(JSON.stringify({ time: new Date().toISOString(), level, agent_id: agentId, message, ...extra }));
 
   function metrics(): Record<string, number> {
-    let extra: Record<string, number> = {};
+    const extra: Record<string, number> = {};
     try {
-      extra = options.extraMetrics?.() ?? {};
+      // Only finite numbers: anything else would make the AMS drop the whole heartbeat.
+      for (const [k, v] of Object.entries(options.extraMetrics?.() ?? {})) if (typeof v === 'number' && Number.isFinite(v)) extra[k] = v;
     } catch (err) {
       local('WARNING', 'extraMetrics failed', { reason: (err as Error).message });
     }

@@ -67,7 +67,7 @@ export interface NatsServerInfo {
   state: NatsServerState;
   url?: string;
   pid?: number;
-  /** Restarts after unexpected exits since start(). */
+  /** Restart attempts (after an unexpected exit or a failed start) since the handle was made. */
   restarts: number;
   binary?: string;
   version?: string;
@@ -247,7 +247,15 @@ export function createNatsServer(opts: NatsServerOptions): NatsServerHandle {
     if (proc.pid) fs.writeFileSync(pidPath, `${proc.pid}\n`);
 
     const ready = waitForInfoLine(host, port, readyTimeoutMs);
-    const first = await Promise.race([ready.then(() => 'ready' as const), exited.then((e) => e)]);
+    let first: 'ready' | Awaited<typeof exited>;
+    try {
+      first = await Promise.race([ready.then(() => 'ready' as const), exited.then((e) => e)]);
+    } catch (err) {
+      // Not ready in time: do not leave a half-started server behind.
+      proc.kill('SIGKILL');
+      await exited;
+      throw err;
+    }
     if (first !== 'ready') {
       ready.cancel();
       const why = first.lines.filter((l) => /\[(FTL|ERR)\]/.test(l)).pop() ?? first.lines.pop() ?? 'no output';
