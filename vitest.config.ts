@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Projects: `unit` (pure logic) and `server` (the real AMS on PGlite or PostgreSQL, chosen by
-// OPMAS_TEST_DB). test/run-all.mjs runs the server project once per database.
+// Projects: `unit` (pure logic), `broker` (real nats-server, no database) and `server` (the real
+// AMS on PGlite or PostgreSQL, chosen by OPMAS_TEST_DB). test/run-all.mjs runs the server project
+// once per database.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +10,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          // The broker layer, the agent SDK and the sample agents against a real nats-server per
+          // suite; no database.
+          name: 'broker',
+          include: ['test/broker/**/*.test.ts'],
+          globalSetup: ['test/setup/agent-sdk.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
         },
       },
       {

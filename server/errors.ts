@@ -70,6 +70,19 @@ export class DatabaseUnavailable extends AmsError {
   }
 }
 
+export class BrokerUnavailable extends AmsError {
+  constructor(reason: string) {
+    super(503, 'broker_unavailable', `The message broker is unavailable: ${reason}`, undefined, { 'Retry-After': '5' });
+  }
+}
+
+/** A control request reached the broker but no agent answered it (not connected, or too slow). */
+export class AgentUnreachable extends AmsError {
+  constructor(reason: string) {
+    super(504, 'agent_unreachable', `The agent did not answer: ${reason}`);
+  }
+}
+
 export class UnsupportedApiVersion extends AmsError {
   constructor(requested: string, supported: readonly string[]) {
     super(

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every test. Unit tests, then the server suite on PGlite and again on a real
-// PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway cluster started here).
+// `npm test`: every test. Unit tests, the broker suite (real nats-server), then the server suite
+// on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway cluster started here).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,6 +34,8 @@ function checkSecrets(title, logDir) {
 const logDir = (name) => fs.mkdtempSync(path.join(os.tmpdir(), `opmas-logs-${name}-`));
 
 step('unit', ['--project', 'unit']);
+// The broker layer, agent SDK and sample agents against a real nats-server; no database.
+step('broker', ['--project', 'broker']);
 const pgliteLogs = logDir('pglite');
 step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: pgliteLogs });
 checkSecrets('server on PGlite', pgliteLogs);

@@ -1,0 +1,63 @@
+// The bodies of the agent protocol (DESIGN.md): what agents publish and what the control
+// subject carries, as zod schemas shared by the AMS consumer, the agent SDK and the tests.
+import { z } from 'zod';
+import { LOG_LEVELS } from '../domain/agent-config.js';
+
+/** What an agent may say about itself in a heartbeat or status message. */
+export const AGENT_REPORTED_STATUSES = ['ready', 'degraded', 'stopping'] as const;
+export type AgentReportedStatus = (typeof AGENT_REPORTED_STATUSES)[number];
+
+/** Messages larger than this are dropped by the consumer before parsing. */
+export const MAX_AGENT_MESSAGE_BYTES = 64 * 1024;
+
+// ISO 8601; a timestamp without an offset is taken as UTC (other runtimes often omit it).
+const Timestamp = z.iso.datetime({ offset: true, local: true });
+const Count = z.number().int().nonnegative();
+const FiniteNumber = z.number().finite();
+
+/** Counters since the agent started, plus any other numbers the agent keeps; `agent_id` is optional. */
+export const MetricsBody = z
+  .object({ agent_id: z.string().optional(), events_processed: Count, events_failed: Count, processing_ms: z.number().finite().nonnegative() })
+  .catchall(FiniteNumber);
+export type MetricsBody = z.infer<typeof MetricsBody>;
+
+export const HeartbeatBody = z.object({
+  agent_id: z.string(),
+  status: z.enum(AGENT_REPORTED_STATUSES),
+  timestamp: Timestamp,
+  /** Seconds since the agent process started. */
+  uptime: z.number().finite().nonnegative(),
+  metrics: z.record(z.string(), FiniteNumber).optional(),
+});
+export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
+
+export const StatusBody = z.object({
+  agent_id: z.string().optional(),
+  status: z.enum(AGENT_REPORTED_STATUSES),
+  detail: z.string().max(4096).optional(),
+});
+export type StatusBody = z.infer<typeof StatusBody>;
+
+export const LogBody = z.object({
+  agent_id: z.string().optional(),
+  level: z.enum(LOG_LEVELS),
+  message: z.string().max(16 * 1024),
+  timestamp: Timestamp,
+  context: z.record(z.string(), z.unknown()).optional(),
+});
+export type LogBody = z.infer<typeof LogBody>;
+
+export const ControlRequest = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('ping') }),
+  z.object({ action: z.literal('reload') }),
+  z.object({ action: z.literal('stop') }),
+  z.object({
+    action: z.literal('config.update'),
+    version: z.number().int().positive(),
+    config: z.record(z.string(), z.unknown()),
+  }),
+]);
+export type ControlRequest = z.infer<typeof ControlRequest>;
+
+export const ControlReply = z.object({ ok: z.boolean(), error: z.string().optional() });
+export type ControlReply = z.infer<typeof ControlReply>;

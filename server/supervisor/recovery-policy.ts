@@ -1,0 +1,83 @@
+// Recovery policy (seed §6.4, DESIGN.md) as data, and the pure functions that compute the
+// next delay and what to do after an attempt. The recovery engine only executes them.
+
+export interface RecoveryPolicy {
+  auto_recovery: boolean;
+  /** Attempts before the agent is declared failed. */
+  max_retries: number;
+  /** Seconds before the first attempt (fractions allowed). */
+  retry_delay: number;
+  backoff_factor: number;
+  /** Upper bound of any delay, seconds. */
+  max_backoff: number;
+  /** Seconds an attempt has to produce a healthy agent. */
+  recovery_timeout: number;
+  /** Failed attempts after which an alert is escalated to the notification channels. */
+  escalation_threshold: number;
+  /** 0 to 0.25: each delay is spread by up to this fraction either way. */
+  jitter: number;
+  /** Seconds of health after which the attempt counter resets. */
+  stable_after: number;
+  notification_channels: string[];
+}
+
+export const DEFAULT_RECOVERY_POLICY: RecoveryPolicy = {
+  auto_recovery: true,
+  max_retries: 3,
+  retry_delay: 5,
+  backoff_factor: 2,
+  max_backoff: 300,
+  recovery_timeout: 60,
+  escalation_threshold: 3,
+  jitter: 0,
+  stable_after: 60,
+  notification_channels: [],
+};
+
+/**
+ * Delay in seconds before attempt `n` (1-based): min(retry_delay × backoff_factor^(n-1),
+ * max_backoff), spread by the jitter; `random` in [0, 1).
+ */
+export function nextRecoveryDelay(policy: RecoveryPolicy, attempt: number, random: number = Math.random()): number {
+  const base = Math.min(policy.retry_delay * policy.backoff_factor ** Math.max(0, attempt - 1), policy.max_backoff);
+  const spread = base * policy.jitter * (2 * random - 1);
+  return Math.max(0, Math.min(base + spread, policy.max_backoff));
+}
+
+export type RecoveryTrigger = 'process_exit' | 'health_critical' | 'resource_exhaustion' | 'dependency_failure' | 'manual' | 'config_crash_loop';
+export type RecoveryAction = 'restart' | 'config_reload' | 'dependency_reconnect' | 'config_rollback';
+
+/** The action a trigger calls for first. */
+export function actionFor(trigger: RecoveryTrigger): RecoveryAction {
+  switch (trigger) {
+    case 'dependency_failure':
+      return 'dependency_reconnect';
+    case 'config_crash_loop':
+      return 'config_rollback';
+    default:
+      return 'restart';
+  }
+}
+
+export interface AttemptBudget {
+  /** Attempts made in the current episode. */
+  attempts: number;
+  /** When the agent last became healthy after a recovery, ms since epoch. */
+  healthySince?: number;
+}
+
+/** The attempt number the next recovery would be, or undefined when the budget is spent. */
+export function nextAttemptNumber(policy: RecoveryPolicy, budget: AttemptBudget): number | undefined {
+  const n = budget.attempts + 1;
+  return n <= policy.max_retries ? n : undefined;
+}
+
+/** Whether the agent has been healthy long enough for its attempt counter to reset. */
+export function isStable(policy: RecoveryPolicy, healthySinceMs: number | undefined, nowMs: number): boolean {
+  return healthySinceMs !== undefined && nowMs - healthySinceMs >= policy.stable_after * 1000;
+}
+
+/** Whether a failed attempt count reaches the escalation threshold (escalated once, at that count). */
+export function shouldEscalate(policy: RecoveryPolicy, failedAttempts: number): boolean {
+  return failedAttempts === Math.min(policy.escalation_threshold, policy.max_retries);
+}

@@ -1,0 +1,42 @@
+// Process status transitions (DESIGN.md, seed §6.1) as a table, with pure functions. The
+// process manager asks before every change; anything not in the table is refused.
+
+export const PROCESS_STATES = ['discovered', 'registered', 'starting', 'running', 'stopping', 'stopped', 'failed', 'degraded'] as const;
+export type ProcessState = (typeof PROCESS_STATES)[number];
+
+/**
+ * Allowed transitions. The table of DESIGN.md, plus `degraded -> stopping`: an operator must
+ * be able to stop an agent that is running but degraded.
+ */
+export const TRANSITIONS: Readonly<Record<ProcessState, readonly ProcessState[]>> = {
+  discovered: ['registered'],
+  registered: ['starting'],
+  starting: ['running'],
+  running: ['stopping', 'failed', 'degraded'],
+  stopping: ['stopped'],
+  stopped: ['starting'],
+  failed: ['starting'],
+  degraded: ['running', 'failed', 'stopping'],
+};
+
+export function canTransition(from: ProcessState, to: ProcessState): boolean {
+  return TRANSITIONS[from]?.includes(to) ?? false;
+}
+
+/** States in which the agent's process exists (or is being started or stopped). */
+export const LIVE_STATES: readonly ProcessState[] = ['starting', 'running', 'stopping', 'degraded'];
+
+/** Operator actions and the transition each begins with. */
+export type LifecycleAction = 'start' | 'stop' | 'restart';
+
+/** The first transition an action needs from `from`, or undefined when the action is not possible there. */
+export function firstStepOf(action: LifecycleAction, from: ProcessState): ProcessState | undefined {
+  switch (action) {
+    case 'start':
+      return canTransition(from, 'starting') ? 'starting' : undefined;
+    case 'stop':
+      return canTransition(from, 'stopping') ? 'stopping' : undefined;
+    case 'restart':
+      return canTransition(from, 'stopping') ? 'stopping' : canTransition(from, 'starting') ? 'starting' : undefined;
+  }
+}
