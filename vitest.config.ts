@@ -29,7 +29,7 @@ export default defineConfig({
           name: 'server',
           // The outage tests stop a real PostgreSQL, which only the PostgreSQL run has.
           include: ['test/server/**/*.test.ts', ...(process.env.OPMAS_TEST_DB === 'postgres' ? ['test/server-pg/**/*.test.ts'] : [])],
-          globalSetup: ['test/setup/global-db.ts'],
+          globalSetup: ['test/setup/global-db.ts', 'test/setup/agent-sdk.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',

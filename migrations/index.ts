@@ -14,6 +14,7 @@ import * as m010 from './20261124000010_create_audit_log.js';
 import * as m011 from './20261124000011_create_discovery_tokens.js';
 import * as m012 from './20261124000012_create_agent_packages.js';
 import * as m013 from './20261124000013_create_agent_credentials.js';
+import * as m014 from './20261124000014_add_reported_status_and_disabled.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -33,4 +34,5 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000011_create_discovery_tokens', ...m011 },
   { name: '20261124000012_create_agent_packages', ...m012 },
   { name: '20261124000013_create_agent_credentials', ...m013 },
+  { name: '20261124000014_add_reported_status_and_disabled', ...m014 },
 ];

@@ -16,6 +16,9 @@ import { createConfigService } from './services/config.js';
 import { createHealthService } from './services/health.js';
 import { createRegistrationService } from './services/registration.js';
 import { createScanner } from './scanner/scanner.js';
+import { type Broker, startBroker } from './broker/index.js';
+import { createCredentialsService } from './services/credentials.js';
+import { createIngest } from './monitoring/ingest.js';
 import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
 import { DatabaseUnavailable } from './errors.js';
 import { CURRENT_API_VERSION } from './http/versioning.js';
@@ -30,6 +33,7 @@ export interface RunningAms {
   db: Database;
   services: Services;
   security: Security;
+  broker: Broker;
   /** Stops accepting requests, finishes in-flight ones, closes the database, releases the lock. */
   close(): Promise<void>;
 }
@@ -76,15 +80,25 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       corsOrigins: settings.corsOrigins,
       announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
     });
+    const broker = await startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir });
+    cleanup.unshift(() => broker.stop());
+    const credentials = createCredentialsService({ db, logger, broker: () => broker });
     const agents = createAgentService({ db });
-    const registration = createRegistrationService({ db, agents, issuer: () => undefined });
+    agents.hooks.beforeRemove.push((id) => credentials.revokeAll(id, 'agent deleted').then(() => undefined));
+    agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
+    const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
+    const ingest = createIngest({ db, logger });
+    cleanup.unshift(() => ingest.stop());
+    broker.consume(ingest.handlers);
     const scanner = createScanner({ db, agentsDir: settings.agentsDir, agents, audit: security.audit, logger });
     cleanup.unshift(() => scanner.stop());
     const services: Services = {
       agents,
       registration,
       scanner,
-      config: createConfigService({ db, defaults: CONFIG_DEFAULTS, environment: environment.layer }),
+      credentials,
+      ingest,
+      config: createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer }),
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -97,6 +111,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             if (!schema.ready()) return { status: 'down', latency_ms: latency, kind: db.kind, error: 'schema migrations have not completed' };
             return { status: 'ok', latency_ms: latency, kind: db.kind };
           },
+          broker: () => broker.health(),
         },
       }),
     };
@@ -125,6 +140,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       db,
       services,
       security,
+      broker,
       close: () =>
         (closing ??= (async () => {
           await closeServer(server, opts.drainTimeoutMs ?? 8000);

@@ -24,6 +24,8 @@ import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
 import type { RegistrationService } from './services/registration.js';
 import type { Scanner } from './scanner/scanner.js';
+import type { CredentialsService } from './services/credentials.js';
+import type { Ingest } from './monitoring/ingest.js';
 import { packageRoutes } from './api/packages/routes.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
@@ -34,6 +36,8 @@ export interface Services {
   health: HealthService;
   registration: RegistrationService;
   scanner: Scanner;
+  credentials: CredentialsService;
+  ingest: Ingest;
 }
 
 export interface AppDeps {

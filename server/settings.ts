@@ -15,6 +15,8 @@ export interface AmsSettings {
   staticDir?: string;
   /** Where agent packages are discovered (default `<dataDir>/agents`). */
   agentsDir: string;
+  /** The packaged app's resources folder (a bundled nats-server in `bin/`). */
+  resourcesDir?: string;
   tlsCert?: string;
   tlsKey?: string;
   /** Allows a non-loopback address without TLS. */
@@ -60,6 +62,7 @@ export const SETTINGS_FLAGS = {
   'log-level': { env: 'OPMAS_AMS_LOG_LEVEL', help: 'AMS log level: fatal|error|warn|info|debug|trace|silent' },
   'static-dir': { env: 'OPMAS_STATIC_DIR', help: 'folder with the built web console' },
   'agents-dir': { env: 'OPMAS_AGENTS_DIR', help: 'folder of agent packages to discover (default <data-dir>/agents)' },
+  'resources-dir': { env: 'OPMAS_RESOURCES_DIR', help: "the packaged app's resources (bundled nats-server in bin/)" },
   'tls-cert': { env: 'OPMAS_TLS_CERT', help: 'PEM certificate file: serve HTTPS' },
   'tls-key': { env: 'OPMAS_TLS_KEY', help: 'PEM private key file for --tls-cert' },
   insecure: { env: 'OPMAS_INSECURE', help: 'allow a non-loopback --host without TLS', boolean: true },
@@ -128,6 +131,7 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     port,
     dataDir,
     agentsDir: path.resolve(pick('agents-dir') ?? path.join(dataDir, 'agents')),
+    resourcesDir: pick('resources-dir') && path.resolve(pick('resources-dir')!),
     dbUrl,
     logLevel,
     staticDir: staticDir ? path.resolve(staticDir) : undefined,

@@ -12,6 +12,7 @@ export interface AgentRow {
   subscribed_topics: string[];
   findings_topic: string | null;
   labels: Record<string, string>;
+  disabled: boolean;
   created_at: Date;
   updated_at: Date;
   process_status: string;
@@ -21,6 +22,9 @@ export interface AgentRow {
   start_time: Date | null;
   last_heartbeat: Date | null;
   last_error: string | null;
+  reported_status: string | null;
+  reported_detail: string | null;
+  uptime_s: number | null;
 }
 
 export interface NewAgent {
@@ -44,12 +48,12 @@ export interface AgentFilter {
   limit: number;
 }
 
-export type AgentChanges = Partial<Pick<NewAgent, 'version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'>>;
+export type AgentChanges = Partial<Pick<NewAgent, 'version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'> & { disabled: boolean }>;
 
 const COLUMNS = [
-  'a.id', 'a.name', 'a.type', 'a.version', 'a.description', 'a.subscribed_topics', 'a.findings_topic', 'a.labels',
+  'a.id', 'a.name', 'a.type', 'a.version', 'a.description', 'a.subscribed_topics', 'a.findings_topic', 'a.labels', 'a.disabled',
   'a.created_at', 'a.updated_at', 's.process_status', 's.health_status', 's.recovery_status', 's.pid', 's.start_time',
-  's.last_heartbeat', 's.last_error',
+  's.last_heartbeat', 's.last_error', 's.reported_status', 's.reported_detail', 's.uptime_s',
 ];
 
 export function agentsRepo(q: Queryable) {
@@ -91,6 +95,7 @@ export function agentsRepo(q: Queryable) {
       if (changes.findings_topic !== undefined) row.findings_topic = changes.findings_topic;
       if (changes.subscribed_topics !== undefined) row.subscribed_topics = JSON.stringify(changes.subscribed_topics);
       if (changes.labels !== undefined) row.labels = JSON.stringify(changes.labels);
+      if (changes.disabled !== undefined) row.disabled = changes.disabled;
       return (await q('agents').where({ id }).update(row)) > 0;
     },
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import semver from 'semver';
 import { AGENT_NAME_PATTERN, AGENT_TYPE_MAX, AGENT_TYPE_PATTERN, defaultAgentType, natsSubjectProblem } from '../domain/identifiers.js';
+import { reservedTopicProblem } from '../broker/subjects.js';
 
 export const DISCOVERY_FILE = '.env.discovery';
 const MAX_DISCOVERY_BYTES = 64 * 1024;
@@ -101,12 +102,12 @@ export function validateFields(fields: Record<string, string>, findExecutable: (
 
   const topics = (fields.DEFAULT_SUBSCRIBED_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   for (const topic of topics) {
-    const problem = natsSubjectProblem(topic, true);
+    const problem = natsSubjectProblem(topic, true) ?? reservedTopicProblem(topic);
     if (problem) problems.push(`DEFAULT_SUBSCRIBED_TOPICS: ${JSON.stringify(topic)} is not a valid NATS subject: it ${problem}`);
   }
   const findings = fields.DEFAULT_FINDINGS_TOPIC?.trim() || null;
   if (findings) {
-    const problem = natsSubjectProblem(findings, false);
+    const problem = natsSubjectProblem(findings, false) ?? reservedTopicProblem(findings);
     if (problem) problems.push(`DEFAULT_FINDINGS_TOPIC: ${JSON.stringify(findings)} is not a valid NATS subject: it ${problem}`);
   }
 

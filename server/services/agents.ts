@@ -17,6 +17,7 @@ export interface AgentView {
   subscribed_topics: string[];
   findings_topic: string | null;
   labels: Record<string, string>;
+  disabled: boolean;
   status: string;
   health: string;
   recovery: string;
@@ -24,6 +25,9 @@ export interface AgentView {
   start_time: string | null;
   last_heartbeat: string | null;
   last_error: string | null;
+  /** What the agent last said about itself (heartbeat or status message). */
+  reported_status: string | null;
+  uptime_s: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -46,7 +50,17 @@ export interface AgentOrigin {
   package?: string;
 }
 
-export type AgentUpdate = Partial<Pick<NewAgentInput, 'agent_version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'>>;
+export type AgentUpdate = Partial<Pick<NewAgentInput, 'agent_version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'> & { disabled: boolean }>;
+
+/**
+ * What other parts do when an agent goes away or is disabled: revoke its NATS user, stop its
+ * process. Awaited in order before the change is answered.
+ */
+export interface AgentHooks {
+  beforeRemove: Array<(id: string) => Promise<void>>;
+  afterDisable: Array<(id: string) => Promise<void>>;
+  afterEnable: Array<(id: string) => Promise<void>>;
+}
 
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -61,6 +75,7 @@ export function presentAgent(row: AgentRow): AgentView {
     subscribed_topics: row.subscribed_topics,
     findings_topic: row.findings_topic,
     labels: row.labels,
+    disabled: row.disabled,
     status: row.process_status,
     health: row.health_status,
     recovery: row.recovery_status,
@@ -68,6 +83,8 @@ export function presentAgent(row: AgentRow): AgentView {
     start_time: iso(row.start_time),
     last_heartbeat: iso(row.last_heartbeat),
     last_error: row.last_error,
+    reported_status: row.reported_status,
+    uptime_s: row.uptime_s,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -77,6 +94,7 @@ export type AgentService = ReturnType<typeof createAgentService>;
 
 export function createAgentService({ db }: { db: Database }) {
   const repo = agentsRepo(db.knex);
+  const hooks: AgentHooks = { beforeRemove: [], afterDisable: [], afterEnable: [] };
 
   async function get(id: string): Promise<AgentView> {
     const row = await repo.findById(id);
@@ -86,6 +104,7 @@ export function createAgentService({ db }: { db: Database }) {
 
   return {
     get,
+    hooks,
 
     /**
      * Registers an agent; `inTransaction` runs inside the same transaction (e.g. consuming a
@@ -139,11 +158,17 @@ export function createAgentService({ db }: { db: Database }) {
     async update(id: string, changes: AgentUpdate): Promise<AgentView> {
       const { agent_version, ...rest } = changes;
       const row: AgentChanges = { ...rest, ...(agent_version === undefined ? {} : { version: agent_version }) };
+      const before = changes.disabled === undefined ? undefined : await repo.findById(id);
       if (!(await repo.update(id, row))) throw new AgentNotFound(id);
+      if (before && changes.disabled !== before.disabled) {
+        for (const hook of changes.disabled ? hooks.afterDisable : hooks.afterEnable) await hook(id);
+      }
       return get(id);
     },
 
     async remove(id: string): Promise<void> {
+      if (!(await repo.exists(id))) throw new AgentNotFound(id);
+      for (const hook of hooks.beforeRemove) await hook(id);
       if (!(await repo.delete(id))) throw new AgentNotFound(id);
     },
   };

@@ -28,8 +28,8 @@ export interface EffectiveConfigView {
 
 export interface ConfigServiceDeps {
   db: Database;
-  /** Built-in defaults (the AMS fills in the broker URL it knows). */
-  defaults: ConfigMap;
+  /** Built-in defaults; a function because the broker's URL is known only once it runs. */
+  defaults: () => ConfigMap;
   /** The OPMAS_* environment layer, read once at start. */
   environment: ConfigMap;
 }
@@ -55,7 +55,7 @@ export function createConfigService({ db, defaults, environment }: ConfigService
     await requireAgent(agentId);
     const [fleet, agent] = await Promise.all([repo.current('fleet'), repo.current({ agentId })]);
     const merged = mergeConfig([
-      { source: 'default', values: defaults },
+      { source: 'default', values: defaults() },
       { source: 'environment', values: environment },
       { source: 'fleet', values: fleet?.config ?? {} },
       { source: 'agent', values: agent?.config ?? {} },

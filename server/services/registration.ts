@@ -84,6 +84,7 @@ export function createRegistrationService(deps: { db: Database; agents: AgentSer
     return issued;
   }
 
+
   return {
     async createToken(createdBy: string, input: { agent_type?: string | null; expires_in?: number | null }): Promise<DiscoveryTokenView & { token: string }> {
       const token = newOpaqueToken('odt');

@@ -1,6 +1,7 @@
 // Factories for test data created through the API.
 import { randomBytes } from 'node:crypto';
 import type { ApiClient } from './ams.js';
+import { recordCreds } from './creds.js';
 
 let counter = 0;
 
@@ -20,5 +21,6 @@ export function agentBody(overrides: Record<string, unknown> = {}) {
 export async function createAgent(api: ApiClient, overrides: Record<string, unknown> = {}) {
   const res = await api.post('/api/v1/agents', agentBody(overrides));
   if (res.status !== 201) throw new Error(`createAgent: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { id: string; agent_name: string; agent_type: string; labels: Record<string, string> };
+  recordCreds(res.body.nats?.creds);
+  return res.body as { id: string; agent_name: string; agent_type: string; labels: Record<string, string>; nats: { url: string; creds: string } | null };
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { AgentService } from '../../services/agents.js';
 import type { RegistrationService } from '../../services/registration.js';
+import type { CredentialsService } from '../../services/credentials.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { actorName, errorResponses } from '../common.js';
@@ -10,7 +11,11 @@ import { AgentIdParams, AgentPage, AgentSchema, CreateAgentBody, ListAgentsQuery
 
 const AgentCursor = z.object({ c: z.string().datetime(), i: z.string() });
 
-export function agentRoutes({ agents, registration }: { agents: AgentService; registration: RegistrationService }): RouteSpec[] {
+const RotatedSchema = z
+  .object({ agent_id: z.string(), nats: z.object({ url: z.string(), creds: z.string() }), revoked: z.number().int() })
+  .meta({ id: 'RotatedCredentials' });
+
+export function agentRoutes({ agents, registration, credentials }: { agents: AgentService; registration: RegistrationService; credentials: CredentialsService }): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -98,6 +103,21 @@ export function agentRoutes({ agents, registration }: { agents: AgentService; re
       responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404, 503) },
       handler: async (_ctx, { params }) => {
         await agents.remove(params.id);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/agents/{id}/credentials/rotate',
+      operationId: 'rotateAgentCredentials',
+      permission: 'credentials:write',
+      action: 'credentials.rotate',
+      summary: "Issue new NATS credentials for an agent and revoke its old ones (their connections drop)",
+      tags: ['agents'],
+      params: AgentIdParams,
+      responses: { 200: { description: 'The new credentials, shown once', schema: RotatedSchema }, ...errorResponses(401, 403, 404, 503) },
+      handler: async (_ctx, { params }) => {
+        const { issued, revoked } = await credentials.rotate(params.id);
+        return { agent_id: params.id, nats: { url: issued.url, creds: issued.creds }, revoked };
       },
     }),
   ];

@@ -3,6 +3,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { AGENT_ID_PATTERN, AGENT_NAME_PATTERN, AGENT_TYPE_MAX, AGENT_TYPE_PATTERN, natsSubjectProblem } from '../../domain/identifiers.js';
 import { pageOf, paginationQuery, repeated } from '../common.js';
+import { reservedTopicProblem } from '../../broker/subjects.js';
 
 export const PROCESS_STATUSES = ['discovered', 'registered', 'starting', 'running', 'stopping', 'stopped', 'failed', 'degraded'] as const;
 export const HEALTH_STATUSES = ['healthy', 'warning', 'critical', 'unknown'] as const;
@@ -17,6 +18,10 @@ const subject = (wildcards: boolean) =>
   z.string().superRefine((s, ctx) => {
     const problem = natsSubjectProblem(s, wildcards);
     if (problem) ctx.addIssue({ code: 'custom', message: `is not a valid NATS subject: it ${problem}` });
+    else {
+      const reserved = reservedTopicProblem(s);
+      if (reserved) ctx.addIssue({ code: 'custom', message: `is not allowed as an agent topic: it ${reserved}` });
+    }
   });
 export const SubscribedTopics = z.array(subject(true)).max(100);
 export const FindingsTopic = subject(false);
@@ -46,6 +51,7 @@ export const UpdateAgentBody = z
     subscribed_topics: SubscribedTopics.optional(),
     findings_topic: FindingsTopic.nullable().optional(),
     labels: Labels.optional(),
+    disabled: z.boolean().optional().describe("A disabled agent's NATS credentials are revoked and it is not started"),
     // Present only so that an attempt to change them is named in the error rather than ignored.
     agent_name: z.never({ error: 'cannot be changed; register a new agent instead' }).optional(),
     agent_type: z.never({ error: 'cannot be changed; it is part of the agent ID' }).optional(),
@@ -63,6 +69,7 @@ export const AgentSchema = z
     subscribed_topics: z.array(z.string()),
     findings_topic: z.string().nullable(),
     labels: z.record(z.string(), z.string()),
+    disabled: z.boolean(),
     status: z.enum(PROCESS_STATUSES),
     health: z.enum(HEALTH_STATUSES),
     recovery: z.enum(RECOVERY_STATUSES),
@@ -70,6 +77,8 @@ export const AgentSchema = z
     start_time: z.string().nullable(),
     last_heartbeat: z.string().nullable(),
     last_error: z.string().nullable(),
+    reported_status: z.string().nullable(),
+    uptime_s: z.number().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
   })

@@ -1,0 +1,79 @@
+// Agents' NATS credentials: issue (recording the public key), rotate, and revoke every key of
+// an agent when it is deleted or disabled. The seed goes to the agent and is never stored.
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import { credentialsRepo } from '../db/credentials.repo.js';
+import { agentsRepo } from '../db/agents.repo.js';
+import { AgentNotFound, BrokerUnavailable } from '../errors.js';
+import type { CredentialIssuer as BrokerIssuer } from '../broker/index.js';
+import type { CredentialIssuer, IssuedCredentials } from './registration.js';
+
+export interface CredentialsDeps {
+  db: Database;
+  logger: Logger;
+  /** The broker's issuer and the URL agents connect to; undefined when no broker is configured. */
+  broker: () => { issuer: BrokerIssuer; url: string | undefined } | undefined;
+}
+
+export type CredentialsService = ReturnType<typeof createCredentialsService>;
+
+export function createCredentialsService({ db, logger, broker }: CredentialsDeps) {
+  async function issue(agent: { id: string; subscribed_topics: string[]; findings_topic: string | null }): Promise<IssuedCredentials> {
+    const b = broker();
+    if (!b) throw new BrokerUnavailable('no broker is configured to issue NATS credentials');
+    const issued = await b.issuer.issueAgent({ agentId: agent.id, subscribedTopics: agent.subscribed_topics, findingsTopic: agent.findings_topic ?? undefined });
+    return { url: b.url ?? '', creds: issued.creds, publicKey: issued.publicKey };
+  }
+
+  async function revokeKeys(keys: string[], agentId: string): Promise<void> {
+    const b = broker();
+    for (const key of keys) {
+      const outcome = await b?.issuer.revoke(key);
+      if (outcome && !outcome.applied) logger.warn({ agentId, detail: outcome.detail }, 'revocation recorded but not yet applied');
+    }
+  }
+
+  return {
+    /** For registration: issues inside the agent's transaction and records the key there. */
+    issuer: (): CredentialIssuer | undefined =>
+      broker()
+        ? {
+            async issue(agent) {
+              return issue(agent);
+            },
+          }
+        : undefined,
+
+    async record(trx: Knex.Transaction, agentId: string, publicKey: string): Promise<void> {
+      await credentialsRepo(trx).add(agentId, publicKey);
+    },
+
+    /** Fresh credentials for a running agent (the supervisor); older keys stay valid until revoked. */
+    async issueFor(agentId: string): Promise<IssuedCredentials> {
+      const agent = await agentsRepo(db.knex).findById(agentId);
+      if (!agent) throw new AgentNotFound(agentId);
+      const issued = await issue(agent);
+      await credentialsRepo(db.knex).add(agentId, issued.publicKey);
+      return issued;
+    },
+
+    /** New credentials, and every older key of the agent revoked (its connections drop). */
+    async rotate(agentId: string): Promise<{ issued: IssuedCredentials; revoked: number }> {
+      const agent = await agentsRepo(db.knex).findById(agentId);
+      if (!agent) throw new AgentNotFound(agentId);
+      const issued = await issue(agent);
+      await credentialsRepo(db.knex).add(agentId, issued.publicKey);
+      const old = await credentialsRepo(db.knex).revokeAgent(agentId, 'rotated', issued.publicKey);
+      await revokeKeys(old, agentId);
+      return { issued, revoked: old.length };
+    },
+
+    /** Revokes every live key of the agent, except `keep`. */
+    async revokeAll(agentId: string, reason: string, keep?: string): Promise<number> {
+      const keys = await credentialsRepo(db.knex).revokeAgent(agentId, reason, keep);
+      await revokeKeys(keys, agentId);
+      return keys.length;
+    },
+  };
+}
