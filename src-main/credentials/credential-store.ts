@@ -57,3 +57,12 @@ export function createCredentialStore(opts: CredentialStoreOptions): CredentialS
     },
   };
 }
+
+/** One profile's slot in the keychain, as a session's refresh-token store. */
+export function profileTokenStore(store: CredentialStore, profileId: string) {
+  return {
+    get: () => store.get(profileId),
+    set: (token: string) => store.set(profileId, token),
+    delete: () => store.delete(profileId),
+  };
+}
