@@ -38,8 +38,8 @@ export class AuthError extends ConsoleError {
 }
 
 export interface AuthClientOptions {
-  /** AMS base URL without a trailing slash. */
-  baseUrl: string;
+  /** AMS base URL without a trailing slash, or a getter (the bundled AMS's URL is known once it is ready). */
+  baseUrl: string | (() => string | null);
   fetch?: typeof fetch;
   timeoutMs?: number;
 }
@@ -49,9 +49,11 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
   const timeoutMs = opts.timeoutMs ?? 15_000;
 
   async function call(path: string, init: { method: 'GET' | 'POST'; body?: unknown; bearer?: string }): Promise<unknown> {
+    const baseUrl = typeof opts.baseUrl === 'function' ? opts.baseUrl() : opts.baseUrl;
+    if (!baseUrl) throw new AuthError('ams_unreachable', 'The AMS is not running', null);
     let res: Response;
     try {
-      res = await doFetch(`${opts.baseUrl}/api/v1/auth/${path}`, {
+      res = await doFetch(`${baseUrl}/api/v1/auth/${path}`, {
         method: init.method,
         headers: {
           accept: 'application/json',
@@ -64,7 +66,7 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
       });
     } catch (err) {
       const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new AuthError('ams_unreachable', `The AMS at ${opts.baseUrl} did not answer (${cause})`, null);
+      throw new AuthError('ams_unreachable', `The AMS at ${baseUrl} did not answer (${cause})`, null);
     }
     const text = await res.text();
     let body: unknown = undefined;
