@@ -117,10 +117,15 @@ export type BridgeResult<T> = { ok: true; value: T } | { ok: false; error: Bridg
 
 export type Unsubscribe = () => void;
 
+/** Application menu items the renderer acts on. */
+export type MenuCommand = 'manage-profiles';
+
 /** `window.opmas`, exposed by the preload in the desktop app; absent in a plain browser. */
 export interface OpmasApi {
   app: {
     info(): Promise<BridgeResult<AppInfo>>;
+    /** Called when the user picks a menu item the renderer handles (e.g. Connection > Manage Profiles). */
+    onMenuCommand(listener: (command: MenuCommand) => void): Unsubscribe;
   };
   connection: {
     /** The active profile, the AMS URL, host process state and session state. */

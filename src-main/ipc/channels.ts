@@ -5,6 +5,7 @@ import type {
   AppInfo,
   ConnectionInfo,
   FleetCounts,
+  MenuCommand,
   NewProfile,
   NotificationSettings,
   Profile,
@@ -15,6 +16,7 @@ import type {
 import { channel, eventChannel } from './channel.js';
 
 export const appInfo = channel<void, AppInfo>('console:app-info');
+export const menuCommand = eventChannel<MenuCommand>('console:app-menu-command');
 
 export const connectionInfo = channel<void, ConnectionInfo>('console:connection-info');
 export const accessToken = channel<void, string | null>('console:connection-access-token');
@@ -59,4 +61,4 @@ export const INVOKE_CHANNELS = [
   reportFleetHealth,
 ] as const;
 
-export const EVENT_CHANNELS = [connectionChanged, alertClicked] as const;
+export const EVENT_CHANNELS = [menuCommand, connectionChanged, alertClicked] as const;
