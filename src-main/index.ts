@@ -104,7 +104,9 @@ function start(): void {
     refreshChrome();
   });
 
-  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, (url) => shell.openExternal(url)));
+  // Only ever called with http(s) URLs that decideWindowOpen let through (windows/security.ts).
+  const openExternal = (url: string) => shell.openExternal(url);
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, openExternal));
   app.on('second-instance', showWindow);
 
   app.whenReady().then(
@@ -148,7 +150,7 @@ function start(): void {
         mainWindow = createMainWindow({
           BrowserWindow,
           session: consoleSession,
-          openExternal: (url) => shell.openExternal(url),
+          openExternal,
           preloadPath: path.join(outDir, 'preload/index.cjs'),
         });
         mainWindow.on('closed', () => (mainWindow = null));

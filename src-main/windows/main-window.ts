@@ -4,26 +4,6 @@
 import type { BrowserWindow as ElectronBrowserWindow, Session, WebContents } from 'electron';
 import { CONSOLE_START_URL, decideNavigation, decideWindowOpen, isPermissionAllowed } from './security.js';
 
-/** Web preferences of the console window (Electron security checklist). */
-export function consoleWebPreferences(preloadPath: string, session: Session): Electron.WebPreferences {
-  return {
-    preload: preloadPath,
-    session,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    experimentalFeatures: false,
-    webviewTag: false,
-    navigateOnDragDrop: false,
-    safeDialogs: true,
-    spellcheck: false,
-  };
-}
-
 export interface MainWindowDeps {
   BrowserWindow: typeof ElectronBrowserWindow;
   /** The console's own session (partition), already hardened with hardenSession. */
@@ -33,14 +13,34 @@ export interface MainWindowDeps {
 }
 
 export function createMainWindow(deps: MainWindowDeps): ElectronBrowserWindow {
-  const win = new deps.BrowserWindow({
+  // A plain identifier, so static checks (electronegativity) recognise the constructor.
+  const { BrowserWindow } = deps;
+  const win = new BrowserWindow({
     width: 1280,
     height: 800,
     minWidth: 960,
     minHeight: 600,
     show: false,
     title: 'OPMAS Console',
-    webPreferences: consoleWebPreferences(deps.preloadPath, deps.session),
+    // The Electron security checklist, spelled out (and inline, so electronegativity reads it).
+    webPreferences: {
+      preload: deps.preloadPath,
+      session: deps.session,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
+      spellcheck: false,
+      // Middle-click opens nothing (setWindowOpenHandler would deny it anyway).
+      disableBlinkFeatures: 'Auxclick',
+    },
   });
   hardenWebContents(win.webContents, deps.openExternal);
   win.once('ready-to-show', () => win.show());
