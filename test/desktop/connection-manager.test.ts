@@ -8,7 +8,7 @@ import { forkWithNode } from '../../src-main/host/fork.js';
 import { createHostLauncher, generateHostSecret } from '../../src-main/host/host-launcher.js';
 import { createProfileStore } from '../../src-main/profiles/profile-store.js';
 import type { ConnectionInfo } from '../../src-shared/console-api.js';
-import { isAlive, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
+import { amsEnv, isAlive, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
 import { assertPrivateKeyring } from './keyring-env.js';
 import { startAuthContractStub, type AuthContractStub } from './support/auth-contract-stub.js';
 
@@ -23,7 +23,7 @@ afterAll(removeTempDirs);
 
 function app(userData: string) {
   const secret = generateHostSecret();
-  const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: SERVER_ENTRY, execArgv: TSX, dataDir: `${userData}/ams`, secret });
+  const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: SERVER_ENTRY, execArgv: TSX, dataDir: `${userData}/ams`, secret, env: amsEnv() });
   const profiles = createProfileStore({ dir: userData });
   const manager = createConnectionManager({ profiles, credentials, host, hostSecret: secret });
   const changes: ConnectionInfo[] = [];

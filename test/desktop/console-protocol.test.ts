@@ -15,12 +15,13 @@ let amsUrl: string | null = null;
 let hostMode = true;
 
 beforeAll(async () => {
-  rendererDir = tempDir('opmas-renderer-');
-  fs.mkdirSync(path.join(rendererDir, 'assets'));
+  const parent = tempDir('opmas-renderer-');
+  rendererDir = path.join(parent, 'renderer');
+  fs.mkdirSync(path.join(rendererDir, 'assets'), { recursive: true });
   fs.writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>OPMAS Console</title><div id="root"></div>');
   fs.writeFileSync(path.join(rendererDir, 'assets/app-1234.js'), 'console.log("app")');
-  fs.writeFileSync(path.join(path.dirname(rendererDir), `${path.basename(rendererDir)}-secret.txt`), 'outside');
-  ams = await spawnAms(['--port', '0', '--data-dir', tempDir('opmas-proto-ams-'), '--log-level', 'warn']).ready;
+  fs.writeFileSync(path.join(parent, 'renderer-secret.txt'), 'outside');
+  ams = await spawnAms(['--port', '0', '--data-dir', tempDir('opmas-proto-ams-'), '--log-level', 'warn'], { TMPDIR: tempDir('opmas-tmp-') }).ready;
   stub = await startAuthContractStub();
 });
 afterAll(async () => {
@@ -66,7 +67,7 @@ describe('console protocol handler', () => {
     expect(await (await get('opmas://console/agents/security-1')).text()).toContain('<div id="root">');
     expect((await get('opmas://console/assets/missing.js')).status).toBe(404);
     expect((await get('opmas://console/assets')).status).toBe(200); // an app route, not the folder
-    const escape = await get(`opmas://console/..%2f${path.basename(rendererDir)}-secret.txt`);
+    const escape = await get('opmas://console/..%2frenderer-secret.txt');
     expect(escape.status).toBe(404);
     expect(await escape.text()).not.toContain('outside');
     expect((await get('opmas://console/index.html', { method: 'POST', body: 'x' })).status).toBe(405);

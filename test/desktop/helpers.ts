@@ -18,6 +18,11 @@ export function removeTempDirs(): void {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
+/** This process's environment with TMPDIR in a test temp dir: an AMS killed with SIGKILL leaves its temp files there, not in /tmp. */
+export function amsEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return { ...process.env, TMPDIR: tempDir('opmas-tmp-'), ...extra };
+}
+
 /** Records every launcher event and resolves when one matching `pred` arrives (after `from`). */
 export function recordEvents(launcher: HostLauncher) {
   const events: LauncherEvent[] = [];

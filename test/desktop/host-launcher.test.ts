@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { forkWithNode } from '../../src-main/host/fork.js';
 import { createHostLauncher, generateHostSecret, HOST_SECRET_ENV, type HostLauncher, type HostLauncherOptions } from '../../src-main/host/host-launcher.js';
 import type { HostState } from '../../src-shared/console-api.js';
-import { filesContaining, isAlive, recordEvents, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
+import { amsEnv, filesContaining, isAlive, recordEvents, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
 
 const launchers: HostLauncher[] = [];
 afterEach(async () => {
@@ -22,6 +22,7 @@ function launcher(opts: Partial<HostLauncherOptions> = {}) {
     execArgv: TSX,
     dataDir: tempDir('opmas-host-'),
     secret: generateHostSecret(),
+    env: amsEnv(),
     ...opts,
     policy: { initialDelayMs: 200, factor: 2, maxDelayMs: 5000, stableAfterMs: 60_000, ...opts.policy },
   });
@@ -33,7 +34,9 @@ describe('host launcher', () => {
   it('starts the AMS, reports it running, and passes the secret in the environment only', async () => {
     const secret = generateHostSecret();
     const dataDir = tempDir('opmas-host-');
-    const host = launcher({ secret, dataDir });
+    const env = amsEnv();
+    const logs: string[] = [];
+    const host = launcher({ secret, dataDir, env, onLog: (line) => logs.push(line) });
     const states: HostState['status'][] = [];
     host.onState((s) => states.push(s.status));
 
@@ -59,6 +62,10 @@ describe('host launcher', () => {
     expect(process.env[HOST_SECRET_ENV]).toBeUndefined();
     expect(fs.readdirSync(dataDir).length).toBeGreaterThan(0);
     expect(filesContaining(dataDir, secret)).toEqual([]);
+    expect(filesContaining(env.TMPDIR!, secret)).toEqual([]);
+    // ...and not in the AMS's logs.
+    expect(logs.some((l) => l.includes('AMS listening'))).toBe(true);
+    expect(logs.filter((l) => l.includes(secret))).toEqual([]);
   });
 
   it('restarts a crashed AMS with exponential backoff on the same port', async () => {
@@ -146,7 +153,7 @@ describe('host launcher', () => {
     const host = launcher({
       serverEntry: path.join(import.meta.dirname, 'fixtures/stubborn-ams.mjs'),
       execArgv: [],
-      env: { ...process.env, STUBBORN_MODE: 'ignore-shutdown' },
+      env: amsEnv({ STUBBORN_MODE: 'ignore-shutdown' }),
       policy: { stopTimeoutMs: 300 },
     });
     const rec = recordEvents(host);
@@ -173,7 +180,7 @@ describe('host launcher', () => {
     const host = launcher({
       serverEntry: path.join(import.meta.dirname, 'fixtures/stubborn-ams.mjs'),
       execArgv: [],
-      env: { ...process.env, STUBBORN_MODE: 'silent' },
+      env: amsEnv({ STUBBORN_MODE: 'silent' }),
       policy: { readyTimeoutMs: 300, maxAttempts: 0 },
     });
     await expect(host.start()).rejects.toThrow(/failed 1 time in a row; last: the AMS did not report ready within 300 ms/);

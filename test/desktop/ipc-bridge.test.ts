@@ -20,7 +20,7 @@ import { createProfileStore } from '../../src-main/profiles/profile-store.js';
 import { isTrustedSender } from '../../src-main/windows/security.js';
 import { createOpmasApi } from '../../src-preload/api.js';
 import type { AlertEvent, ConnectionInfo, FleetCounts } from '../../src-shared/console-api.js';
-import { removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
+import { amsEnv, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
 import { assertPrivateKeyring } from './keyring-env.js';
 import { startAuthContractStub } from './support/auth-contract-stub.js';
 
@@ -72,7 +72,7 @@ function consoleApp(w: ReturnType<typeof wire>) {
   const secret = generateHostSecret();
   const profiles = createProfileStore({ dir: userData });
   const credentials = createCredentialStore({ AsyncEntry, entryOptions: { linux: { store: 'secret-service' } } });
-  const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: SERVER_ENTRY, execArgv: TSX, dataDir: `${userData}/ams`, secret });
+  const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: SERVER_ENTRY, execArgv: TSX, dataDir: `${userData}/ams`, secret, env: amsEnv() });
   const connection = createConnectionManager({ profiles, credentials, host, hostSecret: secret });
   cleanups.push(() => connection.shutdown());
   const preferences = createPreferencesStore({ dir: userData });

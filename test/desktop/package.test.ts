@@ -97,7 +97,7 @@ describe('unpacked Linux package', () => {
     expect(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).main).toBe(pkg.main);
 
     const dataDir = tempDir('opmas-packaged-data-');
-    const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: path.join(app, 'out/main/server.js'), dataDir, secret: generateHostSecret(), env: { PATH: process.env.PATH, HOME: dataDir } });
+    const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: path.join(app, 'out/main/server.js'), dataDir, secret: generateHostSecret(), env: { PATH: process.env.PATH, HOME: dataDir, TMPDIR: tempDir('opmas-tmp-') } });
     try {
       const url = await host.start();
       const health = await fetch(`${url}/api/v1/health`);
