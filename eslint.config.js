@@ -1,5 +1,6 @@
 // Lint: typescript-eslint's recommended rules plus the runtime boundaries (STYLE.md #1):
-// server/ never imports electron; src-renderer/ never imports electron or Node built-ins.
+// server/ never imports electron; src-renderer/ and src-preload/console-api.ts (types the renderer imports)
+// never import electron or Node built-ins.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
@@ -21,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src-renderer/**/*.{ts,tsx}'],
+    files: ['src-renderer/**/*.{ts,tsx}', 'src-preload/console-api.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

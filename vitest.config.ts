@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Projects: `unit` (pure logic), `broker` (real nats-server, no database) and `server` (the real
-// AMS on PGlite or PostgreSQL, chosen by OPMAS_TEST_DB). test/run-all.mjs runs the server project
-// once per database.
+// Projects: `unit` (pure logic), `broker` (real nats-server, no database), `server` (the real
+// AMS on PGlite or PostgreSQL, chosen by OPMAS_TEST_DB) and `desktop` (the Electron main-process
+// modules in Node, the packaged app; run inside test/support/with-keyring.sh for a real OS
+// keychain). test/run-all.mjs runs the server project once per database.
 export default defineConfig({
   test: {
     projects: [
@@ -32,6 +33,15 @@ export default defineConfig({
           globalSetup: ['test/setup/global-db.ts', 'test/setup/agent-sdk.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'desktop',
+          include: ['test/desktop/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
           pool: 'forks',
         },
       },

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   const ready = { event: 'ready', url: ams.url, pid: process.pid };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   process.send?.(ready);
+  const parentPort = electronParentPort();
+  parentPort?.postMessage(ready);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -77,6 +79,17 @@ async function main(): Promise<void> {
   process.on('message', (msg) => {
     if ((msg as { event?: string })?.event === 'shutdown') stop('ipc');
   });
+  parentPort?.on('message', (e) => {
+    if ((e.data as { event?: string })?.event === 'shutdown') stop('ipc');
+  });
+}
+
+/**
+ * Forked by Electron's utilityProcess, the parent is reached through process.parentPort
+ * instead of process.send. Read structurally: server/ never imports electron.
+ */
+function electronParentPort(): { postMessage(message: unknown): void; on(event: 'message', listener: (e: { data: unknown }) => void): void } | undefined {
+  return (process as unknown as { parentPort?: ReturnType<typeof electronParentPort> }).parentPort;
 }
 
 /** The built web console next to this entry: out/renderer from out/main/server.js, or from the source tree. */

@@ -1,12 +1,6 @@
-// The preload exposes named verbs only (no raw IPC). Grows with the desktop issue.
+// The preload (sandboxed, CommonJS): exposes window.opmas, one object of named verbs built
+// from the declared IPC channels. No raw ipcRenderer reaches the page.
 import { contextBridge, ipcRenderer } from 'electron';
+import { createOpmasApi } from './api.js';
 
-const opmas = {
-  app: {
-    info: (): Promise<{ version: string; mode: string; amsUrl: string | null }> => ipcRenderer.invoke('console:app-info'),
-  },
-};
-
-contextBridge.exposeInMainWorld('opmas', opmas);
-
-export type OpmasBridge = typeof opmas;
+contextBridge.exposeInMainWorld('opmas', createOpmasApi(ipcRenderer));

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: every test. Unit tests, the broker suite (real nats-server), then the server suite
-// on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway cluster started here).
+// `npm test`: every test. Unit tests, the broker suite (real nats-server), the desktop
+// main-process suite inside a private OS keychain (test/support/with-keyring.sh), then the
+// server suite on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway
+// cluster started here).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,9 +14,10 @@ const root = path.resolve(import.meta.dirname, '..');
 const vitest = path.join(root, 'node_modules/vitest/vitest.mjs');
 const extra = process.argv.slice(2);
 
-function step(title, args, env = {}) {
+function step(title, args, env = {}, wrapper = []) {
   console.log(`\n=== ${title} ===`);
-  const res = spawnSync(process.execPath, [vitest, 'run', ...args, ...extra], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const command = [...wrapper, process.execPath, vitest, 'run', ...args, ...extra];
+  const res = spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   if (res.status !== 0) {
     console.error(`\n${title}: failed`);
     process.exit(res.status ?? 1);
@@ -36,6 +39,7 @@ const logDir = (name) => fs.mkdtempSync(path.join(os.tmpdir(), `opmas-logs-${nam
 step('unit', ['--project', 'unit']);
 // The broker layer, agent SDK and sample agents against a real nats-server; no database.
 step('broker', ['--project', 'broker']);
+step('desktop (main process, preload, package) with a private keychain', ['--project', 'desktop'], {}, [path.join(root, 'test/support/with-keyring.sh')]);
 const pgliteLogs = logDir('pglite');
 step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: pgliteLogs });
 checkSecrets('server on PGlite', pgliteLogs);

@@ -7,7 +7,6 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/spawn-ams.js';
-import { startHostedAms } from '../../src-main/host/hosted-ams.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -44,15 +43,5 @@ describe('npm start (web console fallback)', () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-  });
-});
-
-describe('host mode launcher', () => {
-  it('forks the AMS entry, waits for its ready message and stops it', async () => {
-    const hosted = await startHostedAms({ serverEntry: path.join(REPO_ROOT, 'server/main.ts'), dataDir: tempDir(), execArgv: ['--import', 'tsx'] });
-    expect(hosted.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect((await fetch(`${hosted.url}/api/v1/health`)).status).toBe(200);
-    await hosted.stop();
-    expect(() => process.kill(hosted.pid, 0)).toThrow();
   });
 });

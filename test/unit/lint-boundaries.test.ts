@@ -24,6 +24,12 @@ describe('runtime boundaries', () => {
     expect(await restrictedImports('src-renderer/src/example.ts', "import { useState } from 'react';\nexport const a = useState;\n")).toHaveLength(0);
   });
 
+  it('forbid electron and Node built-ins in src-preload/console-api.ts (the renderer imports it)', async () => {
+    for (const mod of ['electron', 'node:fs', 'path']) {
+      expect(await restrictedImports('src-preload/console-api.ts', `import x from '${mod}';\nexport const a = x;\n`), mod).toHaveLength(1);
+    }
+  });
+
   it('allow electron in src-main/', async () => {
     expect(await restrictedImports('src-main/example.ts', "import { app } from 'electron';\nexport const a = app;\n")).toHaveLength(0);
   });

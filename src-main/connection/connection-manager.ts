@@ -1,0 +1,204 @@
+// The active connection: which profile is in use, the bundled AMS when that profile hosts it,
+// and the session with that AMS. Switching profiles stops or starts the bundled AMS as needed
+// and remembers the choice; every change is pushed to listeners (the renderer via IPC).
+import type { ConnectionInfo, Profile, ProfileList, SessionState } from '../../src-preload/console-api.js';
+import { profileTokenStore, type CredentialStore } from '../credentials/credential-store.js';
+import { errors } from '../errors.js';
+import type { HostLauncher } from '../host/host-launcher.js';
+import { selectStartup, type ProfileStore, type StartupChoice } from '../profiles/profile-store.js';
+import { createAuthClient, type AuthClient } from '../session/auth-client.js';
+import { createSession, memoryTokenStore, type Session, type SessionOptions } from '../session/session.js';
+
+export interface ConnectionManagerDeps {
+  profiles: ProfileStore;
+  credentials: CredentialStore;
+  /** The bundled AMS's launcher (one per app: one data dir). */
+  host: HostLauncher;
+  /** The secret the launcher passed to the bundled AMS, for the host-session call. */
+  hostSecret: string;
+  authClient?: (baseUrl: string | (() => string | null)) => AuthClient;
+  /** Clock and timer for sessions (tests). */
+  sessionOptions?: Pick<SessionOptions, 'now' | 'schedule'>;
+  /** Told about background failures (never with secrets). */
+  onError?: (what: string, err: unknown) => void;
+}
+
+export interface ConnectionManager {
+  info(): ConnectionInfo;
+  onChange(listener: (info: ConnectionInfo) => void): () => void;
+  /** At launch: opens the remembered profile, or says what the renderer should show. */
+  openStartup(): Promise<StartupChoice>;
+  /** Makes a profile active and remembers it. Host mode starts the bundled AMS in the background (watch onChange). */
+  activate(profileId: string): Promise<ConnectionInfo>;
+  login(username: string, password: string): Promise<SessionState>;
+  logout(): Promise<SessionState>;
+  accessToken(): Promise<string | null>;
+  hasCredential(profileId: string): Promise<boolean>;
+  forgetCredential(profileId: string): Promise<boolean>;
+  /** Removes a profile: leaves it first when active, deletes its stored refresh token. */
+  removeProfile(profileId: string): Promise<ProfileList>;
+  /** Leaves the active profile and stops the bundled AMS (app quit). */
+  shutdown(): Promise<void>;
+}
+
+const SIGNED_OUT: SessionState = { status: 'signed-out', username: null, expiresAt: null, error: null };
+
+export function createConnectionManager(deps: ConnectionManagerDeps): ConnectionManager {
+  const authClient = deps.authClient ?? ((baseUrl) => createAuthClient({ baseUrl }));
+  const listeners = new Set<(info: ConnectionInfo) => void>();
+  let active: Profile | null = null;
+  let session: Session | null = null;
+  let unsubscribeSession: (() => void) | null = null;
+  // Serializes activate/remove/shutdown so two switches never interleave.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const info = (): ConnectionInfo => {
+    const host = active?.mode === 'host' ? deps.host.state() : null;
+    return {
+      profile: active ? { ...active } : null,
+      amsUrl: active?.mode === 'host' ? (host?.url ?? null) : (active?.url ?? null),
+      host,
+      session: session?.state() ?? SIGNED_OUT,
+    };
+  };
+  const emit = () => {
+    const snapshot = info();
+    for (const l of listeners) l(snapshot);
+  };
+
+  // The bundled AMS's state changes are connection changes while a host profile is active;
+  // each time it (re)starts, the host session is re-established with the same secret.
+  deps.host.onState((state) => {
+    if (active?.mode !== 'host') return;
+    emit();
+    if (state.status === 'running' && session && session.state().status !== 'signed-in') {
+      void session.resume().catch((err) => deps.onError?.('host session', err));
+    }
+  });
+
+  function useSession(s: Session | null): void {
+    unsubscribeSession?.();
+    session?.dispose();
+    session = s;
+    unsubscribeSession = s ? s.onChange(() => emit()) : null;
+  }
+
+  async function leave(next: Profile | null): Promise<void> {
+    const previous = active;
+    useSession(null);
+    active = null;
+    if (previous?.mode === 'host' && next?.mode !== 'host') await deps.host.stop();
+  }
+
+  async function enter(profile: Profile): Promise<void> {
+    active = profile;
+    deps.profiles.setLastUsed(profile.id);
+    if (profile.mode === 'host') {
+      const auth = authClient(() => deps.host.state().url);
+      useSession(createSession({ ...deps.sessionOptions, auth, tokens: memoryTokenStore(), obtain: () => auth.hostSession(deps.hostSecret) }));
+      emit();
+      // Not awaited: the first start creates the database and takes a few seconds; onChange reports progress.
+      deps.host.start().catch((err) => deps.onError?.('bundled AMS', err));
+      return;
+    }
+    useSession(
+      createSession({
+        ...deps.sessionOptions,
+        auth: authClient(profile.url!),
+        tokens: profileTokenStore(deps.credentials, profile.id),
+        username: profile.username ?? null,
+      }),
+    );
+    emit();
+    await session!.resume();
+  }
+
+  const requireAttach = (): { profile: Profile; session: Session } => {
+    if (!active || !session) throw errors.noActiveProfile();
+    if (active.mode !== 'attach') throw errors.notAttachMode();
+    return { profile: active, session };
+  };
+
+  const manager: ConnectionManager = {
+    info,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async openStartup() {
+      const choice = selectStartup(deps.profiles.list());
+      if (choice.kind === 'open') await manager.activate(choice.profile.id);
+      return choice;
+    },
+
+    activate(profileId) {
+      return serialized(async () => {
+        const profile = deps.profiles.get(profileId);
+        if (active?.id === profile.id && JSON.stringify(active) === JSON.stringify(profile)) return info();
+        await leave(profile);
+        await enter(profile);
+        emit();
+        return info();
+      });
+    },
+
+    async login(username, password) {
+      const { profile, session: s } = requireAttach();
+      const state = await s.login(username, password);
+      if (profile.username !== username) active = deps.profiles.update(profile.id, { username });
+      emit();
+      return state;
+    },
+
+    async logout() {
+      if (!session) throw errors.noActiveProfile();
+      return session.logout();
+    },
+
+    async accessToken() {
+      return session ? session.accessToken() : null;
+    },
+
+    async hasCredential(profileId) {
+      deps.profiles.get(profileId);
+      return (await deps.credentials.get(profileId)) !== null;
+    },
+
+    async forgetCredential(profileId) {
+      deps.profiles.get(profileId);
+      if (active?.id === profileId && active.mode === 'attach' && session) {
+        const had = (await deps.credentials.get(profileId)) !== null;
+        await session.logout();
+        return had;
+      }
+      return deps.credentials.delete(profileId);
+    },
+
+    removeProfile(profileId) {
+      return serialized(async () => {
+        const profile = deps.profiles.get(profileId);
+        if (active?.id === profileId) {
+          await leave(null);
+          emit();
+        }
+        if (profile.mode === 'attach') await deps.credentials.delete(profileId);
+        return deps.profiles.remove(profileId);
+      });
+    },
+
+    shutdown() {
+      return serialized(async () => {
+        useSession(null);
+        active = null;
+        await deps.host.stop();
+      });
+    },
+  };
+  return manager;
+}
