@@ -19,6 +19,7 @@ import { createScanner } from './scanner/scanner.js';
 import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
 import { createIngest } from './monitoring/ingest.js';
+import { createEventBus } from './events/bus.js';
 import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
 import { DatabaseUnavailable } from './errors.js';
 import { CURRENT_API_VERSION } from './http/versioning.js';
@@ -90,7 +91,20 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const ingest = createIngest({ db, logger });
     cleanup.unshift(() => ingest.stop());
     broker.consume(ingest.handlers);
-    const scanner = createScanner({ db, agentsDir: settings.agentsDir, agents, audit: security.audit, logger });
+    const events = createEventBus();
+    const scanner = createScanner({
+      db,
+      agentsDir: settings.agentsDir,
+      agents,
+      audit: security.audit,
+      logger,
+      onEvent: (e) =>
+        events.publish(
+          e.type === 'package.scan.completed'
+            ? { type: e.type, details: { ...e.scan } }
+            : { type: e.type, agent_id: e.agent_id, path: e.path, details: { reasons: e.reasons } },
+        ),
+    });
     cleanup.unshift(() => scanner.stop());
     const services: Services = {
       agents,
@@ -98,6 +112,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       scanner,
       credentials,
       ingest,
+      events,
       config: createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer }),
       health: createHealthService({
         version: AMS_VERSION,

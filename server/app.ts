@@ -26,6 +26,7 @@ import type { RegistrationService } from './services/registration.js';
 import type { Scanner } from './scanner/scanner.js';
 import type { CredentialsService } from './services/credentials.js';
 import type { Ingest } from './monitoring/ingest.js';
+import type { EventBus } from './events/bus.js';
 import { packageRoutes } from './api/packages/routes.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
@@ -38,6 +39,8 @@ export interface Services {
   scanner: Scanner;
   credentials: CredentialsService;
   ingest: Ingest;
+  /** Everything that happens, for the live stream, alert rules and notifications. */
+  events: EventBus;
 }
 
 export interface AppDeps {

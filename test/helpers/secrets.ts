@@ -1,11 +1,15 @@
 // Every secret a test creates (passwords, tokens) is recorded here; at the end of the run the
 // global teardown greps every AMS log of the run for them (test/setup/global-db.ts).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 
+/** The run's log dir (server project); projects without one log to a temp dir that is not checked. */
 export function testLogDir(): string {
-  return inject('logDir');
+  const dir = inject('logDir') ?? path.join(os.tmpdir(), 'opmas-unchecked-logs');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 export function recordSecret(...secrets: Array<string | undefined>): void {
