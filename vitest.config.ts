@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Projects: `unit` (pure logic), `broker` (real nats-server, no database), `server` (the real
 // AMS on PGlite or PostgreSQL, chosen by OPMAS_TEST_DB) and `desktop` (the Electron main-process
-// modules in Node, the packaged app; run inside test/support/with-keyring.sh for a real OS
-// keychain). test/run-all.mjs runs the server project once per database.
+// modules in Node against the real AMS, the packaged app; run inside
+// test/support/with-keyring.sh for a real OS keychain). test/run-all.mjs runs the server
+// project once per database.
 export default defineConfig({
   test: {
     projects: [
@@ -38,8 +39,11 @@ export default defineConfig({
       },
       {
         test: {
+          // The session, connection and bridge tests run against the real AMS in-process
+          // (test/helpers/ams.ts), on a copy of the migrated template database.
           name: 'desktop',
           include: ['test/desktop/**/*.test.ts'],
+          globalSetup: ['test/setup/global-db.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
           pool: 'forks',
