@@ -39,7 +39,11 @@ const logDir = (name) => fs.mkdtempSync(path.join(os.tmpdir(), `opmas-logs-${nam
 step('unit', ['--project', 'unit']);
 // The broker layer, agent SDK and sample agents against a real nats-server; no database.
 step('broker', ['--project', 'broker']);
-step('desktop (main process, preload, package) with a private keychain', ['--project', 'desktop'], {}, [path.join(root, 'test/support/with-keyring.sh')]);
+const desktopLogs = logDir('desktop');
+step('desktop (main process, preload, package) with a private keychain', ['--project', 'desktop'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: desktopLogs }, [
+  path.join(root, 'test/support/with-keyring.sh'),
+]);
+checkSecrets('desktop', desktopLogs);
 const pgliteLogs = logDir('pglite');
 step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: pgliteLogs });
 checkSecrets('server on PGlite', pgliteLogs);
