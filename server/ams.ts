@@ -27,6 +27,11 @@ import { AMS_VERSION } from './version.js';
 import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
+import { createAlertService } from './alerts/service.js';
+import { createChannelService } from './alerts/channel-service.js';
+import { createSecretBox } from './alerts/channels.js';
+import { takeAlertEnvironment } from './alerts/environment.js';
+import { policyChannelsFromConfig } from './alerts/policy.js';
 
 export interface RunningAms {
   url: string;
@@ -67,11 +72,14 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
 
     const environment = readEnvironmentLayer(env);
     for (const problem of environment.problems) logger.warn(problem);
+    const alertEnvironment = takeAlertEnvironment(env);
+    for (const problem of alertEnvironment.problems) logger.warn(problem);
+    const signingKey = loadSigningKey(settings.dataDir, secrets.jwtSecret);
     const security = createSecurity({
       db,
       logger,
       sessions: {
-        signingKey: loadSigningKey(settings.dataDir, secrets.jwtSecret),
+        signingKey,
         accessTtlS: settings.accessTokenTtlS,
         refreshTtlS: settings.refreshTokenTtlS,
         adminPassword: secrets.adminPassword,
@@ -106,6 +114,19 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         ),
     });
     cleanup.unshift(() => scanner.stop());
+    const config = createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer });
+    const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
+    const alerts = createAlertService({
+      db,
+      events,
+      logger,
+      channels: notificationChannels,
+      crashLoop: alertEnvironment.crashLoop,
+      policyChannels: policyChannelsFromConfig(config),
+      agentInfo: (id) => agents.get(id).then((a) => ({ name: a.agent_name, status: a.status }), () => undefined),
+    });
+    cleanup.unshift(() => alerts.stop());
+    agents.hooks.beforeRemove.push((id) => alerts.resolveForAgent(id, 'agent deleted'));
     const services: Services = {
       agents,
       registration,
@@ -113,7 +134,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       credentials,
       ingest,
       events,
-      config: createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer }),
+      config,
+      alerts,
+      notificationChannels,
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -134,6 +157,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
     await whenSchemaReady(() => scanner.start());
+    await whenSchemaReady(async () => alerts.start());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 
