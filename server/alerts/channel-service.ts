@@ -160,7 +160,8 @@ export function createChannelService(deps: { db: Database; box: SecretBox; envir
         await notificationChannelsRepo(trx).replaceAll(rows, by, now);
         if (input.routing) {
           const stored = (await alertSettingsRepo(trx).get<Partial<Routing>>('routing')) ?? {};
-          await alertSettingsRepo(trx).put('routing', { ...stored, ...input.routing }, by);
+          const { source: _echoed, ...routing } = input.routing as Partial<Routing> & { source?: string };
+          await alertSettingsRepo(trx).put('routing', { ...stored, ...routing }, by);
         }
       });
       cache = undefined;

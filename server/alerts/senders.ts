@@ -165,7 +165,7 @@ export async function deliver(
     try {
       if (channel.type === 'webhook') await sendWebhook(channel, kind, alert, opts.signal);
       else await sendEmail(channel, kind, alert, opts.signal);
-      return { ok: true, attempts: attempt, error: null };
+      return { ok: true, attempts: attempt, error: lastError || null };
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, true);
       lastError = scrub(e.message, secrets).slice(0, 1000);
