@@ -32,6 +32,7 @@ import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
 import { takeAlertEnvironment } from './alerts/environment.js';
 import { policyChannelsFromConfig } from './alerts/policy.js';
+import { createLiveStream } from './live/stream.js';
 
 export interface RunningAms {
   url: string;
@@ -164,6 +165,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const tls = settings.tlsCert && settings.tlsKey ? { cert: fs.readFileSync(settings.tlsCert), key: fs.readFileSync(settings.tlsKey) } : undefined;
     const server = tls ? https.createServer(tls, app.callback()) : http.createServer(app.callback());
     server.keepAliveTimeout = 5000;
+    const live = createLiveStream({ events, sessions: security.sessions, logger, corsOrigins: settings.corsOrigins });
+    live.attach(server, { secure: Boolean(tls) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(settings.port, settings.host, () => resolve());
@@ -182,6 +185,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       broker,
       close: () =>
         (closing ??= (async () => {
+          await live.close();
           await closeServer(server, opts.drainTimeoutMs ?? 8000);
           await runCleanup(cleanup, logger);
         })()),
