@@ -26,11 +26,13 @@ export interface AlertSignal {
   details: Record<string, unknown>;
 }
 
-/** Unresolved alerts of `rule` for `agent_id` to resolve, except those whose key is in `keep`. */
+/** Unresolved alerts of `rule` for `agent_id` to resolve, except those whose key is in `keep` (or whose details `when` refuses). */
 export interface ClearSignal {
   rule: RuleId;
   agent_id: string;
   keep?: string[];
+  /** Resolve only the alerts whose details pass this test. */
+  when?: (details: Record<string, unknown>) => boolean;
   reason: string;
 }
 
@@ -230,6 +232,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
       if (e.type !== 'config.rolled_back') return [];
       const d = e.details ?? {};
       const from = d.from_version ?? d.failed_version;
+      const to = d.to_version ?? e.version;
+      const stored = to !== e.version ? ` (stored as version ${e.version})` : '';
       return [
         {
           rule: 'config_rolled_back',
@@ -237,13 +241,16 @@ export const ALERT_RULES: readonly AlertRule[] = [
           agent_id: e.agent_id,
           key: dedupKey('config_rolled_back', e.agent_id),
           title: `Configuration of agent ${who(e.agent_id, ctx)} rolled back`,
-          message: `Rolled back${from !== undefined ? ` from version ${String(from)}` : ''} to version ${e.version}${typeof d.reason === 'string' ? `: ${d.reason}` : ''}.`,
+          message: `Rolled back${from !== undefined ? ` from version ${String(from)}` : ''} to the settings of version ${String(to)}${stored}${typeof d.reason === 'string' ? `: ${d.reason}` : ''}.`,
           details: { version: e.version, ...d },
         },
       ];
     },
     clear(e) {
-      if (e.type === 'config.applied') return [{ rule: 'config_rolled_back', agent_id: e.agent_id, reason: `configuration version ${e.version} applied` }];
+      // Applying the rolled-back version itself is part of the rollback; only a newer one clears it.
+      if (e.type === 'config.applied') {
+        return [{ rule: 'config_rolled_back', agent_id: e.agent_id, when: (d) => typeof d.version !== 'number' || e.version > d.version, reason: `configuration version ${e.version} applied` }];
+      }
       return [];
     },
   },

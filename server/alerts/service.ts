@@ -170,8 +170,14 @@ export function createAlertService(deps: AlertServiceDeps) {
     }
   }
 
-  async function resolve(f: { rule?: string; agentId: string; keep?: string[] }, reason: string): Promise<AlertView[]> {
-    const rows = await alertsRepo(db.knex).resolveMatching(f, reason, new Date());
+  async function resolve(f: { rule?: string; agentId: string; keep?: string[]; when?: (details: Record<string, unknown>) => boolean }, reason: string): Promise<AlertView[]> {
+    const repo = alertsRepo(db.knex);
+    let ids: number[] | undefined;
+    if (f.when) {
+      ids = (await repo.activeFor(f.agentId, f.rule)).filter((r) => f.when!(r.details)).map((r) => r.id);
+      if (ids.length === 0) return [];
+    }
+    const rows = await repo.resolveMatching({ rule: f.rule, agentId: f.agentId, keep: f.keep, ids }, reason, new Date());
     const views = rows.map(presentAlert);
     for (const view of views) {
       publish('alert.resolved', view);
@@ -196,7 +202,7 @@ export function createAlertService(deps: AlertServiceDeps) {
       const info = await deps.agentInfo(agentId).catch(() => undefined);
       if (info) outcome = evaluateRules(event, { ...ctx, agentName: info.name });
     }
-    for (const c of outcome.clear) await resolve({ rule: c.rule, agentId: c.agent_id, keep: c.keep }, c.reason);
+    for (const c of outcome.clear) await resolve({ rule: c.rule, agentId: c.agent_id, keep: c.keep, when: c.when }, c.reason);
     for (const signal of outcome.raise) {
       const { row, kind, escalated } = await upsert(signal);
       const view = presentAlert(row);

@@ -76,6 +76,12 @@ export function alertsRepo(q: Queryable) {
       if (f.ids) query.whereIn('id', f.ids);
       return query.update({ status: 'resolved', resolved_at: now, resolved_reason: reason }).returning('*');
     },
+    /** Unresolved alerts of one agent (of one rule when given). */
+    activeFor(agentId: string, rule?: string): Promise<AlertRow[]> {
+      const query = q('alerts').where('agent_id', agentId).whereNot('status', 'resolved');
+      if (rule) query.where('rule', rule);
+      return query;
+    },
     /** Unresolved alerts of one rule, oldest activity first (the crash-loop sweep). */
     active(rule: string, limit = 500): Promise<AlertRow[]> {
       return q('alerts').where('rule', rule).whereNot('status', 'resolved').orderBy('last_seen_at', 'asc').limit(limit);

@@ -112,13 +112,16 @@ describe('rules from bus events', () => {
     const agent = await createAgent(t.api);
     await publish({ type: 'recovery.escalated', agent_id: agent.id, attempt: 3, max_attempts: 3, trigger: 'process_exit', action: 'restart', error: 'exit code 1' });
     const diff = { threshold: { from: 0, to: 5 } };
-    await publish({ type: 'config.rolled_back', agent_id: agent.id, version: 2, details: { from_version: 3, diff, reason: 'failing within stable_after' } });
+    await publish({ type: 'config.rolled_back', agent_id: agent.id, version: 4, details: { from_version: 3, to_version: 2, new_version: 4, diff, reason: 'failing within stable_after' } });
     const open = await alertsOf(agent.id, '&status=open');
     expect(open.find((a) => a.rule === 'recovery_escalated')).toMatchObject({ severity: 'critical' });
-    expect(open.find((a) => a.rule === 'config_rolled_back').details).toMatchObject({ diff, from_version: 3, version: 2 });
+    expect(open.find((a) => a.rule === 'config_rolled_back').details).toMatchObject({ diff, from_version: 3, to_version: 2, version: 4 });
 
     await publish({ type: 'recovery.succeeded', agent_id: agent.id, attempt: 1 });
+    // The rolled-back settings being applied is part of the rollback, not the fix.
     await publish({ type: 'config.applied', agent_id: agent.id, version: 4 });
+    expect((await alertsOf(agent.id, '&status=open')).map((a) => a.rule)).toEqual(['config_rolled_back']);
+    await publish({ type: 'config.applied', agent_id: agent.id, version: 5 });
     expect(await alertsOf(agent.id, '&status=open')).toEqual([]);
   });
 

@@ -161,12 +161,17 @@ describe('recovery_escalated and config_rolled_back', () => {
 
   it('rollback carries the diff and clears when a newer configuration is applied', () => {
     const diff = { log_level: { from: 'DEBUG', to: 'INFO' } };
-    const e = ev({ type: 'config.rolled_back', agent_id: A, version: 4, details: { from_version: 5, diff, reason: 'crash loop within stable_after' } });
+    const e = ev({ type: 'config.rolled_back', agent_id: A, version: 6, details: { from_version: 5, to_version: 4, new_version: 6, diff, reason: 'crash loop within stable_after' } });
     const s = evaluateRules(e, ctx()).raise[0];
     expect(s).toMatchObject({ rule: 'config_rolled_back', severity: 'warning' });
-    expect(s.details.diff).toEqual(diff);
-    expect(s.message).toContain('from version 5 to version 4');
-    expect(evaluateRules(ev({ type: 'config.applied', agent_id: A, version: 6 }), ctx()).clear.map((c) => c.rule)).toEqual(['config_rolled_back']);
+    expect(s.details).toMatchObject({ diff, version: 6 });
+    expect(s.message).toBe(`Rolled back from version 5 to the settings of version 4 (stored as version 6): crash loop within stable_after.`);
+    const [applied6] = evaluateRules(ev({ type: 'config.applied', agent_id: A, version: 6 }), ctx()).clear;
+    expect(applied6.rule).toBe('config_rolled_back');
+    // Applying the rollback's own version does not clear it; a newer version does.
+    expect(applied6.when!(s.details)).toBe(false);
+    const [applied7] = evaluateRules(ev({ type: 'config.applied', agent_id: A, version: 7 }), ctx()).clear;
+    expect(applied7.when!(s.details)).toBe(true);
   });
 });
 
