@@ -54,7 +54,7 @@ export function takeAlertEnvironment(env: NodeJS.ProcessEnv): AlertEnvironment {
         ...stamp,
         name: 'email',
         type: 'email',
-        settings: { ...DEFAULT_DELIVERY, max_attempts: 3, host: email.host, port: email.port, secure: email.secure, user: email.user, from: env[ALERT_ENV.smtpFrom] || `opmas-ams@${email.host}`, to },
+        settings: { ...DEFAULT_DELIVERY, host: email.host, port: email.port, secure: email.secure, user: email.user, from: env[ALERT_ENV.smtpFrom] || `opmas-ams@${email.host}`, to },
         secrets: { password: email.password },
       });
     }
