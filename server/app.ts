@@ -28,6 +28,13 @@ import type { CredentialsService } from './services/credentials.js';
 import type { Ingest } from './monitoring/ingest.js';
 import type { EventBus } from './events/bus.js';
 import { packageRoutes } from './api/packages/routes.js';
+import { metricRoutes, prometheusRoutes } from './api/metrics/routes.js';
+import { logRoutes } from './api/logs/routes.js';
+import type { MetricsService } from './services/metrics.js';
+import type { LogService } from './services/logs.js';
+import type { Sampler } from './monitoring/sampler.js';
+import type { Retention } from './monitoring/retention.js';
+import type { PrometheusExporter } from './monitoring/prometheus.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -41,6 +48,13 @@ export interface Services {
   ingest: Ingest;
   /** Everything that happens, for the live stream, alert rules and notifications. */
   events: EventBus;
+  /** Bucketed metric series (per agent and fleet-wide). */
+  metrics: MetricsService;
+  logs: LogService;
+  /** Resource samples of supervised processes; `latest(agentId)` for status and health. */
+  sampler: Sampler;
+  retention: Retention;
+  prometheus: PrometheusExporter;
 }
 
 export interface AppDeps {
@@ -63,7 +77,14 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...agentRoutes(services),
     ...configRoutes(services),
     ...packageRoutes(services),
+    ...metricRoutes(services),
+    ...logRoutes(services),
   ];
+}
+
+/** Routes outside /api/v1 (same guard): the Prometheus exposition at /metrics. */
+export function rootRoutes(services: Services): RouteSpec[] {
+  return prometheusRoutes(services);
 }
 
 /** The /api/v1 router with each route mounted behind the guard (when one is given). */
@@ -101,6 +122,9 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[]; route
   app.use(jsonBody());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  const root = new Router();
+  mountRoutes(root, rootRoutes(deps.services), deps.security.guard);
+  app.use(root.routes());
   if (deps.staticDir && fs.existsSync(path.join(deps.staticDir, 'index.html'))) app.use(webConsole(deps.staticDir));
   return { app, routes, router };
 }
