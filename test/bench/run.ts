@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { benchApi } from './api.bench.js';
+import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
 // @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
@@ -41,4 +42,10 @@ if (!only || only === 'api') {
   printTable('API latency, PostgreSQL (10,000 agents) beside a bare Koa route', pgRows.foundation);
   printTable('Security overhead, PGlite: the product app beside the same routes without security', lite.security);
   printTable('Security overhead, PostgreSQL: the product app beside the same routes without security', pgRows.security);
+}
+if (!only || only === 'metrics') {
+  const lite = await benchMetrics('pglite');
+  const pgRows = await withPgDatabase((url) => benchMetrics('postgres', url));
+  printTable('Metrics query, PGlite: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', lite);
+  printTable('Metrics query, PostgreSQL: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', pgRows);
 }
