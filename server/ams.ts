@@ -108,7 +108,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         const value = fleet.metrics_interval ?? environment.layer.metrics_interval;
         return typeof value === 'number' ? value : DEFAULT_METRICS_INTERVAL_S;
       },
-      thresholds: async (ids) => new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds((await config.effective(id)).config.thresholds)] as const))),
+      // An agent deleted meanwhile has no config: it gets the defaults (its samples are dropped anyway).
+      thresholds: async (ids) =>
+        new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
     });
     const ingest = createIngest({
       db,

@@ -34,7 +34,7 @@ export interface RetentionDeps {
   db: Database;
   logger: Logger;
   settings: RetentionSettings;
-  /** Between runs; default 10 minutes. The first run is one interval after start. */
+  /** Between runs; default 10 minutes. The first run is a minute after start (or one interval, if shorter). */
   intervalMs?: number;
   /** Rows per DELETE; default 5000. */
   batch?: number;
@@ -128,15 +128,15 @@ export function createRetention(deps: RetentionDeps) {
     start(): void {
       const every = deps.intervalMs ?? 600_000;
       stopped = false;
-      const tick = () => {
+      const tick = (delay: number) => {
         timer = setTimeout(() => {
           void run()
             .catch((err: Error) => logger.warn({ err: err.message }, 'retention run failed'))
-            .finally(() => !stopped && tick());
-        }, every);
+            .finally(() => !stopped && tick(every));
+        }, delay);
         timer.unref();
       };
-      tick();
+      tick(Math.min(60_000, every));
     },
     async stop(): Promise<void> {
       stopped = true;
