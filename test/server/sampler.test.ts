@@ -2,13 +2,16 @@
 // on a fast interval; stored rows, metrics.sample events, the first sample without CPU, a
 // process that exits, and the interval read from the fleet configuration.
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestAms, type TestAms } from '../helpers/ams.js';
 import { createAgent } from '../helpers/factories.js';
 import { eventually } from '../helpers/wait.js';
 import { createSampler, readProcIo, type Sampler } from '../../server/monitoring/sampler.js';
 import type { AmsEvent } from '../../server/events/bus.js';
+import { SAMPLE_AGENTS } from '../helpers/agents.js';
 
 let t: TestAms;
 const children: ChildProcess[] = [];
@@ -137,5 +140,36 @@ describe('resource sampler', () => {
     const bad = await t.api.put('/api/v1/config', { config: { metrics_interval: 0 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toContain('metrics_interval');
+  });
+
+  it('a real sample agent: its process sampled, its own counters reported over NATS, both answered by one query', async () => {
+    const agent = await createAgent(t.api, { agent_type: 'security' });
+    const credsFile = path.join(t.dataDir, `${agent.id}.creds`);
+    fs.writeFileSync(credsFile, agent.nats!.creds, { mode: 0o600 });
+    const proc = spawn(process.execPath, ['agent.mjs'], {
+      cwd: path.join(SAMPLE_AGENTS, 'security'),
+      env: {
+        PATH: process.env.PATH,
+        OPMAS_AGENT_ID: agent.id,
+        OPMAS_NATS_URL: agent.nats!.url,
+        OPMAS_NATS_CREDS: credsFile,
+        OPMAS_CONFIG: JSON.stringify({ heartbeat_interval: 0.2, log_level: 'INFO', metrics_enabled: true }),
+        OPMAS_AGENT_SDK: inject('agentSdk'),
+      },
+      stdio: 'ignore',
+    });
+    children.push(proc);
+    const sampler = newSampler(() => [{ agentId: agent.id, pid: proc.pid! }]);
+    await sampler.start();
+    const query = () => t.api.get(`/api/v1/agents/${agent.id}/metrics?from=${Date.now() - 120_000}&to=${Date.now() + 1000}&step=1&names=cpu_percent,memory_mb,events_processed,error_rate`);
+    const res = await eventually(
+      query,
+      (r) => r.status === 200 && ['cpu_percent', 'memory_mb', 'events_processed'].every((n) => r.body[n].some((v: number | null) => v !== null)),
+      'sampled and reported series of the sample agent',
+    );
+    expect(Math.max(...res.body.memory_mb.filter((v: number | null) => v !== null))).toBeGreaterThan(10);
+    // No events reached it: a rate of 0 per second, and no error rate without processed events.
+    expect(res.body.events_processed.filter((v: number | null) => v !== null).every((v: number) => v === 0)).toBe(true);
+    expect(res.body.error_rate.every((v: number | null) => v === null)).toBe(true);
   });
 });
