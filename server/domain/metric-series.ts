@@ -47,6 +47,8 @@ export const FLEET_METRICS = [
 export type FleetMetric = (typeof FLEET_METRICS)[number];
 
 export const METRIC_NAME_PATTERN = /^[a-z][a-z0-9_.]{0,99}$/;
+/** Keys of the answer itself: a reported metric under one of these names is never answered. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['t', 'from', 'to', 'step', 'agent_id']);
 export const MAX_POINTS = 2000;
 /** The automatic step aims at no more than this many points. */
 export const AUTO_POINTS = 1000;
@@ -142,6 +144,10 @@ export function parseNames(raw: string[] | undefined, allowed?: readonly string[
   if (names.length === 0) issues.push({ path: 'names', reason: 'must name at least one metric', in: 'query' });
   if (names.length > MAX_NAMES) issues.push({ path: 'names', reason: `at most ${MAX_NAMES} names`, in: 'query' });
   for (const n of names) {
+    if (RESERVED_NAMES.has(n)) {
+      issues.push({ path: 'names', reason: `${JSON.stringify(n)} is a key of the answer, not a metric`, in: 'query' });
+      continue;
+    }
     if (allowed ? !allowed.includes(n) : !METRIC_NAME_PATTERN.test(n)) {
       issues.push({ path: 'names', reason: allowed ? `${JSON.stringify(n)} is not one of ${allowed.join(', ')}` : `${JSON.stringify(n.slice(0, 100))} is not a metric name (lower-case letters, digits, _ and .)`, in: 'query' });
     }

@@ -11,6 +11,7 @@ import {
   type FleetMetric,
   parseNames,
   type RawWindowQuery,
+  RESERVED_NAMES,
   resolveWindow,
   type SeriesWindow,
 } from '../domain/metric-series.js';
@@ -104,7 +105,7 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
         repo.agentCounters(agentId, range, counterNames),
       ]);
       const answer: SeriesAnswer & { agent_id: string } = { agent_id: agentId, ...frame(w) };
-      for (const [name, rows] of byName(gauges)) answer[name] = column(w, rows.map((r) => [r.b, r.v]));
+      for (const [name, rows] of byName(gauges)) if (!RESERVED_NAMES.has(name)) answer[name] = column(w, rows.map((r) => [r.b, r.v]));
       const c = byName(counters);
       for (const [name, rows] of c) {
         if (derived.includes(name)) continue;

@@ -82,6 +82,15 @@ describe('GET /api/v1/agents/{id}/metrics', () => {
     expect(res.body.cpu_percent.slice(2)).toEqual([null, null]);
   });
 
+  it('never lets a reported metric named like a key of the answer replace it', async () => {
+    const c = await createAgent(t.api);
+    await reported(c.id, 't', [[0, 1]]);
+    await reported(c.id, 'step', [[0, 2]]);
+    await reported(c.id, 'load', [[0, 3]]);
+    const res = await metricsOf(c.id, `from=${T0}&to=${T0 + 60_000}&step=60`);
+    expect(res.body).toMatchObject({ t: [T0], step: 60, load: [3] });
+  });
+
   it('answers exactly the names asked for, with a null column for a name without data', async () => {
     const res = await metricsOf(a.id, `${range}&step=300&names=memory_mb&names=disk_read_bytes`);
     expect(Object.keys(res.body).sort()).toEqual(['agent_id', 'disk_read_bytes', 'from', 'memory_mb', 'step', 't', 'to']);

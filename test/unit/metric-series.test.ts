@@ -51,5 +51,6 @@ describe('metric series rules', () => {
     expect(parseNames(['Bad!']).issues[0]).toMatchObject({ path: 'names', in: 'query' });
     expect(parseNames(['cpu'], ['cpu_percent_avg']).issues[0].reason).toContain('cpu_percent_avg');
     expect(parseNames([',']).issues[0].reason).toContain('at least one');
+    expect(parseNames(['t,step']).issues.map((i) => i.reason)).toEqual(['"t" is a key of the answer, not a metric', '"step" is a key of the answer, not a metric']);
   });
 });
