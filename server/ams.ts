@@ -20,6 +20,11 @@ import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
 import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
+import { createSampler, DEFAULT_METRICS_INTERVAL_S, warningThresholds } from './monitoring/sampler.js';
+import { createRetention } from './monitoring/retention.js';
+import { createPrometheusExporter } from './monitoring/prometheus.js';
+import { createMetricsService } from './services/metrics.js';
+import { createLogService } from './services/logs.js';
 import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
 import { DatabaseUnavailable } from './errors.js';
 import { CURRENT_API_VERSION } from './http/versioning.js';
@@ -97,10 +102,34 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     agents.hooks.beforeRemove.push((id) => credentials.revokeAll(id, 'agent deleted').then(() => undefined));
     agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
-    const ingest = createIngest({ db, logger });
+    const events = createEventBus();
+    const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
+    const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
+    const sampler = createSampler({
+      db,
+      events,
+      logger,
+      // TODO(supervisor): the integrator connects the supervisor's live processes here
+      // (engineer S's process manager: () => Array<{agentId, pid}>); until then nothing is sampled.
+      listProcesses: () => [],
+      intervalS: async () => {
+        const fleet = (await config.fleet()).config;
+        const value = fleet.metrics_interval ?? environment.layer.metrics_interval;
+        return typeof value === 'number' ? value : DEFAULT_METRICS_INTERVAL_S;
+      },
+      // An agent deleted meanwhile has no config: it gets the defaults (its samples are dropped anyway).
+      thresholds: async (ids) =>
+        new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
+    });
+    const ingest = createIngest({
+      db,
+      logger,
+      // Agents may report network counters the OS cannot give per process (see sampler.ts).
+      listeners: { heartbeat: (id, body) => body.metrics && sampler.noteReported(id, body.metrics), metrics: (id, body) => sampler.noteReported(id, body) },
+    });
     cleanup.unshift(() => ingest.stop());
     broker.consume(ingest.handlers);
-    const events = createEventBus();
+    const retention = createRetention({ db, logger, settings });
     const scanner = createScanner({
       db,
       agentsDir: settings.agentsDir,
@@ -115,7 +144,6 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         ),
     });
     cleanup.unshift(() => scanner.stop());
-    const config = createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer });
     const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
     const alerts = createAlertService({
       db,
@@ -138,6 +166,11 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       config,
       alerts,
       notificationChannels,
+      metrics: createMetricsService({ db }),
+      logs: createLogService({ db }),
+      sampler,
+      retention,
+      prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler }),
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -163,6 +196,11 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     await whenSchemaReady(() => security.sessions.init());
     await whenSchemaReady(() => scanner.start());
     await whenSchemaReady(async () => alerts.start());
+    await whenSchemaReady(async () => {
+      await sampler.start();
+      retention.start();
+    });
+    cleanup.unshift(() => retention.stop(), () => sampler.stop());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 

@@ -49,6 +49,8 @@ export const KNOWN_KEYS: Record<string, KeyRule> = {
   },
   metrics_enabled: booleanRule,
   heartbeat_interval: numberInRange(1, 3600),
+  /** Seconds between resource samples of the fleet's processes (fleet layer; default 10 in the sampler). */
+  metrics_interval: numberInRange(0.05, 3600),
 };
 
 /** Every problem with a stored configuration layer (fleet or agent), one entry per bad key. */
