@@ -36,6 +36,11 @@ export function configRepo(q: Queryable) {
       return query;
     },
 
+    /** Records whether the running agent applied a version (runtime configuration). */
+    async markApplied(agentId: string, version: number, status: 'applied' | 'rejected' | 'unanswered', error: string | null): Promise<void> {
+      await q('agent_config_versions').where({ agent_id: agentId, version }).update({ apply_status: status, apply_error: error, applied_at: q.fn.now(3) });
+    },
+
     /**
      * Appends a version after locking the scope's current row, so concurrent writers get
      * consecutive numbers; for an agent also rewrites its per-key rows in agent_configs.
