@@ -18,7 +18,7 @@ import { createRegistrationService } from './services/registration.js';
 import { createScanner } from './scanner/scanner.js';
 import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
-import { createIngest } from './monitoring/ingest.js';
+import { createIngest, type IngestListeners } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
 import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
 import { DatabaseUnavailable } from './errors.js';
@@ -27,6 +27,10 @@ import { AMS_VERSION } from './version.js';
 import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
+import { createStatusService } from './services/status.js';
+import { createSupervisor } from './supervisor/supervisor.js';
+import { createLifecycleService } from './services/lifecycle.js';
+import { createRecoveryService } from './services/recovery.js';
 
 export interface RunningAms {
   url: string;
@@ -88,7 +92,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     agents.hooks.beforeRemove.push((id) => credentials.revokeAll(id, 'agent deleted').then(() => undefined));
     agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
-    const ingest = createIngest({ db, logger });
+    // Filled in once the supervisor exists: its health monitor hears every heartbeat.
+    const ingestListeners: IngestListeners = {};
+    const ingest = createIngest({ db, logger, listeners: ingestListeners });
     cleanup.unshift(() => ingest.stop());
     broker.consume(ingest.handlers);
     const events = createEventBus();
@@ -106,6 +112,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         ),
     });
     cleanup.unshift(() => scanner.stop());
+    const config = createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer });
+    const status = createStatusService({ db, events });
+    const supervisor = createSupervisor({ db, logger, events, status, config, credentials, agents, scanner, broker, dataDir: settings.dataDir, env });
+    Object.assign(ingestListeners, supervisor.listeners);
+    // Stop the process before its credentials are revoked, so that it ends as asked rather than cut off.
+    agents.hooks.beforeRemove.unshift((id) => supervisor.beforeRemove(id));
+    agents.hooks.afterDisable.unshift((id) => supervisor.afterDisable(id));
+    // Runs before the broker stops: agents are asked to stop over it.
+    cleanup.unshift(() => supervisor.stop());
     const services: Services = {
       agents,
       registration,
@@ -113,7 +128,11 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       credentials,
       ingest,
       events,
-      config: createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer }),
+      config,
+      status,
+      supervisor,
+      lifecycle: createLifecycleService({ db, config, supervisor, broker: () => broker.health() }),
+      recovery: createRecoveryService({ db, supervisor, status }),
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -127,6 +146,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             return { status: 'ok', latency_ms: latency, kind: db.kind };
           },
           broker: () => broker.health(),
+          supervisor: async () => supervisor.health(),
         },
       }),
     };
@@ -134,6 +154,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
     await whenSchemaReady(() => scanner.start());
+    await whenSchemaReady(() => supervisor.start());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 

@@ -28,6 +28,12 @@ import type { CredentialsService } from './services/credentials.js';
 import type { Ingest } from './monitoring/ingest.js';
 import type { EventBus } from './events/bus.js';
 import { packageRoutes } from './api/packages/routes.js';
+import { lifecycleRoutes } from './api/lifecycle/routes.js';
+import { recoveryRoutes } from './api/recovery/routes.js';
+import type { StatusService } from './services/status.js';
+import type { LifecycleService } from './services/lifecycle.js';
+import type { RecoveryService } from './services/recovery.js';
+import type { Supervisor } from './supervisor/supervisor.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -41,6 +47,12 @@ export interface Services {
   ingest: Ingest;
   /** Everything that happens, for the live stream, alert rules and notifications. */
   events: EventBus;
+  /** The only writer of process, health and recovery status; status history. */
+  status: StatusService;
+  /** Agent processes: lifecycle, health monitoring, recovery, runtime configuration. */
+  supervisor: Supervisor;
+  lifecycle: LifecycleService;
+  recovery: RecoveryService;
 }
 
 export interface AppDeps {
@@ -63,6 +75,8 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...agentRoutes(services),
     ...configRoutes(services),
     ...packageRoutes(services),
+    ...lifecycleRoutes(services),
+    ...recoveryRoutes(services),
   ];
 }
 

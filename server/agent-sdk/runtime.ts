@@ -218,7 +218,10 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
   function log(level: LogLevel, message: string, context?: Record<string, unknown>): void {
     const threshold = typeof config.log_level === 'string' ? config.log_level : 'INFO';
     if (levelRank(level) < levelRank(threshold)) return;
-    local(level, message, context ? { context } : {});
+    // `nats: true` marks the stderr copy of a line that also goes over NATS: the supervisor, which
+    // captures stderr, then leaves it to the ingest instead of storing it twice.
+    const sent = nc !== undefined && !nc.isClosed();
+    local(level, message, { ...(context ? { context } : {}), ...(sent ? { nats: true } : {}) });
     publish(own.logs, { level, message, timestamp: new Date().toISOString(), ...(context ? { context } : {}) });
   }
 
