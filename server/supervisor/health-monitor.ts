@@ -60,8 +60,8 @@ export interface HealthMonitorDeps {
   onChange(change: HealthChange): void;
   /** Round trip of a `ping` control request in ms; undefined when nobody answered at once (not connected). */
   ping(agentId: string, timeoutMs: number): Promise<number | undefined>;
-  /** Whether the broker is down now, and when its last outage ended. */
-  broker(): { down: boolean; lastOutageEndMs?: number };
+  /** Whether the broker is down now, and for how long it was down since a moment. */
+  broker(): { down: boolean; downMsSince(sinceMs: number): number };
   /** Interval and thresholds from the agent's effective config. */
   configOf(agentId: string): Promise<MonitorConfig>;
   now?: () => number;
@@ -91,7 +91,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     const t = now();
     const result = evaluateHealth({ lastHeartbeatMs: s.lastHeartbeatMs, processStartMs: s.supervised ? s.processStartMs : undefined, intervalS: s.intervalS, nowMs: t, metrics: s.metrics, thresholds: s.thresholds });
     const broker = deps.broker();
-    const dependency = broker.down || (broker.lastOutageEndMs !== undefined && (s.lastHeartbeatMs ?? s.processStartMs ?? 0) < broker.lastOutageEndMs);
+    // The broker explains the silence when it is down, or was down for at least an interval of it
+    // (a reload's blip of a few milliseconds explains nothing).
+    const since = s.lastHeartbeatMs ?? s.processStartMs;
+    const dependency = broker.down || (since !== undefined && broker.downMsSince(since) >= s.intervalS * 1000);
     for (const r of result.reasons) {
       if (r.kind === 'heartbeat' && dependency) r.message += broker.down ? ' (the broker is unavailable)' : ' (the broker was unavailable)';
     }

@@ -74,6 +74,8 @@ interface Episode {
   /** Spent: the last attempt failed; a manual request opens a new episode. */
   exhausted: boolean;
   cancelled: boolean;
+  /** Opened, its first attempt not scheduled yet (the policy is being read). */
+  pending: boolean;
   rollback?: Extract<GuardDecision, { rollback: true }>;
   scheduled?: { number: number; at: Date; timer: NodeJS.Timeout };
   current?: CurrentAttempt;
@@ -114,6 +116,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
   const live = (agentId: string, ep: Episode) => !stopped && !ep.cancelled && episodes.get(agentId) === ep;
 
   async function schedule(agentId: string, ep: Episode, policy: RecoveryPolicy, previousError?: string): Promise<void> {
+    ep.pending = false;
     const n = nextAttemptNumber(policy, { attempts: ep.attempts });
     if (n === undefined) return giveUp(agentId, ep, policy, previousError ?? 'the recovery budget is spent');
     const delayS = nextRecoveryDelay(policy, n, (deps.random ?? Math.random)());
@@ -138,7 +141,6 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
 
   async function runAttempt(agentId: string, ep: Episode, n: number, delayS: number): Promise<void> {
     if (!live(agentId, ep) || ep.scheduled?.number !== n) return;
-    ep.scheduled = undefined;
     const policy = await deps.policyOf(agentId);
     const action: RecoveryAction = ep.rollback && n === 1 ? 'config_rollback' : actionForAttempt(ep.trigger, n);
     const startedAt = now();
@@ -146,6 +148,12 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     const id = await repo().insertAttempt({
       agent_id: agentId, attempt_number: n, recovery_strategy: action, trigger: ep.trigger, started_at: new Date(startedAt), episode_started_at: ep.startedAt, details,
     });
+    if (!live(agentId, ep)) {
+      await repo().finishAttempt(id, 'cancelled', 'cancelled before it ran');
+      return;
+    }
+    // `scheduled` is cleared only now, so that the attempt never looks idle while it starts.
+    ep.scheduled = undefined;
     ep.attempts = n;
     const current: CurrentAttempt = { id, number: n, action, startedAt };
     ep.current = current;
@@ -265,7 +273,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
       return serial(agentId, async () => {
         const ep = episodes.get(agentId);
         if (ep?.current) return failAttempt(agentId, ep, ep.current, describeFailure(trigger, failure));
-        if (ep?.scheduled) return;
+        if (ep?.scheduled || ep?.pending) return;
         const policy = await deps.policyOf(agentId);
         if (!policy.auto_recovery) return;
         if (ep && !ep.exhausted && !ep.cancelled) {
@@ -273,7 +281,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
           ep.failure = { trigger, ...failure };
           return schedule(agentId, ep, policy);
         }
-        const next: Episode = { startedAt: new Date(now()), trigger, failure: { trigger, ...failure }, attempts: 0, failed: 0, escalated: false, exhausted: false, cancelled: false };
+        const next: Episode = { startedAt: new Date(now()), trigger, failure: { trigger, ...failure }, attempts: 0, failed: 0, escalated: false, exhausted: false, cancelled: false, pending: true };
         if (trigger === 'process_exit' || trigger === 'health_critical' || trigger === 'resource_exhaustion') {
           const decision = await deps.guard(agentId, policy);
           if (decision.rollback) {
@@ -289,9 +297,9 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     /** POST .../recovery: a new episode whose first attempt (a restart) runs at once. */
     manual(agentId: string, requestedBy: Record<string, unknown>): Promise<void> {
       const ep = episodes.get(agentId);
-      if (ep && !ep.cancelled && (ep.current || ep.scheduled)) return Promise.reject(Object.assign(new Error('in progress'), { inProgress: ep.current ? 'running' : 'scheduled' }));
+      if (ep && !ep.cancelled && (ep.current || ep.scheduled || ep.pending)) return Promise.reject(Object.assign(new Error('in progress'), { inProgress: ep.current ? 'running' : 'scheduled' }));
       clearStable(agentId);
-      const next: Episode = { startedAt: new Date(now()), trigger: 'manual', failure: { trigger: 'manual', ...requestedBy }, attempts: 0, failed: 0, escalated: false, exhausted: false, cancelled: false };
+      const next: Episode = { startedAt: new Date(now()), trigger: 'manual', failure: { trigger: 'manual', ...requestedBy }, attempts: 0, failed: 0, escalated: false, exhausted: false, cancelled: false, pending: true };
       episodes.set(agentId, next);
       return serial(agentId, async () => {
         const policy = { ...(await deps.policyOf(agentId)), retry_delay: 0 };
@@ -310,7 +318,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
         stableTimers.delete(agentId);
         void serial(agentId, async () => {
           const e = episodes.get(agentId);
-          if (e && !e.current && !e.scheduled) episodes.delete(agentId);
+          if (e && !e.current && !e.scheduled && !e.pending) episodes.delete(agentId);
           deps.onStable(agentId);
         });
       }, wait);
@@ -333,7 +341,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     state(agentId: string, policy: RecoveryPolicy): RecoveryState & { remaining: number } {
       const ep = episodes.get(agentId);
       return {
-        in_progress: Boolean(ep && (ep.current || ep.scheduled)),
+        in_progress: Boolean(ep && (ep.current || ep.scheduled || ep.pending)),
         attempts_made: ep?.attempts ?? 0,
         next_attempt_at: ep?.scheduled?.at.toISOString() ?? null,
         exhausted: ep?.exhausted ?? false,

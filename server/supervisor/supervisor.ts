@@ -68,9 +68,12 @@ export interface ApplyResult {
 const DEFAULT_GRACE_S = 5;
 const DEFAULT_TIMEOUT_S = 10;
 const STOP_REQUEST_TIMEOUT_MS = 2000;
+const STOP_RETRY_MS = 200;
 const APPLY_TIMEOUT_MS = 5000;
 const RELOAD_TIMEOUT_MS = 5000;
 const OFFSET_SAVE_MS = 2000;
+const REVOKE_BATCH_MS = 2000;
+const REVOKE_FALLBACK_MS = 15_000;
 
 const seconds = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : fallback);
 
@@ -101,14 +104,58 @@ export function createSupervisor(deps: SupervisorDeps) {
   offsetTimer.unref();
   let shuttingDown = false;
   let started = false;
-  const brokerState = { downSince: broker.connection.status() === 'connected' ? undefined : Date.now(), lastOutageEndMs: undefined as number | undefined };
+  // Broker outages as the AMS saw them (the last few), to tell lost heartbeats that the broker
+  // explains from an agent that went quiet on its own.
+  const outages: Array<{ from: number; to?: number }> = broker.connection.status() === 'connected' ? [] : [{ from: Date.now() }];
   const offBroker = broker.connection.onStatus((s) => {
+    const open = outages.at(-1);
     if (s === 'connected') {
-      if (brokerState.downSince !== undefined) brokerState.lastOutageEndMs = Date.now();
-      brokerState.downSince = undefined;
-    } else brokerState.downSince ??= Date.now();
+      if (open && open.to === undefined) open.to = Date.now();
+    } else if (!open || open.to !== undefined) {
+      outages.push({ from: Date.now() });
+      if (outages.length > 50) outages.shift();
+    }
     monitor.evaluateAll();
   });
+  /** Milliseconds the broker was down since `sinceMs`. */
+  const brokerDownMs = (sinceMs: number) => outages.reduce((sum, o) => sum + Math.max(0, (o.to ?? Date.now()) - Math.max(o.from, sinceMs)), 0);
+
+  // Stale credentials are revoked in batches, once the new process has connected (its first
+  // heartbeat) or ended: in host mode a revocation is a nats-server reload, which drops every
+  // connection for a moment, and one that meets an agent's first connection fails it.
+  const awaitingConnect = new Map<string, { keys: Set<string>; timer: NodeJS.Timeout }>();
+  const staleReady = new Map<string, Set<string>>();
+  let revokeTimer: NodeJS.Timeout | undefined;
+  /** `keys` are stale now that the agent has a new one; they are revoked once the new process connected. */
+  function markStale(agentId: string, keys: string[]): void {
+    const pending = awaitingConnect.get(agentId);
+    clearTimeout(pending?.timer);
+    // Keys already due go back to waiting: they are revoked with these, after this process connected.
+    const all = new Set([...(pending?.keys ?? []), ...(staleReady.get(agentId) ?? []), ...keys]);
+    staleReady.delete(agentId);
+    const timer = setTimeout(() => releaseStale(agentId), REVOKE_FALLBACK_MS);
+    timer.unref();
+    awaitingConnect.set(agentId, { keys: all, timer });
+  }
+  function releaseStale(agentId: string): void {
+    const pending = awaitingConnect.get(agentId);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    awaitingConnect.delete(agentId);
+    if (pending.keys.size === 0) return;
+    staleReady.set(agentId, new Set([...(staleReady.get(agentId) ?? []), ...pending.keys]));
+    if (!revokeTimer) {
+      revokeTimer = setTimeout(() => void revokeStale(), REVOKE_BATCH_MS);
+      revokeTimer.unref();
+    }
+  }
+  async function revokeStale(): Promise<void> {
+    revokeTimer = undefined;
+    const entries = [...staleReady].map(([agentId, keys]) => ({ agentId, keys: [...keys] }));
+    staleReady.clear();
+    if (entries.length === 0) return;
+    await deps.credentials.revokeStale(entries, 'superseded by a new start').catch((err) => logger.warn({ err: (err as Error).message }, 'revoking older credentials failed'));
+  }
 
   /** Runs `fn` after everything queued before it for this agent. */
   function run<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
@@ -127,6 +174,25 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   const control = (agentId: string, body: unknown, timeoutMs: number) => broker.connection.request(subjects.agent(agentId).control, body, timeoutMs);
 
+  /**
+   * A control request that is sent again while nobody is subscribed (an agent reconnecting
+   * after a broker blip: every revocation reloads nats-server), until `timeoutMs` is spent.
+   */
+  async function controlPatiently(agentId: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await control(agentId, body, Math.max(100, deadline - Date.now()));
+      } catch (err) {
+        // Only an agent that has been heard (it speaks the protocol) is waited for.
+        const heard = monitor.view(agentId)?.last_heartbeat != null;
+        const again = heard && ((err instanceof AgentUnreachable && err.message.includes('nobody is subscribed')) || err instanceof BrokerUnavailable);
+        if (!again || Date.now() + STOP_RETRY_MS >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, STOP_RETRY_MS));
+      }
+    }
+  }
+
   const monitor = createHealthMonitor({
     status,
     logger,
@@ -142,7 +208,7 @@ export function createSupervisor(deps: SupervisorDeps) {
         return undefined;
       }
     },
-    broker: () => ({ down: brokerState.downSince !== undefined, lastOutageEndMs: brokerState.lastOutageEndMs }),
+    broker: () => ({ down: outages.at(-1)?.to === undefined && outages.length > 0, downMsSince: brokerDownMs }),
     configOf: async (agentId) => monitorConfigOf((await deps.config.effective(agentId)).config),
   });
 
@@ -169,7 +235,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       },
       async reconnect(agentId, waitMs) {
         if (broker.connection.status() !== 'connected' && !(await broker.connection.waitConnected(waitMs))) throw new Error('the broker did not come back');
-        const reply = ControlReply.safeParse(await control(agentId, { action: 'reload' }, RELOAD_TIMEOUT_MS));
+        const reply = ControlReply.safeParse(await controlPatiently(agentId, { action: 'reload' }, RELOAD_TIMEOUT_MS));
         if (!reply.success || !reply.data.ok) throw new Error(`the agent refused to reload: ${reply.success ? reply.data.error : 'malformed reply'}`);
       },
       async rollback(agentId, decision, cause) {
@@ -240,6 +306,9 @@ export function createSupervisor(deps: SupervisorDeps) {
     onAccepted?.();
     let proc: ManagedProcess;
     try {
+      // Every key the agent has before this start is stale once it runs.
+      const older = deps.credentials.liveKeys(agentId);
+      older.catch(() => undefined);
       const creds = await deps.credentials.issueFor(agentId);
       const credsFile = records.writeCreds(agentId, creds.creds);
       const env = agentEnvironment({
@@ -253,8 +322,8 @@ export function createSupervisor(deps: SupervisorDeps) {
         node: prep.resolved.node,
       });
       proc = await pm.spawn({ agentId, file: prep.resolved.file, args: prep.resolved.args, cwd: prep.cwd, env, configVersion: effective.version });
-      // Older keys of the agent are revoked off the start path: nothing uses them any more.
-      void deps.credentials.revokeAll(agentId, 'superseded by a new start', creds.publicKey).catch((err) => logger.warn({ agentId, err: (err as Error).message }, 'revoking older credentials failed'));
+      // Older keys of the agent are revoked off the start path, once this process has connected.
+      markStale(agentId, (await older.catch(() => [] as string[])).filter((k) => k !== creds.publicKey));
     } catch (err) {
       const message = (err as Error).message;
       await status.transition(agentId, { to: 'failed', event: 'process_exited', details: { ...cause, spawned: false, error: message }, set: { pid: null, last_error: `could not start: ${message}` } });
@@ -275,12 +344,22 @@ export function createSupervisor(deps: SupervisorDeps) {
     return proc;
   }
 
-  async function askStop(agentId: string): Promise<boolean> {
-    try {
-      const reply = ControlReply.safeParse(await control(agentId, { action: 'stop' }, STOP_REQUEST_TIMEOUT_MS));
-      return reply.success && reply.data.ok;
-    } catch {
-      return false;
+  /**
+   * The `stop` control request. An agent that has heartbeated is asked again until the grace
+   * period ends (a broker blip must not turn a graceful stop into signals); one that never
+   * connected gets its signal at once.
+   */
+  async function askStop(agentId: string, graceMs: number): Promise<boolean> {
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      try {
+        const reply = ControlReply.safeParse(await control(agentId, { action: 'stop' }, Math.max(100, Math.min(STOP_REQUEST_TIMEOUT_MS, deadline - Date.now()))));
+        return reply.success && reply.data.ok;
+      } catch {
+        const heard = monitor.view(agentId)?.last_heartbeat != null;
+        if (!heard || Date.now() + STOP_RETRY_MS >= deadline) return false;
+        await new Promise((r) => setTimeout(r, STOP_RETRY_MS));
+      }
     }
   }
 
@@ -299,7 +378,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       timeoutMs = Math.min(timeoutMs, limits.timeoutMs);
     }
     const proc = pm.get(agentId);
-    const outcome = proc ? await pm.stop(proc, { graceMs, timeoutMs, ask: () => askStop(agentId) }) : undefined;
+    const outcome = proc ? await pm.stop(proc, { graceMs, timeoutMs, ask: () => askStop(agentId, Math.min(graceMs, timeoutMs)) }) : undefined;
     await status.transition(agentId, {
       to: 'stopped',
       event: 'process_stopped',
@@ -313,6 +392,7 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   function watchExit(proc: ManagedProcess): void {
     void proc.exited.then((exit) => {
+      releaseStale(proc.agentId);
       if (proc.expected) return;
       void run(proc.agentId, () => handleExit(proc, exit)).catch((err) => logger.warn({ agentId: proc.agentId, err: (err as Error).message }, 'exit handling failed'));
     });
@@ -435,7 +515,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     const version = effective.version;
     let result: ApplyResult;
     try {
-      const raw = await control(agentId, { action: 'config.update', version, config: effective.config }, APPLY_TIMEOUT_MS);
+      const raw = await controlPatiently(agentId, { action: 'config.update', version, config: effective.config }, APPLY_TIMEOUT_MS);
       const reply = ControlReply.safeParse(raw);
       result = reply.success && reply.data.ok
         ? { status: 'applied', running_version: version }
@@ -554,7 +634,10 @@ export function createSupervisor(deps: SupervisorDeps) {
   return {
     /** For the ingest: what agents say about themselves. */
     listeners: {
-      heartbeat: (agentId: string, body: { metrics?: Record<string, number> }, at: Date) => monitor.heartbeat(agentId, at, body.metrics),
+      heartbeat: (agentId: string, body: { metrics?: Record<string, number> }, at: Date) => {
+        monitor.heartbeat(agentId, at, body.metrics);
+        if (awaitingConnect.has(agentId)) releaseStale(agentId);
+      },
       metrics: (agentId: string, body: { events_processed: number; events_failed: number }) => monitor.agentMetrics(agentId, body),
     },
 
@@ -626,6 +709,12 @@ export function createSupervisor(deps: SupervisorDeps) {
      */
     abandon(): void {
       shuttingDown = true;
+      // A crashed AMS revokes nothing; the next start of each agent revokes what is stale.
+      for (const a of awaitingConnect.values()) clearTimeout(a.timer);
+      awaitingConnect.clear();
+      staleReady.clear();
+      clearTimeout(revokeTimer);
+      clearInterval(offsetTimer);
       engine.stop();
       monitor.stop();
       pm.detach();
@@ -653,6 +742,9 @@ export function createSupervisor(deps: SupervisorDeps) {
       monitor.stop();
       pm.close();
       await sink.stop();
+      for (const id of [...awaitingConnect.keys()]) releaseStale(id);
+      clearTimeout(revokeTimer);
+      await revokeStale();
     },
   };
 }
