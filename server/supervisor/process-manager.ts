@@ -62,6 +62,8 @@ interface Entry {
   tailers: Array<ReturnType<typeof createTailer>>;
   watchers: fs.FSWatcher[];
   readScheduled: boolean;
+  /** Forgotten by detach(): whatever happens to the process is no longer this AMS's business. */
+  detached?: boolean;
   poll?: NodeJS.Timeout;
   resolveExit(info: ExitInfo): void;
 }
@@ -128,7 +130,7 @@ export function createProcessManager({ records, sink, logger, livenessPollMs = 2
 
   /** The process is gone: read the rest of its output, drop its run record, tell the waiters. */
   function finish(e: Entry, info: ExitInfo): void {
-    if (e.proc.exit) return;
+    if (e.proc.exit || e.detached) return;
     e.proc.exit = info;
     readOutput(e, true);
     detachOutput(e);
@@ -314,6 +316,7 @@ export function createProcessManager({ records, sink, logger, livenessPollMs = 2
         readOutput(e);
         if (e.proc.identity.startTime) records.write(recordOf(e));
         detachOutput(e);
+        e.detached = true;
       }
       entries.clear();
     },

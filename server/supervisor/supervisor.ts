@@ -567,20 +567,24 @@ export function createSupervisor(deps: SupervisorDeps) {
           set: { pid: proc.pid, start_time: proc.startedAt, ...(proc.configVersion !== null ? { config_version: proc.configVersion } : {}) },
           busEvent: { type: 'status.changed', agent_id: agentId, from: 'running', to: 'running', event_type: 'adopted', details: { pid: proc.pid } },
         });
+        // Heartbeats sent while no AMS ran were lost: health starts over from the adoption.
         const config = (await deps.config.effective(agentId)).config;
-        monitor.processStarted(agentId, proc.startedAt, monitorConfigOf(config), { adopted: { lastHeartbeatMs: row.last_heartbeat?.getTime() } });
+        monitor.processStarted(agentId, new Date(), monitorConfigOf(config));
         watchExit(proc);
         continue;
       }
       const why = !row || !agent ? 'the agent no longer exists' : agent.disabled ? 'the agent is disabled' : !pkg ? 'its package is gone' : `the agent is ${row.process_status}`;
-      const killed = await pm.killOrphan(record, (deps.shutdownLimits?.timeoutMs ?? 5000));
+      const reason = `a process left by an earlier AMS was stopped: ${why}`;
+      // Its status goes through stopping to stopped, so nothing takes it for a crash to recover.
+      const live = row && agent && canTransition(row.process_status as ProcessState, 'stopping');
+      if (live) await status.transition(agentId, { to: 'stopping', event: 'stop_requested', details: { cause: 'orphan', pid: record.pid, reason } });
+      const killed = await pm.killOrphan(record, deps.shutdownLimits?.timeoutMs ?? 5000);
       records.remove(agentId);
-      if (!killed || !row || !agent) continue;
-      if (row.process_status === 'stopping') {
-        await status.transition(agentId, { to: 'stopped', event: 'process_stopped', details: { pid: record.pid, orphan: true, graceful: false, reason: 'stopped when the AMS started' }, set: { pid: null } });
-      } else {
-        await status.note(agentId, 'orphan_stopped', { pid: record.pid, reason: `a process left by an earlier AMS was stopped: ${why}` }, { statuses: 'process' });
-      }
+      if (!row || !agent) continue;
+      adopted.add(agentId);
+      const details = { pid: record.pid, reason, ...(killed ? {} : { note: 'the process was already gone' }) };
+      if (live || row.process_status === 'stopping') await status.transition(agentId, { to: 'stopped', event: 'orphan_stopped', details, set: { pid: null } });
+      else if (killed) await status.note(agentId, 'orphan_stopped', details, { statuses: 'process' });
     }
     // Statuses that say a process runs when none does.
     for (const row of await agentStatusRepo(db.knex).withProcessStatus(liveStates)) {

@@ -49,6 +49,9 @@ export const ConfigVersionSchema = z
     author: z.string(),
     reason: z.string().nullable(),
     created_at: z.string().nullable(),
+    apply_status: z.enum(['applied', 'rejected', 'unanswered']).nullable().optional().describe('Agent versions: what the running agent did with it'),
+    apply_error: z.string().nullable().optional(),
+    applied_at: z.string().nullable().optional(),
   })
   .meta({ id: 'ConfigVersion' });
 
