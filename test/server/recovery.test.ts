@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, FIXTURE_AGENTS, processesOf, SAMPLE_AGENTS, startSupervisedAms, type SupervisedAms } from '../helpers/supervised.js';
 import { eventually } from '../helpers/wait.js';
+import { connectWithCreds } from '../helpers/broker.js';
+import { subjects } from '../../server/broker/subjects.js';
 import type { AmsEvent } from '../../server/events/bus.js';
 
 let t: SupervisedAms;
@@ -25,7 +27,7 @@ function securityCopy(name: string): string {
 }
 
 beforeAll(async () => {
-  const copies = { killed: securityCopy('KilledAgent'), hog: securityCopy('HogAgent'), manual: securityCopy('ManualAgent') };
+  const copies = { killed: securityCopy('KilledAgent'), hog: securityCopy('HogAgent'), manual: securityCopy('ManualAgent'), flaky: securityCopy('FlakyAgent') };
   t = await startSupervisedAms({
     ...copies,
     crash: `${FIXTURE_AGENTS}/crash-on-start`,
@@ -34,7 +36,7 @@ beforeAll(async () => {
   });
   for (const dir of Object.values(copies)) fs.rmSync(dir, { recursive: true, force: true });
   t.ams.services.events.subscribe((e) => events.push(e));
-  for (const name of ['KilledAgent', 'HogAgent', 'ManualAgent', 'CrashOnStartAgent', 'SilentAgent', 'ExitAfterAgent']) ids[name] = await t.idOf(name);
+  for (const name of ['KilledAgent', 'HogAgent', 'ManualAgent', 'FlakyAgent', 'CrashOnStartAgent', 'SilentAgent', 'ExitAfterAgent']) ids[name] = await t.idOf(name);
 });
 afterAll(() => t.stop());
 
@@ -164,6 +166,38 @@ describe('resource exhaustion', () => {
     expect(warned.body.reasons).toEqual([expect.objectContaining({ kind: 'threshold', level: 'warning', metric: 'cpu_percent', value: 60, threshold: 50 })]);
     expect((await t.status(id)).metrics).toMatchObject({ cpu_percent: 60 });
     expect(back.process_status).toBe('running');
+    await stopAgent(id);
+  });
+});
+
+describe('thresholds on what the agent reports and on its response time', () => {
+  it('an error rate over the critical threshold (from the reported counters) degrades it; a slow ping warns', async () => {
+    const id = ids.FlakyAgent;
+    await t.setPolicy(id, { auto_recovery: false });
+    expect((await t.api.put(`/api/v1/agents/${id}/config`, { heartbeat_interval: 1, thresholds: { error_rate: { warning: 0.05, critical: 0.1 }, response_ms: { warning: 0, critical: 60_000 } } })).status).toBe(200);
+    expect((await t.api.post(`/api/v1/agents/${id}/start`)).status).toBe(202);
+    await t.waitStatus(id, (s) => s.process_status === 'running' && s.last_heartbeat !== null, 'running and heard');
+    // A ping answered at all is over a warning threshold of 0 ms.
+    const slow = await eventually(() => t.api.get(`/api/v1/agents/${id}/health`), (r) => r.body.reasons.some((x: { metric?: string }) => x.metric === 'response_ms'), 'a ping measured');
+    expect(slow.body.health).toBe('warning');
+    expect(slow.body.reasons.find((x: { metric?: string }) => x.metric === 'response_ms')).toMatchObject({ kind: 'threshold', level: 'warning', threshold: 0 });
+    // The agent's own counters, sent over NATS with its credentials: 40 of 200 events failed.
+    const credsFile = path.join(t.dataDir, 'run', 'agents', `${id}.creds`);
+    const nc = await connectWithCreds(t.ams.broker.url!, fs.readFileSync(credsFile, 'utf8'), { inboxPrefix: subjects.agent(id).inboxPrefix });
+    try {
+      const metrics = subjects.agent(id).metrics;
+      nc.publish(metrics, JSON.stringify({ events_processed: 1000, events_failed: 0, processing_ms: 1 }));
+      nc.publish(metrics, JSON.stringify({ events_processed: 1200, events_failed: 40, processing_ms: 2 }));
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+    const degraded = await t.waitStatus(id, (s) => s.process_status === 'degraded', 'degraded');
+    expect(degraded.metrics.error_rate).toBeGreaterThanOrEqual(0.1);
+    const row = (await t.history(id)).find((h) => h.event_type === 'degraded');
+    expect(row.details.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'threshold', level: 'critical', metric: 'error_rate', value: 0.2, threshold: 0.1 })]));
+    // auto_recovery is off: it stays degraded and nothing is attempted.
+    expect((await recovery(id)).attempts).toEqual([]);
     await stopAgent(id);
   });
 });
