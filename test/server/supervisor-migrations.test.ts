@@ -63,13 +63,13 @@ describe('supervisor migrations', () => {
     expect(after.status).toEqual(expect.arrayContaining(['exit_code', 'exit_signal', 'config_version', 'config_since', 'stable_config_version']));
     expect(after.versions).toEqual(expect.arrayContaining(['apply_status', 'apply_error', 'applied_at']));
 
-    for (const m of [...mine].reverse()) await db.knex.transaction((trx) => m.down!(trx));
+    for (const m of [...mine].reverse()) await db.knex.transaction(async (trx) => { await m.down!(trx); });
     expect(await columns('agent_recovery_policies')).toEqual([]);
     expect(await columns('agent_recovery_attempts')).toEqual(after.attempts.filter((c) => !['trigger', 'episode_started_at', 'details'].includes(c)));
     expect(await columns('agent_status')).toEqual(after.status.filter((c) => !['exit_code', 'exit_signal', 'config_version', 'config_since', 'stable_config_version'].includes(c)));
     expect(await columns('agent_config_versions')).toEqual(after.versions.filter((c) => !['apply_status', 'apply_error', 'applied_at'].includes(c)));
 
-    for (const m of mine) await db.knex.transaction((trx) => m.up(trx));
+    for (const m of mine) await db.knex.transaction(async (trx) => { await m.up(trx); });
     expect(await columns('agent_recovery_policies')).toEqual(after.policies);
     expect(await columns('agent_status')).toEqual(after.status);
   });
