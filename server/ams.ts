@@ -36,8 +36,12 @@ import { createAlertService } from './alerts/service.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
 import { takeAlertEnvironment } from './alerts/environment.js';
-import { policyChannelsFromConfig } from './alerts/policy.js';
+import { policyChannelsFrom } from './alerts/policy.js';
 import { createLiveStream } from './live/stream.js';
+import { createStatusService } from './services/status.js';
+import { createSupervisor } from './supervisor/supervisor.js';
+import { createLifecycleService } from './services/lifecycle.js';
+import { createRecoveryService } from './services/recovery.js';
 
 export interface RunningAms {
   url: string;
@@ -109,9 +113,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       db,
       events,
       logger,
-      // TODO(supervisor): the integrator connects the supervisor's live processes here
-      // (engineer S's process manager: () => Array<{agentId, pid}>); until then nothing is sampled.
-      listProcesses: () => [],
+      // The supervisor's live processes (it is created below, before anything is sampled).
+      listProcesses: () => supervisor.processes(),
       intervalS: async () => {
         const fleet = (await config.fleet()).config;
         const value = fleet.metrics_interval ?? environment.layer.metrics_interval;
@@ -121,14 +124,23 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       thresholds: async (ids) =>
         new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
     });
+    // Agents may report network counters the OS cannot give per process (see sampler.ts); the
+    // supervisor's health monitor hears every heartbeat and agent metric too.
     const ingest = createIngest({
       db,
       logger,
-      // Agents may report network counters the OS cannot give per process (see sampler.ts).
-      listeners: { heartbeat: (id, body) => body.metrics && sampler.noteReported(id, body.metrics), metrics: (id, body) => sampler.noteReported(id, body) },
+      listeners: {
+        heartbeat: (id, body, at) => {
+          if (body.metrics) sampler.noteReported(id, body.metrics);
+          supervisor.listeners.heartbeat(id, body, at);
+        },
+        metrics: (id, body) => {
+          sampler.noteReported(id, body);
+          supervisor.listeners.metrics(id, body);
+        },
+      },
     });
     cleanup.unshift(() => ingest.stop());
-    broker.consume(ingest.handlers);
     const retention = createRetention({ db, logger, settings });
     const scanner = createScanner({
       db,
@@ -144,6 +156,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         ),
     });
     cleanup.unshift(() => scanner.stop());
+    const status = createStatusService({ db, events });
+    const supervisor = createSupervisor({ db, logger, events, status, config, credentials, agents, scanner, broker, dataDir: settings.dataDir, env });
+    // Stop the process before its credentials are revoked, so that it ends as asked rather than cut off.
+    agents.hooks.beforeRemove.unshift((id) => supervisor.beforeRemove(id));
+    agents.hooks.afterDisable.unshift((id) => supervisor.afterDisable(id));
+    // Runs before the broker stops: agents are asked to stop over it.
+    cleanup.unshift(() => supervisor.stop());
+    // Agents' messages flow once everything that listens to them exists.
+    broker.consume(ingest.handlers);
     const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
     const alerts = createAlertService({
       db,
@@ -151,7 +172,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       logger,
       channels: notificationChannels,
       crashLoop: alertEnvironment.crashLoop,
-      policyChannels: policyChannelsFromConfig(config),
+      policyChannels: policyChannelsFrom((id) => supervisor.policies.policyOf(id)),
       agentInfo: (id) => agents.get(id).then((a) => ({ name: a.agent_name, status: a.status }), () => undefined),
     });
     cleanup.unshift(() => alerts.stop());
@@ -171,6 +192,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       sampler,
       retention,
       prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler }),
+      status,
+      supervisor,
+      lifecycle: createLifecycleService({ db, config, supervisor, broker: () => broker.health() }),
+      recovery: createRecoveryService({ db, supervisor, status }),
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -188,6 +213,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             const st = ingest.stats();
             return { status: 'ok', latency_ms: Math.round(st.lastFlushMs * 100) / 100, heartbeats: st.heartbeats, metric_rows: st.metricRows, log_rows: st.logRows, flushes: st.flushes };
           },
+          supervisor: async () => supervisor.health(),
         },
       }),
     };
@@ -195,6 +221,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
     await whenSchemaReady(() => scanner.start());
+    await whenSchemaReady(() => supervisor.start());
     await whenSchemaReady(async () => alerts.start());
     await whenSchemaReady(async () => {
       await sampler.start();

@@ -39,6 +39,12 @@ import type { LogService } from './services/logs.js';
 import type { Sampler } from './monitoring/sampler.js';
 import type { Retention } from './monitoring/retention.js';
 import type { PrometheusExporter } from './monitoring/prometheus.js';
+import { lifecycleRoutes } from './api/lifecycle/routes.js';
+import { recoveryRoutes } from './api/recovery/routes.js';
+import type { StatusService } from './services/status.js';
+import type { LifecycleService } from './services/lifecycle.js';
+import type { RecoveryService } from './services/recovery.js';
+import type { Supervisor } from './supervisor/supervisor.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -61,6 +67,12 @@ export interface Services {
   sampler: Sampler;
   retention: Retention;
   prometheus: PrometheusExporter;
+  /** The only writer of process, health and recovery status; status history. */
+  status: StatusService;
+  /** Agent processes: lifecycle, health monitoring, recovery, runtime configuration. */
+  supervisor: Supervisor;
+  lifecycle: LifecycleService;
+  recovery: RecoveryService;
 }
 
 export interface AppDeps {
@@ -87,6 +99,8 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...notificationChannelRoutes({ channels: services.notificationChannels }),
     ...metricRoutes(services),
     ...logRoutes(services),
+    ...lifecycleRoutes(services),
+    ...recoveryRoutes(services),
   ];
 }
 
