@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { benchApi } from './api.bench.js';
 import { printTable } from './lib.js';
+import { benchCrash, benchDetection, benchFootprint, printFootprint } from './supervisor.bench.js';
 // @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
 
@@ -41,4 +42,13 @@ if (!only || only === 'api') {
   printTable('API latency, PostgreSQL (10,000 agents) beside a bare Koa route', pgRows.foundation);
   printTable('Security overhead, PGlite: the product app beside the same routes without security', lite.security);
   printTable('Security overhead, PostgreSQL: the product app beside the same routes without security', pgRows.security);
+}
+if (!only || only === 'supervisor') {
+  const crash = await withPgDatabase((url) => benchCrash(url));
+  printTable('Crash to running again: kill -9 until the supervisor reports the new process running (ratios to a bare spawn loop)', crash.running);
+  printTable('Crash to running again: kill -9 until the new process executes its first line (ratios to a bare spawn loop)', crash.executing);
+  const detection = await benchDetection();
+  printTable('Detection: heartbeats stop -> critical, overshoot past 3 × interval', detection.rows);
+  // On PostgreSQL the AMS's own memory is steady; PGlite's WASM heap would drown the per-agent figure.
+  printFootprint(await withPgDatabase((url) => benchFootprint(url)));
 }
