@@ -99,15 +99,13 @@ export function createStatusService({ db, events }: { db: Database; events: Even
     },
 
     /** Health change with its reasons; nothing is written when the health is already `to`. */
-    setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}): Promise<HealthStatus | undefined> {
-      return withRow(agentId, async (row, trx, publish) => {
-        const from = row.health_status as HealthStatus;
-        if (from === to) return undefined;
-        await agentStatusRepo(trx).update(agentId, { health_status: to });
-        await statusHistoryRepo(trx).append({ agent_id: agentId, event_type: 'health_changed', from_status: from, to_status: to, details: { ...details, reasons } });
-        publish({ type: 'health.changed', agent_id: agentId, from, to, reasons });
-        return from;
-      });
+    async setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}): Promise<HealthStatus | undefined> {
+      // One statement, hence one transaction: status and history row together or not at all.
+      const changed = await agentStatusRepo(db.knex).changeHealth(agentId, to, { ...details, reasons });
+      if (!changed) return undefined;
+      const from = changed.from as HealthStatus;
+      events.publish({ type: 'health.changed', agent_id: agentId, from, to, reasons });
+      return from;
     },
 
     /** Recovery status change (or a row in the same status, e.g. attempt 2 of 3) and its recovery.* event. */

@@ -364,9 +364,9 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
       for (const id of agentIds) await deps.status.setRecovery(id, 'none', 'recovery_cancelled', { reason: 'the AMS restarted during the recovery' });
     },
 
-    /** Waits for every queued episode change (tests and shutdown). */
-    async settle(): Promise<void> {
-      await Promise.all([...chains.values()]);
+    /** Waits for the queued episode changes of one agent, or of every agent (tests and shutdown). */
+    async settle(agentId?: string): Promise<void> {
+      await (agentId ? chains.get(agentId) : Promise.all([...chains.values()]));
     },
 
     stop(): void {

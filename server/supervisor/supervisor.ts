@@ -756,7 +756,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     async beforeRemove(agentId: string): Promise<void> {
       spares.delete(agentId);
       await stopIfLive(agentId, { cause: 'agent_removed' });
-      await engine.settle();
+      await engine.settle(agentId);
       monitor.forget(agentId);
       policies.forget(agentId);
       records.purge(agentId);
