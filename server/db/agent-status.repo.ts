@@ -45,6 +45,24 @@ export function agentStatusRepo(q: Queryable) {
       await q('agent_status').where('agent_id', agentId).update({ ...values, updated_at: q.fn.now(3) });
     },
 
+    /**
+     * Sets the health and appends its history row in one statement (one round trip: health
+     * changes come in bursts when many agents go quiet at once). Answers the previous health, or
+     * undefined when it already was `to` (nothing written) or the agent does not exist.
+     */
+    async changeHealth(agentId: string, to: string, details: Record<string, unknown>): Promise<{ from: string } | undefined> {
+      const result = await q.raw(
+        `WITH prev AS (SELECT health_status FROM agent_status WHERE agent_id = ? FOR UPDATE),
+              upd AS (UPDATE agent_status SET health_status = ?, updated_at = now() WHERE agent_id = ? AND health_status <> ? RETURNING agent_id)
+         INSERT INTO agent_status_history (agent_id, event_type, from_status, to_status, details)
+         SELECT upd.agent_id, 'health_changed', prev.health_status, ?, ?::jsonb FROM prev, upd
+         RETURNING from_status`,
+        [agentId, to, agentId, to, to, JSON.stringify(details)],
+      );
+      const row = (result.rows as Array<{ from_status: string }>)[0];
+      return row ? { from: row.from_status } : undefined;
+    },
+
     /** Agents in any of `statuses` (for adoption and autostart at start). */
     withProcessStatus: (statuses: string[]): Promise<AgentStatusRow[]> => q('agent_status').whereIn('process_status', statuses).select('*'),
 

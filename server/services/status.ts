@@ -75,16 +75,37 @@ export function createStatusService({ db, events }: { db: Database; events: Even
       });
     },
 
-    /** Health change with its reasons; nothing is written when the health is already `to`. */
-    setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}): Promise<HealthStatus | undefined> {
+    /**
+     * Several process status changes in one transaction, each checked against the state machine
+     * in turn (a start recorded once its process runs: start_requested, then process_started).
+     */
+    transitions(agentId: string, changes: ProcessChange[]): Promise<{ from: ProcessState; to: ProcessState; row: AgentStatusRow }> {
       return withRow(agentId, async (row, trx, publish) => {
-        const from = row.health_status as HealthStatus;
-        if (from === to) return undefined;
-        await agentStatusRepo(trx).update(agentId, { health_status: to });
-        await statusHistoryRepo(trx).append({ agent_id: agentId, event_type: 'health_changed', from_status: from, to_status: to, details: { ...details, reasons } });
-        publish({ type: 'health.changed', agent_id: agentId, from, to, reasons });
-        return from;
+        const first = row.process_status as ProcessState;
+        let current = first;
+        let set: StatusColumns = {};
+        for (const change of changes) {
+          if (!isProcessState(current) || !canTransition(current, change.to) || (change.from && !change.from.includes(current))) {
+            throw new InvalidTransition(current, change.to, change.action);
+          }
+          await statusHistoryRepo(trx).append({ agent_id: agentId, event_type: change.event, from_status: current, to_status: change.to, details: change.details });
+          publish({ type: 'status.changed', agent_id: agentId, from: current as ProcessStatus, to: change.to as ProcessStatus, event_type: change.event, details: change.details });
+          set = { ...set, ...change.set };
+          current = change.to;
+        }
+        await agentStatusRepo(trx).update(agentId, { process_status: current, ...set });
+        return { from: first, to: current, row: { ...row, ...set, process_status: current } };
       });
+    },
+
+    /** Health change with its reasons; nothing is written when the health is already `to`. */
+    async setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}): Promise<HealthStatus | undefined> {
+      // One statement, hence one transaction: status and history row together or not at all.
+      const changed = await agentStatusRepo(db.knex).changeHealth(agentId, to, { ...details, reasons });
+      if (!changed) return undefined;
+      const from = changed.from as HealthStatus;
+      events.publish({ type: 'health.changed', agent_id: agentId, from, to, reasons });
+      return from;
     },
 
     /** Recovery status change (or a row in the same status, e.g. attempt 2 of 3) and its recovery.* event. */

@@ -93,6 +93,14 @@ export function createTailer(file: string, stream: OutputStream, startOffset: nu
     get offset() {
       return offset;
     },
+    /** Whether the file has bytes not read yet (one stat, no open). */
+    hasNew(): boolean {
+      try {
+        return fs.statSync(file).size !== offset;
+      } catch {
+        return false;
+      }
+    },
     /** Reads new bytes (up to 1 MiB per call); `final` also emits an unterminated last line. */
     read(final = false): void {
       let fd: number;

@@ -62,6 +62,8 @@ interface Entry {
   tailers: Array<ReturnType<typeof createTailer>>;
   watchers: fs.FSWatcher[];
   readScheduled: boolean;
+  /** Offsets last written to the run record, so unchanged records are not rewritten. */
+  savedOffsets?: string;
   /** Forgotten by detach(): whatever happens to the process is no longer this AMS's business. */
   detached?: boolean;
   poll?: NodeJS.Timeout;
@@ -70,7 +72,7 @@ interface Entry {
 
 export type ProcessManager = ReturnType<typeof createProcessManager>;
 
-export function createProcessManager({ records, sink, logger, livenessPollMs = 250, fallbackReadMs = 1000 }: {
+export function createProcessManager({ records, sink, logger, livenessPollMs = 250, fallbackReadMs = 5000 }: {
   records: RunRecords;
   sink: LogSink;
   logger: Logger;
@@ -81,7 +83,7 @@ export function createProcessManager({ records, sink, logger, livenessPollMs = 2
 }) {
   const entries = new Map<string, Entry>();
   const fallback = setInterval(() => {
-    for (const e of entries.values()) readOutput(e);
+    for (const e of entries.values()) if (e.tailers.some((t) => t.hasNew())) readOutput(e);
   }, fallbackReadMs);
   fallback.unref();
 
@@ -211,6 +213,7 @@ export function createProcessManager({ records, sink, logger, livenessPollMs = 2
           entries.set(spec.agentId, e);
           attachOutput(e, { stdout: 0, stderr: 0 });
           if (identity.startTime) records.write(recordOf(e));
+          e.savedOffsets = '0:0';
           child.once('exit', (code, sig) => finish(e, { code, signal: sig, at: new Date() }));
           if (child.exitCode !== null || child.signalCode !== null) finish(e, { code: child.exitCode, signal: child.signalCode, at: new Date() });
           resolve(e.proc);
@@ -299,7 +302,14 @@ export function createProcessManager({ records, sink, logger, livenessPollMs = 2
 
     /** Saves how far each capture file was read into the run records (an AMS crash resumes there). */
     saveOffsets(): void {
-      for (const e of entries.values()) if (!e.proc.exit && e.proc.identity.startTime) records.write(recordOf(e));
+      for (const e of entries.values()) {
+        if (e.proc.exit || !e.proc.identity.startTime) continue;
+        const record = recordOf(e);
+        const key = `${record.offsets.stdout}:${record.offsets.stderr}`;
+        if (key === e.savedOffsets) continue;
+        records.write(record);
+        e.savedOffsets = key;
+      }
     },
 
     /** Reads pending output of every process now. */

@@ -78,6 +78,8 @@ interface Episode {
   pending: boolean;
   rollback?: Extract<GuardDecision, { rollback: true }>;
   scheduled?: { number: number; at: Date; timer: NodeJS.Timeout };
+  /** The history row of the latest scheduling, written in the background. */
+  recorded?: Promise<unknown>;
   current?: CurrentAttempt;
   lastError?: string;
 }
@@ -125,7 +127,9 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     timer.unref();
     ep.scheduled = { number: n, at, timer };
     const action = ep.rollback && n === 1 ? 'config_rollback' : actionForAttempt(ep.trigger, n);
-    await deps.status.setRecovery(
+    // Not awaited here: an attempt due at once (retry_delay 0) must not wait for this row, which
+    // the database still writes before the attempt's own rows (they are queued after it).
+    ep.recorded = deps.status.setRecovery(
       agentId,
       'in_progress',
       'recovery_attempt',
@@ -136,7 +140,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
       n === 1
         ? { type: 'recovery.started', agent_id: agentId, attempt: n, max_attempts: policy.max_retries, trigger: ep.trigger, action, next_attempt_at: at.toISOString(), details: { failure: ep.failure } }
         : undefined,
-    );
+    ).catch((err) => deps.logger.warn({ agentId, err: (err as Error).message }, 'recording a recovery attempt failed'));
   }
 
   async function runAttempt(agentId: string, ep: Episode, n: number, delayS: number): Promise<void> {
@@ -305,6 +309,8 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
         const policy = { ...(await deps.policyOf(agentId)), retry_delay: 0 };
         // A manual request must not wait out a backoff; its budget is the policy's.
         await schedule(agentId, next, policy.max_retries > 0 ? policy : { ...policy, max_retries: 1 });
+        // The answer to the request shows the recovery in progress.
+        await next.recorded;
       });
     },
 
@@ -358,9 +364,9 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
       for (const id of agentIds) await deps.status.setRecovery(id, 'none', 'recovery_cancelled', { reason: 'the AMS restarted during the recovery' });
     },
 
-    /** Waits for every queued episode change (tests and shutdown). */
-    async settle(): Promise<void> {
-      await Promise.all([...chains.values()]);
+    /** Waits for the queued episode changes of one agent, or of every agent (tests and shutdown). */
+    async settle(agentId?: string): Promise<void> {
+      await (agentId ? chains.get(agentId) : Promise.all([...chains.values()]));
     },
 
     stop(): void {

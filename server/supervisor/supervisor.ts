@@ -4,6 +4,7 @@
 // status service. It also adopts (or stops) processes an earlier AMS left running, starts
 // `autostart` agents, stops agents whose package went away, pushes runtime configuration to
 // running agents, and stops every agent gracefully when the AMS stops.
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { agentsRepo } from '../db/agents.repo.js';
@@ -17,7 +18,8 @@ import { ControlReply } from '../broker/protocol.js';
 import type { AgentService } from '../services/agents.js';
 import type { ConfigService } from '../services/config.js';
 import type { CredentialsService } from '../services/credentials.js';
-import type { StatusService } from '../services/status.js';
+import type { IssuedCredentials } from '../services/registration.js';
+import type { ProcessChange, StatusService } from '../services/status.js';
 import type { ConfigMap } from '../domain/agent-config.js';
 import { readPackage } from '../scanner/package-reader.js';
 import { locateAgentSdk } from '../agent-sdk/locate.js';
@@ -72,6 +74,7 @@ const STOP_RETRY_MS = 200;
 const APPLY_TIMEOUT_MS = 5000;
 const RELOAD_TIMEOUT_MS = 5000;
 const OFFSET_SAVE_MS = 2000;
+const LAUNCH_CACHE_MS = 30_000;
 const REVOKE_BATCH_MS = 2000;
 const REVOKE_FALLBACK_MS = 15_000;
 
@@ -270,11 +273,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     return row;
   }
 
-  /** What starting the agent needs: its package's command, resolved, in its folder. NotStartable otherwise. */
-  async function prepareStart(agentId: string) {
-    const agent = await agentsRepo(db.knex).findById(agentId);
-    if (!agent) throw new AgentNotFound(agentId);
-    if (agent.disabled) throw new NotStartable('agent_disabled', `Agent ${agentId} is disabled; enable it before starting it`);
+  // How each agent's package is run, kept for a while: reading and resolving it is on the path of
+  // every crash recovery. Dropped when the scanner reports any change to the agent's package.
+  const launchCache = new Map<string, { at: number; cwd: string; command: string; resolved: ReturnType<typeof resolveCommand>; packagePath: string }>();
+
+  async function launchOf(agentId: string) {
+    const hit = launchCache.get(agentId);
+    if (hit && Date.now() - hit.at < LAUNCH_CACHE_MS) return hit;
     const pkg = await deps.scanner.packageOf(agentId);
     if (!pkg) {
       throw new NotStartable(
@@ -284,32 +289,65 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
     const reading = readPackage(deps.scanner.agentsDir, pkg.path);
     if (!reading.agent) throw new NotStartable('package_not_found', `The package ${pkg.path} of agent ${agentId} cannot be used: ${reading.problems.join('; ')}`, { problems: reading.problems });
-    const cwd = `${deps.scanner.agentsDir}/${pkg.path}`;
+    const cwd = path.join(deps.scanner.agentsDir, pkg.path);
     try {
-      const resolved = resolveCommand(reading.agent.command, cwd, deps.env.PATH ?? process.env.PATH);
-      return { cwd, command: reading.agent.command, resolved, packagePath: pkg.path };
+      const launch = { at: Date.now(), cwd, command: reading.agent.command, resolved: resolveCommand(reading.agent.command, cwd, deps.env.PATH ?? process.env.PATH), packagePath: pkg.path };
+      launchCache.set(agentId, launch);
+      return launch;
     } catch (err) {
       if (err instanceof CommandError) throw new NotStartable('command_not_runnable', `The command of package ${pkg.path} cannot be run: ${err.message}`, { command: reading.agent.command });
       throw err;
     }
   }
 
-  /** registered|stopped|failed -> starting -> running (or failed when it cannot be spawned). */
+  /** What starting the agent needs: its package's command, resolved, in its folder. NotStartable otherwise. */
+  async function prepareStart(agentId: string) {
+    const [agent, launch] = await Promise.all([agentsRepo(db.knex).findById(agentId), launchOf(agentId).catch((err: unknown) => err as Error)]);
+    if (!agent) throw new AgentNotFound(agentId);
+    if (agent.disabled) throw new NotStartable('agent_disabled', `Agent ${agentId} is disabled; enable it before starting it`);
+    if (launch instanceof Error) throw launch;
+    return { ...launch, agent };
+  }
+
+  // A spare set of credentials per agent, issued in the background after each start, so that
+  // the next start (a crash recovery above all) does not wait for key generation and signing.
+  // It is used only if it was issued for the agent's current topics and is not revoked.
+  const spares = new Map<string, Promise<{ issued: IssuedCredentials; grant: string } | undefined>>();
+  const grantOf = (agent: { subscribed_topics: string[]; findings_topic: string | null }) => JSON.stringify([agent.subscribed_topics, agent.findings_topic]);
+  function prepareSpare(agentId: string, grant: string): void {
+    if (shuttingDown) return;
+    const spare = deps.credentials.issueFor(agentId).then(
+      (issued) => ({ issued, grant }),
+      () => undefined,
+    );
+    spares.set(agentId, spare);
+  }
+  async function takeCreds(agentId: string, grant: string): Promise<IssuedCredentials> {
+    const spare = spares.get(agentId);
+    spares.delete(agentId);
+    const s = spare ? await spare : undefined;
+    if (s && s.grant === grant && !broker.issuer.isRevoked(s.issued.publicKey)) return s.issued;
+    return deps.credentials.issueFor(agentId);
+  }
+
+  /**
+   * registered|stopped|failed -> starting -> running, or -> failed when it cannot be spawned.
+   * The process is spawned first and both transitions are recorded together once the OS runs it:
+   * a start is on the path of every crash recovery, and the queue guarantees that nothing else
+   * changes the agent's status meanwhile.
+   */
   async function startProcess(agentId: string, cause: Cause, onAccepted?: () => void): Promise<ManagedProcess> {
     const row = await requireStatus(agentId);
     const current = row.process_status as ProcessState;
-    if (!canTransition(current, 'starting')) throw new InvalidTransition(current, 'starting', cause.cause === 'operator' ? cause.action : 'start');
-    if (pm.get(agentId)) throw new InvalidTransition(current, 'starting', 'start');
-    const prep = await prepareStart(agentId);
-    const effective = await deps.config.effective(agentId);
-    await status.transition(agentId, { to: 'starting', event: 'start_requested', details: { ...cause, command: prep.command, config_version: effective.version } });
-    onAccepted?.();
+    const action = cause.cause === 'operator' ? cause.action : 'start';
+    if (!canTransition(current, 'starting') || pm.get(agentId)) throw new InvalidTransition(current, 'starting', action);
+    const [prep, effective] = await Promise.all([prepareStart(agentId), deps.config.effective(agentId)]);
+    const requested: ProcessChange = { to: 'starting', event: 'start_requested', details: { ...cause, command: prep.command, config_version: effective.version }, action };
+    const grant = grantOf(prep.agent);
     let proc: ManagedProcess;
+    let creds: IssuedCredentials | undefined;
     try {
-      // Every key the agent has before this start is stale once it runs.
-      const older = deps.credentials.liveKeys(agentId);
-      older.catch(() => undefined);
-      const creds = await deps.credentials.issueFor(agentId);
+      creds = await takeCreds(agentId, grant);
       const credsFile = records.writeCreds(agentId, creds.creds);
       const env = agentEnvironment({
         agentId,
@@ -322,25 +360,47 @@ export function createSupervisor(deps: SupervisorDeps) {
         node: prep.resolved.node,
       });
       proc = await pm.spawn({ agentId, file: prep.resolved.file, args: prep.resolved.args, cwd: prep.cwd, env, configVersion: effective.version });
-      // Older keys of the agent are revoked off the start path, once this process has connected.
-      markStale(agentId, (await older.catch(() => [] as string[])).filter((k) => k !== creds.publicKey));
     } catch (err) {
       const message = (err as Error).message;
-      await status.transition(agentId, { to: 'failed', event: 'process_exited', details: { ...cause, spawned: false, error: message }, set: { pid: null, last_error: `could not start: ${message}` } });
+      await status.transitions(agentId, [
+        requested,
+        { to: 'failed', event: 'process_exited', details: { ...cause, spawned: false, error: message }, set: { pid: null, last_error: `could not start: ${message}` } },
+      ]);
+      onAccepted?.();
       throw err;
     }
     const sameVersion = row.config_version === effective.version && row.config_since;
-    await status.transition(agentId, {
-      to: 'running',
-      event: 'process_started',
-      details: { pid: proc.pid, command: prep.command, config_version: effective.version, ...(cause.cause === 'recovery' ? { recovery_attempt: cause.attempt } : {}) },
-      set: {
-        pid: proc.pid, start_time: proc.startedAt, last_error: null, exit_code: null, exit_signal: null, config_version: effective.version,
-        config_since: sameVersion ? row.config_since : proc.startedAt,
-      },
-    });
+    try {
+      await status.transitions(agentId, [
+        requested,
+        {
+          to: 'running',
+          event: 'process_started',
+          details: { pid: proc.pid, command: prep.command, config_version: effective.version, ...(cause.cause === 'recovery' ? { recovery_attempt: cause.attempt } : {}) },
+          set: {
+            pid: proc.pid, start_time: proc.startedAt, last_error: null, exit_code: null, exit_signal: null, config_version: effective.version,
+            config_since: sameVersion ? row.config_since : proc.startedAt,
+          },
+        },
+      ]);
+    } catch (err) {
+      // The start could not be recorded: the process must not run unrecorded.
+      await pm.stop(proc, { graceMs: 0, timeoutMs: 1000 });
+      throw err;
+    }
+    onAccepted?.();
     monitor.processStarted(agentId, proc.startedAt, monitorConfigOf(effective.config));
     watchExit(proc);
+    // Off the start path: every other live key of the agent is stale (revoked once this process
+    // has connected), and the next start's credentials are made ready.
+    const used = creds.publicKey;
+    void deps.credentials
+      .liveKeys(agentId)
+      .then((keys) => {
+        markStale(agentId, keys.filter((k) => k !== used));
+        prepareSpare(agentId, grant);
+      })
+      .catch(() => undefined);
     return proc;
   }
 
@@ -404,13 +464,20 @@ export function createSupervisor(deps: SupervisorDeps) {
     if (proc.expected) return;
     const current = pm.get(agentId);
     if (current && current !== proc) return;
-    const row = await status.get(agentId);
-    if (!row || (row.process_status !== 'running' && row.process_status !== 'degraded')) return;
     const details = {
       pid: proc.pid, exit_code: exit.code, signal: exit.signal, uptime_s: Math.round((exit.at.getTime() - proc.startedAt.getTime()) / 10) / 100,
       ...(proc.adopted ? { adopted: true } : {}),
     };
-    await status.transition(agentId, { to: 'failed', event: 'process_exited', details, set: { pid: null, exit_code: exit.code, exit_signal: exit.signal, last_error: describeExit(exit, proc.adopted) } });
+    try {
+      await status.transition(agentId, {
+        to: 'failed', event: 'process_exited', details, from: ['running', 'degraded'],
+        set: { pid: null, exit_code: exit.code, exit_signal: exit.signal, last_error: describeExit(exit, proc.adopted) },
+      });
+    } catch (err) {
+      // Not running by the books (already stopped or failed): nothing to record; the agent may be gone too.
+      if (err instanceof InvalidTransition || err instanceof AgentNotFound) return;
+      throw err;
+    }
     monitor.processEnded(agentId);
     if (!shuttingDown) void engine.onFailure(agentId, 'process_exit', details);
   }
@@ -628,6 +695,8 @@ export function createSupervisor(deps: SupervisorDeps) {
   }
 
   const offBus = events.subscribe((e) => {
+    if (e.type.startsWith('package.') && 'agent_id' in e && e.agent_id) launchCache.delete(e.agent_id);
+    if (e.type === 'package.scan.completed') launchCache.clear();
     if (e.type === 'metrics.sample') monitor.sample(e.agent_id, e.values);
     else if (e.type === 'package.removed' && e.agent_id && started && !shuttingDown) {
       const agentId = e.agent_id;
@@ -687,13 +756,17 @@ export function createSupervisor(deps: SupervisorDeps) {
 
     /** Agent hooks: stop the process before the agent is deleted or after it is disabled. */
     async beforeRemove(agentId: string): Promise<void> {
+      spares.delete(agentId);
       await stopIfLive(agentId, { cause: 'agent_removed' });
-      await engine.settle();
+      await engine.settle(agentId);
       monitor.forget(agentId);
       policies.forget(agentId);
       records.purge(agentId);
     },
-    afterDisable: (agentId: string) => stopIfLive(agentId, { cause: 'agent_disabled' }),
+    afterDisable: (agentId: string) => {
+      spares.delete(agentId);
+      return stopIfLive(agentId, { cause: 'agent_disabled' });
+    },
 
     health(): { status: 'ok' | 'degraded'; latency_ms: number; processes: number; adopted: number; shutting_down: boolean } {
       const procs = pm.list();

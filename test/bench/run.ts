@@ -6,6 +6,7 @@ import { benchApi } from './api.bench.js';
 import { benchIngest } from './ingest.bench.js';
 import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
+import { benchCrash, benchDetection, benchFootprint, printFootprint } from './supervisor.bench.js';
 // @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
 
@@ -58,4 +59,14 @@ if (!only || only === 'metrics') {
   const pgRows = await withPgDatabase((url) => benchMetrics('postgres', url));
   printTable('Metrics query, PGlite: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', lite);
   printTable('Metrics query, PostgreSQL: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', pgRows);
+}
+
+if (!only || only === 'supervisor') {
+  const crash = await withPgDatabase((url) => benchCrash(url));
+  printTable('Crash to running again: kill -9 until the supervisor reports the new process running (ratios to a bare spawn loop)', crash.running);
+  printTable('Crash to running again: kill -9 until the new process executes its first line (ratios to a bare spawn loop)', crash.executing);
+  const detection = await benchDetection();
+  printTable('Detection: heartbeats stop -> critical, overshoot past 3 × interval', detection.rows);
+  // On PostgreSQL the AMS's own memory is steady; PGlite's WASM heap would drown the per-agent figure.
+  printFootprint(await withPgDatabase((url) => benchFootprint(url)));
 }
