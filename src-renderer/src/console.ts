@@ -41,6 +41,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
   const stream = createEventStream({
     url: () => session.streamUrl(),
     token: () => session.accessToken(),
+    renew: () => session.renew(),
     WebSocket: deps.WebSocket,
     onEvent: (e) => {
       intake.push(e);

@@ -24,6 +24,8 @@ export interface EventStreamDeps {
   /** The AMS no longer holds the events since our last id: reload state from the API. */
   onResync(): void;
   onStatus(status: StreamStatus): void;
+  /** The AMS refused the token (close 4401): renew the session before the next attempt. */
+  renew?(): Promise<unknown>;
   WebSocket?: typeof WebSocket;
   now?: () => number;
   setTimeout?: (fn: () => void, ms: number) => Timer;
@@ -33,6 +35,8 @@ export interface EventStreamDeps {
 }
 
 export const STREAM_PROTOCOL = 'opmas.v1';
+/** Close code the AMS uses for a missing, invalid, expired or revoked token. */
+export const CLOSE_UNAUTHENTICATED = 4401;
 
 /** Delay before reconnect attempt n (1-based): 0.5 s doubling to 15 s, with ±20 % jitter. */
 export function reconnectDelayMs(attempt: number, random = Math.random): number {
@@ -130,7 +134,18 @@ export function createEventStream(deps: EventStreamDeps): EventStream {
       if (mine !== generation) return;
       socket = null;
       const wasLive = status.state === 'live';
-      scheduleReconnect(e.code === 1000 ? 'closed by the AMS' : e.reason || (wasLive ? 'live stream dropped' : 'live stream unavailable'));
+      const reason = e.code === 1000 ? 'closed by the AMS' : e.reason ? e.reason.split(':')[0].replace(/_/g, ' ') : wasLive ? 'live stream dropped' : 'live stream unavailable';
+      if (e.code === CLOSE_UNAUTHENTICATED && deps.renew) void deps.renew().catch(() => undefined);
+      // A token that expired while connected is routine: reconnect at once with a fresh one.
+      if (wasLive && e.code === CLOSE_UNAUTHENTICATED && /token_expired/.test(e.reason)) {
+        report({ state: 'reconnecting', attempt: 0, retryAt: null, reason });
+        timer = later(() => {
+          timer = null;
+          void connect();
+        }, 0);
+        return;
+      }
+      scheduleReconnect(reason);
     };
     ws.onerror = () => undefined; // onclose follows and decides
   }

@@ -49,22 +49,100 @@ export function diffSummary(entries: DiffEntry[]): string {
 
 export type ParsedConfig = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; line: number | null; column: number | null };
 
+/**
+ * Where JSON text first goes wrong: the offset and what was expected. Engines word (and
+ * place) their JSON.parse errors differently, so the editor finds the spot itself.
+ */
+export function locateJsonError(text: string): { offset: number; expected: string } | null {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const fail = (expected: string): never => {
+    throw { offset: i, expected };
+  };
+  const literal = (word: string) => (text.startsWith(word, i) ? (i += word.length) : fail(word));
+  const string = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if (text.charCodeAt(i) < 0x20) fail('a closing quote');
+      i++;
+    }
+    if (i >= text.length) fail('a closing quote');
+    i++;
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m) fail('a value');
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('a key in double quotes');
+        string();
+        ws();
+        if (text[i] !== ':') fail('a colon');
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') return void i++;
+        fail('a comma or }');
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') return void i++;
+        fail('a comma or ]');
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return void literal('true');
+    if (c === 'f') return void literal('false');
+    if (c === 'n') return void literal('null');
+    num();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail('the end of the text');
+    return null;
+  } catch (e) {
+    return e as { offset: number; expected: string };
+  }
+}
+
 /** Parses the editor's text: a JSON object, or says where and why it is not one. */
 export function parseConfigText(text: string): ParsedConfig {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    const lineCol = /line (\d+) column (\d+)/.exec(message);
-    if (lineCol) return { ok: false, message, line: Number(lineCol[1]), column: Number(lineCol[2]) };
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      const line = before.split('\n').length;
-      return { ok: false, message, line, column: Number(pos[1]) - before.lastIndexOf('\n') };
-    }
-    return { ok: false, message, line: null, column: null };
+    const at = locateJsonError(text);
+    if (!at) return { ok: false, message: (err as Error).message, line: null, column: null };
+    const before = text.slice(0, at.offset);
+    const found = at.offset < text.length ? `found ${JSON.stringify(text[at.offset])}` : 'the text ended';
+    return { ok: false, message: `expected ${at.expected}, ${found}`, line: before.split('\n').length, column: at.offset - before.lastIndexOf('\n') };
   }
   if (!isPlainObject(value)) return { ok: false, message: 'The configuration must be a JSON object: { "key": value, ... }', line: 1, column: 1 };
   return { ok: true, value };

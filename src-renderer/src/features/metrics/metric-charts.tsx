@@ -26,8 +26,8 @@ export interface MetricChartDef {
 export const METRIC_CHARTS: MetricChartDef[] = [
   { id: 'cpu', title: 'CPU', series: [{ name: 'cpu_percent', label: 'CPU %' }], format: (v) => `${number(v)} %`, yRange: [0, 100] },
   { id: 'memory', title: 'Memory', series: [{ name: 'memory_mb', label: 'Memory MB' }], format: (v) => `${number(v)} MB` },
-  { id: 'disk', title: 'Disk', series: [{ name: 'disk_read_bytes', label: 'Read' }, { name: 'disk_write_bytes', label: 'Write' }], format: bytes },
-  { id: 'network', title: 'Network', series: [{ name: 'net_rx_bytes', label: 'In' }, { name: 'net_tx_bytes', label: 'Out' }], format: bytes },
+  { id: 'disk', title: 'Disk I/O', series: [{ name: 'disk_read_bytes', label: 'Read' }, { name: 'disk_write_bytes', label: 'Write' }], format: (v) => `${bytes(v)}/s` },
+  { id: 'network', title: 'Network', series: [{ name: 'net_rx_bytes', label: 'In' }, { name: 'net_tx_bytes', label: 'Out' }], format: (v) => `${bytes(v)}/s` },
   { id: 'response', title: 'Response time', series: [{ name: 'response_ms', label: 'Response ms' }], format: (v) => `${number(v)} ms` },
   { id: 'errors', title: 'Error rate', series: [{ name: 'error_rate', label: 'Error rate' }], format: (v) => `${number(v * 100, 2)} %` },
   { id: 'heartbeat', title: 'Heartbeat latency', series: [{ name: 'heartbeat_latency_ms', label: 'Latency ms' }], format: (v) => `${number(v)} ms` },
