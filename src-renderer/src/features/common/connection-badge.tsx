@@ -9,12 +9,12 @@ function retryIn(at: number, now: number): string {
   return s > 0 ? `retrying in ${s} s` : 'retrying now';
 }
 
-const TEXT = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting', offline: 'Offline' } as const;
+const TEXT = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting', offline: 'Offline', 'signed-out': 'AMS reachable' } as const;
 
 export function ConnectionBadge() {
   const { stream, amsReachable, signedIn } = useConsoleStore(useShallow((s) => ({ stream: s.stream, amsReachable: s.amsReachable, signedIn: s.session.status === 'signed-in' })));
   const now = useNow();
-  const state = signedIn ? connectionState({ stream, amsReachable }) : amsReachable ? 'connecting' : 'offline';
+  const state = signedIn ? connectionState({ stream, amsReachable }) : amsReachable ? 'signed-out' : 'offline';
   const detail =
     state === 'offline' && !amsReachable
       ? 'The AMS does not answer'
@@ -24,7 +24,7 @@ export function ConnectionBadge() {
           ? 'Receiving live events'
           : signedIn
             ? 'Opening the live event stream'
-            : 'Not signed in';
+            : 'sign in for live updates';
   return (
     <div className={`connection connection-${state}`} role="status" aria-live="polite" data-testid="connection-state" data-state={state} title={detail}>
       <span className="dot" aria-hidden="true" />

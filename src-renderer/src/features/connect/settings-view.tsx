@@ -43,7 +43,7 @@ export function SettingsView() {
             <h2 id="appearance-title">Appearance</h2>
             <label className="field inline">
               <span>Theme</span>
-              <select value={theme} onChange={(e) => setTheme(e.target.value as ThemeChoice)}>
+              <select aria-label="Theme" value={theme} onChange={(e) => setTheme(e.target.value as ThemeChoice)}>
                 <option value="system">Follow the system</option>
                 <option value="light">Light</option>
                 <option value="dark">Dark</option>
@@ -106,7 +106,7 @@ function NotificationsPanel() {
               </label>
               <label className="field inline">
                 <span>From severity</span>
-                <select value={s.minSeverity} onChange={(e) => void update({ minSeverity: e.target.value as AlertSeverity })}>
+                <select aria-label="From severity" value={s.minSeverity} onChange={(e) => void update({ minSeverity: e.target.value as AlertSeverity })}>
                   <option value="info">Info</option>
                   <option value="warning">Warning</option>
                   <option value="critical">Critical</option>

@@ -148,7 +148,7 @@ function Toolbar({ query, setQuery, types, labels, labelKeys }: { query: FleetQu
       <Select label="Label" value={query.label} onChange={(v) => setQuery({ label: v })} options={labels} raw />
       <label className="field">
         <span>Group by</span>
-        <select value={query.groupBy} onChange={(e) => setQuery({ groupBy: e.target.value as FleetQuery['groupBy'] })}>
+        <select aria-label="Group by" value={query.groupBy} onChange={(e) => setQuery({ groupBy: e.target.value as FleetQuery['groupBy'] })}>
           <option value="none">Nothing</option>
           <option value="type">Type</option>
           {labelKeys.map((k) => (
@@ -166,7 +166,7 @@ function Select({ label: title, value, onChange, options, raw }: { label: string
   return (
     <label className="field">
       <span>{title}</span>
-      <select value={value} onChange={(e) => onChange(e.target.value)}>
+      <select aria-label={title} value={value} onChange={(e) => onChange(e.target.value)}>
         <option value="">Any</option>
         {options.map((o) => (
           <option key={o} value={o}>
@@ -238,7 +238,11 @@ function AgentList(props: {
     if (target === null) return;
     e.preventDefault();
     virtualizer.scrollToIndex(target, { align: 'auto' });
-    requestAnimationFrame(() => scroller.current?.querySelector<HTMLElement>(`[data-index="${target}"] .row-focus`)?.focus());
+    const focusRow = () => scroller.current?.querySelector<HTMLElement>(`[data-index="${target}"] .row-focus`);
+    // The row is usually rendered already (overscan); after a long jump it is after the next frame.
+    const row = focusRow();
+    if (row) row.focus();
+    else requestAnimationFrame(() => focusRow()?.focus());
   };
 
   return (

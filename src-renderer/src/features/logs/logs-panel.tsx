@@ -65,7 +65,7 @@ export function LogsPanel({ agent }: { agent: Agent }) {
       <div className="toolbar" role="search">
         <label className="field">
           <span>Level</span>
-          <select value={level} onChange={(e) => setLevel(e.target.value)}>
+          <select aria-label="Level" value={level} onChange={(e) => setLevel(e.target.value)}>
             <option value="">All levels</option>
             {LOG_LEVELS.map((l) => (
               <option key={l} value={l}>
