@@ -2,10 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 // Projects: `unit` (pure logic), `broker` (real nats-server, no database), `server` (the real
 // AMS on PGlite or PostgreSQL, chosen by OPMAS_TEST_DB) and `desktop` (the Electron main-process
-// modules in Node, the packaged app; run inside test/support/with-keyring.sh for a real OS
-// keychain). test/run-all.mjs runs the server project once per database. `e2e`: the built
-// console in Chromium against a real AMS (PGlite) with real agent processes, one suite file at
-// a time (each starts a browser and an AMS; the machines have two cores).
+// modules in Node against the real AMS, the packaged app; run inside
+// test/support/with-keyring.sh for a real OS keychain). test/run-all.mjs runs the server
+// project once per database. `e2e`: the built console in Chromium against a real AMS (PGlite)
+// with real agent processes, one suite file at a time (each starts a browser and an AMS; the
+// machines have two cores).
 export default defineConfig({
   test: {
     projects: [
@@ -52,8 +53,11 @@ export default defineConfig({
       },
       {
         test: {
+          // The session, connection and bridge tests run against the real AMS in-process
+          // (test/helpers/ams.ts), on a copy of the migrated template database.
           name: 'desktop',
           include: ['test/desktop/**/*.test.ts'],
+          globalSetup: ['test/setup/global-db.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
           pool: 'forks',

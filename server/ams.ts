@@ -127,6 +127,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             return { status: 'ok', latency_ms: latency, kind: db.kind };
           },
           broker: () => broker.health(),
+          ingest: async () => {
+            const st = ingest.stats();
+            return { status: 'ok', latency_ms: Math.round(st.lastFlushMs * 100) / 100, heartbeats: st.heartbeats, metric_rows: st.metricRows, log_rows: st.logRows, flushes: st.flushes };
+          },
         },
       }),
     };

@@ -42,8 +42,14 @@ step('unit', ['--project', 'unit']);
 step('broker', ['--project', 'broker']);
 // The built console in Chromium against a real AMS on PGlite; screenshots go to
 // test-results/screenshots (or OPMAS_SCREENSHOT_DIR).
-step('console end to end in Chromium', ['--project', 'e2e'], { OPMAS_TEST_DB: 'pglite' });
-step('desktop (main process, preload, package) with a private keychain', ['--project', 'desktop'], {}, [path.join(root, 'test/support/with-keyring.sh')]);
+const e2eLogs = logDir('e2e');
+step('console end to end in Chromium', ['--project', 'e2e'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: e2eLogs });
+checkSecrets('console end to end', e2eLogs);
+const desktopLogs = logDir('desktop');
+step('desktop (main process, preload, package) with a private keychain', ['--project', 'desktop'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: desktopLogs }, [
+  path.join(root, 'test/support/with-keyring.sh'),
+]);
+checkSecrets('desktop', desktopLogs);
 const pgliteLogs = logDir('pglite');
 step('server on PGlite', ['--project', 'server'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: pgliteLogs });
 checkSecrets('server on PGlite', pgliteLogs);

@@ -100,10 +100,16 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
     deps.profiles.setLastUsed(profile.id);
     if (profile.mode === 'host') {
       const auth = authClient(() => deps.host.state().url);
-      useSession(createSession({ ...deps.sessionOptions, auth, tokens: memoryTokenStore(), obtain: () => auth.hostSession(deps.hostSecret) }));
+      const hostSession = createSession({ ...deps.sessionOptions, auth, tokens: memoryTokenStore(), obtain: () => auth.hostSession(deps.hostSecret) });
+      useSession(hostSession);
       emit();
       // Not awaited: the first start creates the database and takes a few seconds; onChange reports progress.
-      deps.host.start().catch((err) => deps.onError?.('bundled AMS', err));
+      // An AMS that is already running (the host profile re-entered after an edit) reports no state
+      // change, so the session also signs in once start() resolves.
+      deps.host
+        .start()
+        .then(() => (session === hostSession && hostSession.state().status !== 'signed-in' ? hostSession.resume() : undefined))
+        .catch((err) => deps.onError?.('bundled AMS', err));
       return;
     }
     useSession(

@@ -1,6 +1,8 @@
-// The AMS's auth API as the main process calls it. Contract: POST /api/v1/auth/login,
-// /refresh (rotates the refresh token; a reused one is 401), /logout, /host-session (host
-// mode, with the per-launch secret); GET /api/v1/auth/me. Errors are {error:{code,message}}.
+// The AMS's auth API as the main process calls it (server/api/auth/routes.ts): POST
+// /api/v1/auth/login, /refresh (rotates the refresh token; a reused one is 401
+// refresh_token_reused), /logout (revokes the bearer access token and the refresh family),
+// /host-session (host mode, with the per-launch secret); GET /api/v1/auth/me. Errors are
+// {error:{code,message,details}}; 429 carries Retry-After.
 import { ConsoleError } from '../errors.js';
 
 export interface TokenResponse {
@@ -20,7 +22,8 @@ export interface Me {
 export interface AuthClient {
   login(username: string, password: string): Promise<TokenResponse>;
   refresh(refreshToken: string): Promise<TokenResponse>;
-  logout(refreshToken: string): Promise<void>;
+  /** Revokes the refresh token's family and, when given, the access token at once. */
+  logout(refreshToken: string, accessToken?: string | null): Promise<void>;
   hostSession(secret: string): Promise<TokenResponse>;
   me(accessToken: string): Promise<Me>;
 }
@@ -31,10 +34,23 @@ export class AuthError extends ConsoleError {
     code: string,
     message: string,
     readonly status: number | null,
+    /** When the AMS said to try again (Retry-After of a 429 or 503), in ms. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(code, message);
     this.name = 'AuthError';
   }
+
+  /** The AMS did not answer, is overloaded or failed: the credentials may still be good. */
+  get transient(): boolean {
+    return this.status === null ? this.code === 'ams_unreachable' : this.status === 429 || this.status >= 500;
+  }
+}
+
+/** Retry-After in seconds (the AMS never sends the HTTP-date form), as ms; null when absent or odd. */
+function retryAfterMs(header: string | null): number | null {
+  const s = header === null ? NaN : Number(header);
+  return Number.isFinite(s) && s >= 0 ? Math.ceil(s) * 1000 : null;
 }
 
 export interface AuthClientOptions {
@@ -79,7 +95,7 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
       const e = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       const code = typeof e?.code === 'string' ? e.code : res.status === 401 ? 'unauthorized' : `http_${res.status}`;
       const message = typeof e?.message === 'string' ? e.message : `The AMS answered ${res.status} to ${path}`;
-      throw new AuthError(code, message, res.status);
+      throw new AuthError(code, message, res.status, retryAfterMs(res.headers.get('retry-after')));
     }
     return body;
   }
@@ -96,8 +112,8 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
     login: (username, password) => tokens('login', { username, password }),
     refresh: (refreshToken) => tokens('refresh', { refresh_token: refreshToken }),
     hostSession: (secret) => tokens('host-session', { secret }),
-    async logout(refreshToken) {
-      await call('logout', { method: 'POST', body: { refresh_token: refreshToken } });
+    async logout(refreshToken, accessToken) {
+      await call('logout', { method: 'POST', body: { refresh_token: refreshToken }, bearer: accessToken ?? undefined });
     },
     async me(accessToken) {
       const me = (await call('me', { method: 'GET', bearer: accessToken })) as Me | undefined;

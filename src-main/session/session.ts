@@ -42,7 +42,7 @@ export interface SessionOptions {
   now?: () => number;
   /** Timer used to schedule refreshes (injected so tests can run them by hand). */
   schedule?: (fn: () => void, ms: number) => () => void;
-  /** Delay before retrying a refresh that failed for lack of an answer. */
+  /** Delay before retrying a refresh the AMS did not answer, or refused for now without a Retry-After. */
   offlineRetryMs?: number;
 }
 
@@ -126,28 +126,40 @@ export function createSession(opts: SessionOptions): Session {
   async function refreshOnce(): Promise<void> {
     const myEpoch = epoch;
     const stored = latestRefresh ?? (await opts.tokens.get());
-    if (!stored) {
-      if (opts.obtain) return adopt(await opts.obtain(), myEpoch);
+    if (!stored && !opts.obtain) {
       if (myEpoch === epoch) await signOutLocally(state.status === 'signed-in' ? 'expired' : 'signed-out', null);
       return;
     }
     try {
-      await adopt(await opts.auth.refresh(stored), myEpoch);
+      if (stored) {
+        try {
+          await adopt(await opts.auth.refresh(stored), myEpoch);
+          return;
+        } catch (err) {
+          // Refused (expired, revoked or reused, 4xx other than 429): this refresh token is dead.
+          if (!(err instanceof AuthError) || err.transient || err.status === null || err.status < 400 || err.status >= 500) throw err;
+          if (myEpoch !== epoch) return;
+          latestRefresh = null;
+          await opts.tokens.delete().catch(() => false);
+          if (!opts.obtain) {
+            const message =
+              err.code === 'refresh_token_reused'
+                ? 'The session was ended because its refresh token was used elsewhere; log in again'
+                : 'The session has expired; log in again';
+            await signOutLocally('expired', { code: 'session_expired', message });
+            return;
+          }
+        }
+      }
+      await adopt(await opts.obtain!(), myEpoch);
     } catch (err) {
       if (myEpoch !== epoch) return;
-      if (err instanceof AuthError && err.code === 'ams_unreachable') {
-        // Keep the refresh token; the access token may still be good for a while.
+      if (err instanceof AuthError && err.transient) {
+        // No answer, rate limited or failing: keep the refresh token (the access token may
+        // still be good for a while) and try again when the AMS says, or after a pause.
         setState({ status: access && state.expiresAt! > now() ? 'signed-in' : 'offline', error: asBridgeError(err) });
-        scheduleIn(opts.offlineRetryMs ?? 10_000);
+        scheduleIn(err.retryAfterMs ?? opts.offlineRetryMs ?? 10_000);
         throw err;
-      }
-      if (err instanceof AuthError && err.status !== null && err.status >= 400 && err.status < 500) {
-        // Rejected (expired, revoked or reused): this refresh token is dead.
-        latestRefresh = null;
-        await opts.tokens.delete().catch(() => false);
-        if (opts.obtain) return adopt(await opts.obtain(), myEpoch);
-        await signOutLocally('expired', { code: 'session_expired', message: 'The session has expired; log in again' });
-        return;
       }
       setState({ error: asBridgeError(err) });
       throw err;
@@ -214,8 +226,10 @@ export function createSession(opts: SessionOptions): Session {
     async logout() {
       epoch += 1;
       const token = latestRefresh ?? (await opts.tokens.get().catch(() => null));
+      const current = access;
       clearTimer();
-      if (token) await opts.auth.logout(token).catch(() => undefined);
+      // The access token goes along so the AMS revokes it at once, not when it expires.
+      if (token) await opts.auth.logout(token, current).catch(() => undefined);
       await signOutLocally('signed-out', null);
       return { ...state };
     },

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { benchApi } from './api.bench.js';
+import { benchIngest } from './ingest.bench.js';
 import { printTable } from './lib.js';
 // @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
@@ -41,4 +42,12 @@ if (!only || only === 'api') {
   printTable('API latency, PostgreSQL (10,000 agents) beside a bare Koa route', pgRows.foundation);
   printTable('Security overhead, PGlite: the product app beside the same routes without security', lite.security);
   printTable('Security overhead, PostgreSQL: the product app beside the same routes without security', pgRows.security);
+}
+
+if (!only || only === 'ingest') {
+  // The ingest benchmark runs the built AMS entry as its own process.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
+  printTable('Heartbeat ingest through NATS, PGlite (latency = publish to visible through the API)', await benchIngest('pglite', undefined));
+  printTable('Heartbeat ingest through NATS, PostgreSQL (latency = publish to visible through the API)', await withPgDatabase((url) => benchIngest('postgres', url)));
 }

@@ -1,16 +1,19 @@
 // opmas://console/: the bundled renderer with the console CSP, client-side routes, no way out
-// of the renderer folder, and /api/ proxied to the AMS (the real one, and the auth contract stub).
+// of the renderer folder, and /api/ proxied to the real AMS (a process, as `npm run serve` runs
+// it, with its first admin from OPMAS_ADMIN_PASSWORD).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleProtocolHandler, routeConsoleRequest } from '../../src-main/windows/console-protocol.js';
+import { login, testPassword } from '../helpers/ams.js';
+import { recordSecret } from '../helpers/secrets.js';
 import { spawnAms, type SpawnedAms } from '../helpers/spawn-ams.js';
 import { removeTempDirs, tempDir } from './helpers.js';
-import { startAuthContractStub, type AuthContractStub } from './support/auth-contract-stub.js';
 
 let rendererDir: string;
 let ams: SpawnedAms;
-let stub: AuthContractStub;
+let adminPassword: string;
+let adminToken: string;
 let amsUrl: string | null = null;
 let hostMode = true;
 
@@ -21,13 +24,16 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>OPMAS Console</title><div id="root"></div>');
   fs.writeFileSync(path.join(rendererDir, 'assets/app-1234.js'), 'console.log("app")');
   fs.writeFileSync(path.join(parent, 'renderer-secret.txt'), 'outside');
-  ams = await spawnAms(['--port', '0', '--data-dir', tempDir('opmas-proto-ams-'), '--log-level', 'warn'], { TMPDIR: tempDir('opmas-tmp-') }).ready;
-  stub = await startAuthContractStub();
+  adminPassword = testPassword();
+  ams = await spawnAms(['--port', '0', '--data-dir', tempDir('opmas-proto-ams-'), '--log-level', 'warn'], {
+    TMPDIR: tempDir('opmas-tmp-'),
+    OPMAS_ADMIN_PASSWORD: adminPassword,
+  }).ready;
+  adminToken = (await login(ams.url, 'admin', adminPassword)).access_token;
 });
 afterAll(async () => {
   ams?.child.kill('SIGTERM');
   await ams?.exited;
-  await stub?.close();
   removeTempDirs();
 });
 
@@ -88,28 +94,36 @@ describe('console protocol handler', () => {
     const body = (await health.json()) as { components: { ams: { pid: number } } };
     expect(body.components.ams.pid).toBe(ams.child.pid);
 
-    // A request with a body gets the same answer through the proxy as directly.
+    // A request with a body (and a bearer token) gets the same answer through the proxy as directly.
     const bad = { agent_name: '1-not-a-name', agent_version: 'x' };
-    const init = () => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad) });
+    const init = () => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify(bad) });
     const direct = await fetch(`${ams.url}/api/v1/agents`, init());
     const proxied = await get('opmas://console/api/v1/agents', init());
     expect(proxied.status).toBe(direct.status);
-    expect(proxied.status).toBeGreaterThanOrEqual(400);
+    expect(proxied.status).toBe(400);
     const [d, p] = [(await direct.json()) as { error: { code: string; details?: unknown } }, (await proxied.json()) as { error: { code: string; details?: unknown } }];
     expect(p.error.code).toBe(d.error.code);
     expect(p.error.details).toEqual(d.error.details);
+    expect(JSON.stringify(p.error.details)).toContain('agent_name');
     // Query strings pass through.
-    const list = await get('opmas://console/api/v1/agents?limit=1');
-    expect(list.status).toBe((await fetch(`${ams.url}/api/v1/agents?limit=1`)).status);
+    const auth = { headers: { authorization: `Bearer ${adminToken}` } };
+    const list = await get('opmas://console/api/v1/agents?limit=1', auth);
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual(await (await fetch(`${ams.url}/api/v1/agents?limit=1`, auth)).json());
+    // Without the header the AMS refuses, through the proxy too.
+    expect((await get('opmas://console/api/v1/agents?limit=1')).status).toBe(401);
   });
 
   it('forwards the Authorization header and answers 503 or 502 without a reachable AMS', async () => {
-    amsUrl = stub.url;
-    const login = await get('opmas://console/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ops', password: 'correct horse' }) });
-    const { access_token } = (await login.json()) as { access_token: string };
+    amsUrl = ams.url;
+    const signIn = await get('opmas://console/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: adminPassword }) });
+    expect(signIn.status).toBe(200);
+    const { access_token } = (await signIn.json()) as { access_token: string };
+    recordSecret(access_token);
     const me = await get('opmas://console/api/v1/auth/me', { headers: { authorization: `Bearer ${access_token}` } });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ username: 'ops' });
+    expect(await me.json()).toMatchObject({ username: 'admin', role: 'admin' });
+    expect((await get('opmas://console/api/v1/auth/me', { headers: { authorization: 'Bearer not-a-token' } })).status).toBe(401);
 
     amsUrl = null;
     const none = await get('opmas://console/api/v1/health');

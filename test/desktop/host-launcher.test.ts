@@ -4,11 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { forkWithNode } from '../../src-main/host/fork.js';
+import { forkWithNode, type ForkProcess } from '../../src-main/host/fork.js';
 import { createHostLauncher, generateHostSecret, HOST_SECRET_ENV, type HostLauncher, type HostLauncherOptions } from '../../src-main/host/host-launcher.js';
 import type { HostState } from '../../src-preload/console-api.js';
 import { amsEnv, filesContaining, isAlive, recordEvents, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
 
+const PARENT_PORT_SHIM = path.join(import.meta.dirname, 'fixtures/electron-parent-port.mjs');
 const launchers: HostLauncher[] = [];
 afterEach(async () => {
   await Promise.all(launchers.splice(0).map((l) => l.stop()));
@@ -147,6 +148,46 @@ describe('host launcher', () => {
     // It can be started again on the same data dir.
     const url = await host.start();
     expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
+  });
+
+  it("talks to the AMS through Electron's parentPort alone (utilityProcess), and the secret buys a host session", async () => {
+    // The parent side of the envelope test/desktop/fixtures/electron-parent-port.mjs speaks.
+    const viaParentPort: ForkProcess = (modulePath, args, options) => {
+      const proc = forkWithNode(modulePath, args, { ...options, execArgv: [...(options.execArgv ?? []), '--import', PARENT_PORT_SHIM] });
+      return {
+        get pid() {
+          return proc.pid;
+        },
+        send: (message) => proc.send({ parentPort: message }),
+        terminate: () => proc.terminate(),
+        forceKill: () => proc.forceKill(),
+        onMessage: (listener) =>
+          proc.onMessage((m) => {
+            if (m !== null && typeof m === 'object' && 'parentPort' in m) listener((m as { parentPort: unknown }).parentPort);
+          }),
+        onExit: (listener) => proc.onExit(listener),
+        onStderrLine: (listener) => proc.onStderrLine(listener),
+      };
+    };
+    const secret = generateHostSecret();
+    const logs: string[] = [];
+    const host = launcher({ forkProcess: viaParentPort, secret, onLog: (line) => logs.push(line) });
+    const rec = recordEvents(host);
+    const url = await host.start();
+    const pid = host.state().pid!;
+    expect(host.state()).toMatchObject({ status: 'running', url });
+
+    const session = await fetch(`${url}/api/v1/auth/host-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret }) });
+    expect(session.status).toBe(200);
+    const { access_token } = (await session.json()) as { access_token: string };
+    const me = await fetch(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(await me.json()).toMatchObject({ username: 'local-admin', role: 'admin' });
+
+    // The shutdown request arrives through parentPort: a graceful exit, not a signal.
+    await host.stop();
+    expect(rec.events.find((e) => e.type === 'exit')).toMatchObject({ pid, code: 0, signal: null, expected: true });
+    expect(logs.some((l) => l.includes('"signal":"ipc"') && l.includes('stopping'))).toBe(true);
+    expect(isAlive(pid)).toBe(false);
   });
 
   it('kills an AMS that ignores the shutdown request after the stop timeout', async () => {

@@ -1,9 +1,10 @@
 // The bridge end to end in Node: window.opmas (src-preload/api.ts) -> declared channels ->
-// registered handlers (src-main/ipc) -> the real profile store, connection manager, notifier.
+// registered handlers (src-main/ipc) -> the real profile store, connection manager, notifier,
+// and the real AMS (in-process for attach mode; the bundled entry as a process for host mode).
 // Electron's IPC transport itself is replaced by a direct call with an event shaped like
 // Electron's (sender id + sender frame), which is exactly what the sender check reads.
 import { AsyncEntry } from '@napi-rs/keyring';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectionManager } from '../../src-main/connection/connection-manager.js';
 import { createCredentialStore } from '../../src-main/credentials/credential-store.js';
 import { ConsoleError } from '../../src-main/errors.js';
@@ -20,17 +21,25 @@ import { createProfileStore } from '../../src-main/profiles/profile-store.js';
 import { isTrustedSender } from '../../src-main/windows/security.js';
 import { createOpmasApi } from '../../src-preload/api.js';
 import type { AlertEvent, ConnectionInfo, FleetCounts } from '../../src-preload/console-api.js';
+import { startTestAms, type TestAms } from '../helpers/ams.js';
 import { amsEnv, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
 import { assertPrivateKeyring } from './keyring-env.js';
-import { startAuthContractStub } from './support/auth-contract-stub.js';
+import { createUser, hashToken, liveRefreshTokens, meWith } from './support/real-ams.js';
 
 assertPrivateKeyring();
 const MAIN_WINDOW_ID = 1;
+let ams: TestAms;
+beforeAll(async () => {
+  ams = await startTestAms();
+});
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-afterAll(removeTempDirs);
+afterAll(async () => {
+  await ams?.stop();
+  removeTempDirs();
+});
 
 /** ipcMain.handle as a map, and a renderer whose invoke calls it with an Electron-shaped event. */
 function wire(frame: { senderId: number; url: string; top?: boolean } = { senderId: MAIN_WINDOW_ID, url: 'opmas://console/' }) {
@@ -107,7 +116,7 @@ function consoleApp(w: ReturnType<typeof wire>) {
     notificationsSupported: () => true,
     onFleetHealth: (c) => fleet.push(c),
   });
-  return { opmas: createOpmasApi(w.rendererIpc), profiles, credentials, shown, clicks, fleet, unexpected };
+  return { opmas: createOpmasApi(w.rendererIpc), profiles, credentials, host, shown, clicks, fleet, unexpected };
 }
 
 describe('IPC contract', () => {
@@ -201,8 +210,7 @@ describe('IPC contract', () => {
 
 describe('bridge flows', () => {
   it('switches to an attach profile, logs in, hands out access tokens and pushes connection changes', async () => {
-    const ams = await startAuthContractStub();
-    cleanups.push(() => ams.close());
+    const ops = await createUser(ams);
     const w = wire();
     const { opmas, credentials } = consoleApp(w);
     const seen: ConnectionInfo[] = [];
@@ -213,15 +221,16 @@ describe('bridge flows', () => {
     cleanups.push(() => credentials.delete(profile.value.id));
     const switched = await opmas.profiles.switchTo(profile.value.id);
     expect(switched).toMatchObject({ ok: true, value: { profile: { id: profile.value.id }, amsUrl: ams.url, session: { status: 'signed-out' } } });
-    expect(await opmas.credentials.login('ops', 'wrong')).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
-    expect(await opmas.credentials.login('ops', 'correct horse')).toMatchObject({ ok: true, value: { status: 'signed-in', username: 'ops' } });
+    expect(await opmas.credentials.login(ops.username, 'wrong password')).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+    expect(await opmas.credentials.login(ops.username, ops.password)).toMatchObject({ ok: true, value: { status: 'signed-in', username: ops.username } });
     expect(await opmas.credentials.has(profile.value.id)).toEqual({ ok: true, value: true });
 
     const token = await opmas.connection.accessToken();
     if (!token.ok || !token.value) throw new Error('no token');
-    expect((await fetch(`${ams.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token.value}` } })).status).toBe(200);
-    // The refresh token never crosses the bridge.
+    expect(await meWith(ams.url, token.value)).toMatchObject({ status: 200, body: { username: ops.username, role: 'operator' } });
+    // The refresh token never crosses the bridge; it is the one the AMS holds live for this login.
     const stored = await credentials.get(profile.value.id);
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken(stored!)]);
     expect(JSON.stringify(seen)).not.toContain(stored!);
     expect(JSON.stringify(await opmas.connection.info())).not.toContain(stored!);
 
@@ -234,6 +243,39 @@ describe('bridge flows', () => {
 
     expect(await opmas.credentials.logout()).toMatchObject({ ok: true, value: { status: 'signed-out' } });
     expect(await opmas.connection.accessToken()).toEqual({ ok: true, value: null });
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([]);
+    expect((await meWith(ams.url, token.value)).status).toBe(401);
+  });
+
+  it('host mode: switching to the host profile starts the bundled AMS, signs in with the secret and hands the renderer a working admin token', async () => {
+    const w = wire();
+    const { opmas, host } = consoleApp(w);
+    const seen: ConnectionInfo[] = [];
+    opmas.connection.onChange((info) => seen.push(info));
+    const signedIn = new Promise<ConnectionInfo>((resolve) =>
+      opmas.connection.onChange((info) => {
+        if (info.host?.status === 'running' && info.session.status === 'signed-in') resolve(info);
+      }),
+    );
+
+    const profile = await opmas.profiles.create({ name: 'This machine', mode: 'host' });
+    if (!profile.ok) throw new Error(profile.error.message);
+    expect(await opmas.profiles.switchTo(profile.value.id)).toMatchObject({ ok: true, value: { profile: { mode: 'host' }, host: { status: 'starting' } } });
+    const info = await signedIn;
+    expect(info.amsUrl).toBe(host.state().url);
+    expect(seen.map((i) => i.host?.status)).toContain('starting');
+    expect(await opmas.connection.info()).toMatchObject({ ok: true, value: { amsUrl: info.amsUrl, session: { status: 'signed-in', error: null } } });
+
+    // The renderer's view of things: the URL and a token from the bridge, then plain API calls.
+    const token = await opmas.connection.accessToken();
+    if (!token.ok || !token.value) throw new Error(`no token: ${JSON.stringify(token)}`);
+    expect(await meWith(info.amsUrl!, token.value)).toMatchObject({ status: 200, body: { username: 'local-admin', role: 'admin' } });
+    const users = await fetch(`${info.amsUrl}/api/v1/users`, { headers: { authorization: `Bearer ${token.value}` } });
+    expect(users.status).toBe(200);
+    expect(((await users.json()) as { items: Array<{ username: string }> }).items.map((u) => u.username)).toContain('local-admin');
+    expect(await opmas.credentials.login('admin', 'whatever')).toMatchObject({ ok: false, error: { code: 'not_attach_mode' } });
+    // Nothing but access tokens crosses the bridge: no refresh token appears in what the renderer saw.
+    expect(JSON.stringify(seen)).not.toMatch(/ort_/);
   });
 
   it('shows alert notifications through the notifier, reports clicks, and takes fleet health', async () => {

@@ -1,26 +1,34 @@
-// Attach-mode and host-mode sessions against the AUTH CONTRACT STUB (support/auth-contract-stub.ts;
-// the AMS in this branch has no auth endpoints yet), with refresh tokens in the real keychain.
+// Attach-mode and host-mode sessions against the real AMS (in-process, test/helpers/ams.ts),
+// with refresh tokens in the real keychain. What the AMS did is read from its refresh_tokens
+// table; what the client sent, from a recording fetch.
 import { AsyncEntry } from '@napi-rs/keyring';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCredentialStore, profileTokenStore } from '../../src-main/credentials/credential-store.js';
 import { createAuthClient } from '../../src-main/session/auth-client.js';
 import { createSession, memoryTokenStore, refreshDelayMs, type Session } from '../../src-main/session/session.js';
+import { generateHostSecret } from '../../src-main/host/host-launcher.js';
+import { startTestAms, type TestAms } from '../helpers/ams.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { eventually } from '../helpers/wait.js';
 import { assertPrivateKeyring } from './keyring-env.js';
-import { startAuthContractStub, type AuthContractStub } from './support/auth-contract-stub.js';
+import { type AmsUser, createUser, hashToken, liveRefreshTokens, meWith, recordingFetch, refreshTokenRow, userId } from './support/real-ams.js';
 
 assertPrivateKeyring();
 const keychain = createCredentialStore({ AsyncEntry, entryOptions: { linux: { store: 'secret-service' } } });
+const HOST_SECRET = generateHostSecret();
+
+let ams: TestAms;
+beforeAll(async () => {
+  ams = await startTestAms({ secrets: { hostSecret: HOST_SECRET } });
+});
+afterAll(async () => {
+  await ams?.stop();
+});
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function stub(opts: Parameters<typeof startAuthContractStub>[0] = {}): Promise<AuthContractStub> {
-  const s = await startAuthContractStub(opts);
-  cleanups.push(() => s.close());
-  return s;
-}
 
 /** A clock and a timer the test moves by hand. */
 function manualTime() {
@@ -35,26 +43,32 @@ function manualTime() {
       return () => void (timer.cancelled = true);
     },
     pending: () => timers.filter((x) => !x.cancelled),
-    runPending: async () => {
-      const due = timers.filter((x) => !x.cancelled);
-      for (const x of due) {
+    /** Fires the pending timers; the caller waits for the state they lead to. */
+    firePending: () => {
+      for (const x of timers.filter((y) => !y.cancelled)) {
         x.cancelled = true;
         x.fn();
       }
-      await new Promise((r) => setTimeout(r, 50));
     },
   };
 }
 
-function attachSession(ams: AuthContractStub, profileId: string, time = manualTime()): Session {
-  const s = createSession({ auth: createAuthClient({ baseUrl: ams.url }), tokens: profileTokenStore(keychain, profileId), now: time.now, schedule: time.schedule });
+type Recorder = ReturnType<typeof recordingFetch>;
+
+function attachSession(profileId: string, opts: { time?: ReturnType<typeof manualTime>; rec?: Recorder; url?: string } = {}): Session {
+  const time = opts.time ?? manualTime();
+  const s = createSession({
+    auth: createAuthClient({ baseUrl: opts.url ?? ams.url, fetch: opts.rec?.fetch }),
+    tokens: profileTokenStore(keychain, profileId),
+    now: time.now,
+    schedule: time.schedule,
+  });
   cleanups.push(() => s.dispose(), () => keychain.delete(profileId));
   return s;
 }
 
-async function meWith(ams: AuthContractStub, token: string | null) {
-  const res = await fetch(`${ams.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: await res.json() };
+async function operator(): Promise<AmsUser> {
+  return createUser(ams, 'operator');
 }
 
 describe('refreshDelayMs', () => {
@@ -68,145 +82,213 @@ describe('refreshDelayMs', () => {
 
 describe('attach session', () => {
   it('refuses a wrong password with the AMS code, stores nothing, then logs in and keeps the refresh token in the keychain', async () => {
-    const ams = await stub();
-    const session = attachSession(ams, 'p-login');
-    await expect(session.login('ops', 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials', status: 401 });
+    const ops = await operator();
+    const session = attachSession('p-login');
+    await expect(session.login(ops.username, 'wrong password')).rejects.toMatchObject({ code: 'invalid_credentials', status: 401 });
     expect(session.state()).toMatchObject({ status: 'signed-out', error: { code: 'invalid_credentials' } });
     expect(await keychain.get('p-login')).toBeNull();
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([]);
 
-    const state = await session.login('ops', 'correct horse');
-    expect(state).toMatchObject({ status: 'signed-in', username: 'ops', error: null });
-    const stored = await keychain.get('p-login');
-    expect(ams.liveRefreshTokens()).toEqual([stored]);
+    const state = await session.login(ops.username, ops.password);
+    expect(state).toMatchObject({ status: 'signed-in', username: ops.username, error: null });
+    const stored = (await keychain.get('p-login'))!;
+    expect(stored).toMatch(/^ort_/);
+    // The one refresh token the AMS would accept for this user is the one in the keychain.
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken(stored)]);
     const token = await session.accessToken();
-    expect(await meWith(ams, token)).toEqual({ status: 200, body: { username: 'ops', role: 'operator', permissions: ['agents:read'] } });
+    const me = await meWith(ams.url, token);
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ id: ops.id, username: ops.username, type: 'user', role: 'operator' });
+    expect(me.body.permissions).toContain('agents:read');
+    expect(me.body.permissions).not.toContain('users:admin');
   });
 
   it('refreshes before expiry, rotating the stored refresh token', async () => {
-    const ams = await stub({ expiresIn: 900 });
+    const ops = await operator();
     const time = manualTime();
-    const session = attachSession(ams, 'p-rotate', time);
-    await session.login('ops', 'correct horse');
-    const firstRefresh = await keychain.get('p-rotate');
+    const rec = recordingFetch();
+    const session = attachSession('p-rotate', { time, rec });
+    await session.login(ops.username, ops.password);
+    const firstRefresh = (await keychain.get('p-rotate'))!;
     const firstAccess = await session.accessToken();
+    // The AMS's default access token lives 900 s: refresh a minute early.
+    expect(session.state().expiresAt).toBe(time.now() + 900_000);
     expect(time.pending().map((t) => t.ms)).toEqual([840_000]);
 
     time.advance(840_000);
-    await time.runPending();
+    time.firePending();
+    await eventually(async () => session.state().expiresAt, (at) => at === time.now() + 900_000, 'the scheduled refresh');
     const secondRefresh = await keychain.get('p-rotate');
     expect(secondRefresh).not.toBe(firstRefresh);
-    expect(ams.liveRefreshTokens()).toEqual([secondRefresh]);
-    expect(ams.calls.filter((c) => c.path === '/api/v1/auth/refresh').map((c) => c.refreshToken)).toEqual([firstRefresh]);
+    expect(rec.calls.filter((c) => c.path === '/api/v1/auth/refresh').map((c) => [c.refreshToken, c.status])).toEqual([[firstRefresh, 200]]);
+    // The AMS rotated: the first token is spent, the stored one is the only live one.
+    expect(await refreshTokenRow(ams, firstRefresh)).toEqual({ used: true, revoked: false });
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken(secondRefresh!)]);
     const secondAccess = await session.accessToken();
     expect(secondAccess).not.toBe(firstAccess);
-    expect((await meWith(ams, secondAccess)).status).toBe(200);
-    expect(session.state().expiresAt).toBe(time.now() + 900_000);
+    expect((await meWith(ams.url, secondAccess)).status).toBe(200);
+    expect(time.pending().map((t) => t.ms)).toEqual([840_000]);
   });
 
   it('shares one refresh between concurrent callers once the access token has expired', async () => {
-    const ams = await stub();
+    const ops = await operator();
     const time = manualTime();
-    const session = attachSession(ams, 'p-flight', time);
-    await session.login('ops', 'correct horse');
+    const rec = recordingFetch();
+    const session = attachSession('p-flight', { time, rec });
+    await session.login(ops.username, ops.password);
     time.advance(900_000);
     const tokens = await Promise.all([session.accessToken(), session.accessToken(), session.accessToken()]);
     expect(new Set(tokens).size).toBe(1);
-    expect(ams.calls.filter((c) => c.path === '/api/v1/auth/refresh')).toHaveLength(1);
-    expect(ams.calls.every((c) => c.status < 400)).toBe(true);
-    expect((await meWith(ams, tokens[0])).status).toBe(200);
+    expect(rec.calls.filter((c) => c.path === '/api/v1/auth/refresh')).toHaveLength(1);
+    expect(rec.calls.every((c) => c.status < 400)).toBe(true);
+    // A second use of the same refresh token would have revoked the family: one live token remains.
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken((await keychain.get('p-flight'))!)]);
+    expect((await meWith(ams.url, tokens[0])).status).toBe(200);
   });
 
   it('resumes in a later launch from the keychain alone', async () => {
-    const ams = await stub();
-    const first = attachSession(ams, 'p-resume');
-    await first.login('ops', 'correct horse');
+    const ops = await operator();
+    const rec = recordingFetch();
+    const first = attachSession('p-resume', { rec });
+    await first.login(ops.username, ops.password);
     const stored = await keychain.get('p-resume');
     first.dispose();
 
-    const later = attachSession(ams, 'p-resume');
+    const later = attachSession('p-resume', { rec });
     expect(later.state().status).toBe('signed-out');
     expect(await later.resume()).toMatchObject({ status: 'signed-in', error: null });
-    expect(ams.calls.at(-1)).toMatchObject({ path: '/api/v1/auth/refresh', refreshToken: stored, status: 200 });
-    expect((await meWith(ams, await later.accessToken())).status).toBe(200);
+    expect(rec.calls.at(-1)).toMatchObject({ path: '/api/v1/auth/refresh', refreshToken: stored, status: 200 });
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken((await keychain.get('p-resume'))!)]);
+    expect((await meWith(ams.url, await later.accessToken())).status).toBe(200);
   });
 
   it('treats a refused (reused) refresh token as an expired session and forgets it', async () => {
-    const ams = await stub();
-    const session = attachSession(ams, 'p-reused');
-    await session.login('ops', 'correct horse');
+    const ops = await operator();
+    const rec = recordingFetch();
+    const session = attachSession('p-reused', { rec });
+    await session.login(ops.username, ops.password);
     const stolen = (await keychain.get('p-reused'))!;
     // Someone else used the refresh token first; ours is now a reused one.
-    expect((await fetch(`${ams.url}/api/v1/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: stolen }) })).status).toBe(200);
+    const thief = await ams.anon.post('/api/v1/auth/refresh', { refresh_token: stolen });
+    expect(thief.status).toBe(200);
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken(thief.body.refresh_token)]);
 
-    const later = attachSession(ams, 'p-reused');
-    expect(await later.resume()).toMatchObject({ status: 'expired', error: { code: 'session_expired' } });
-    expect(ams.calls.at(-1)).toMatchObject({ path: '/api/v1/auth/refresh', refreshToken: stolen, status: 401 });
+    const later = attachSession('p-reused', { rec });
+    expect(await later.resume()).toMatchObject({ status: 'expired', error: { code: 'session_expired', message: expect.stringContaining('used elsewhere') } });
+    expect(rec.calls.at(-1)).toMatchObject({ path: '/api/v1/auth/refresh', refreshToken: stolen, status: 401 });
     expect(await keychain.get('p-reused')).toBeNull();
     expect(await later.accessToken()).toBeNull();
+    // The AMS revoked the whole family: the thief's rotated token is dead too.
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([]);
+    expect((await ams.anon.post('/api/v1/auth/refresh', { refresh_token: thief.body.refresh_token })).body.error.code).toBe('refresh_token_reused');
   });
 
-  it('logs out at the AMS and deletes the stored token', async () => {
-    const ams = await stub();
-    const session = attachSession(ams, 'p-logout');
-    await session.login('ops', 'correct horse');
-    const stored = await keychain.get('p-logout');
+  it('logs out at the AMS, revoking the refresh family and the access token, and deletes the stored token', async () => {
+    const ops = await operator();
+    const rec = recordingFetch();
+    const session = attachSession('p-logout', { rec });
+    await session.login(ops.username, ops.password);
+    const stored = (await keychain.get('p-logout'))!;
+    const access = await session.accessToken();
     expect(await session.logout()).toMatchObject({ status: 'signed-out' });
-    expect(ams.calls.at(-1)).toMatchObject({ path: '/api/v1/auth/logout', refreshToken: stored, status: 204 });
-    expect(ams.liveRefreshTokens()).toEqual([]);
+    expect(rec.calls.at(-1)).toMatchObject({ path: '/api/v1/auth/logout', refreshToken: stored, status: 204 });
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([]);
+    expect(await refreshTokenRow(ams, stored)).toMatchObject({ revoked: true });
+    // The access token handed out before is refused at once, not only when it expires.
+    expect(await meWith(ams.url, access)).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
     expect(await keychain.get('p-logout')).toBeNull();
     expect(await session.accessToken()).toBeNull();
   });
 
-  it('goes offline without losing the refresh token when the AMS does not answer', async () => {
-    const ams = await stub();
+  it('goes offline without losing the refresh token when the AMS does not answer, and recovers when it does', async () => {
+    const ops = await operator();
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(ams.url).port));
+    cleanups.push(() => proxy.close());
     const time = manualTime();
-    const session = attachSession(ams, 'p-offline', time);
-    await session.login('ops', 'correct horse');
+    const session = attachSession('p-offline', { time, url: `http://127.0.0.1:${proxy.port}` });
+    await session.login(ops.username, ops.password);
     const stored = await keychain.get('p-offline');
-    await ams.close();
+    await proxy.cut();
     time.advance(900_000);
     await expect(session.accessToken()).rejects.toMatchObject({ code: 'ams_unreachable' });
     expect(session.state()).toMatchObject({ status: 'offline', error: { code: 'ams_unreachable' } });
     expect(await keychain.get('p-offline')).toBe(stored);
-    // A retry is scheduled.
+    expect(await liveRefreshTokens(ams, ops.id)).toEqual([hashToken(stored!)]);
+    // A retry is scheduled; once the AMS answers again it signs in with the kept token.
     expect(time.pending().map((t) => t.ms)).toEqual([10_000]);
+    await proxy.restore();
+    time.advance(10_000);
+    time.firePending();
+    await eventually(async () => session.state(), (s) => s.status === 'signed-in' && s.error === null, 'the retried refresh');
+    expect(await keychain.get('p-offline')).not.toBe(stored);
+    expect((await meWith(ams.url, await session.accessToken())).status).toBe(200);
+  });
+
+  it('keeps the refresh token when the AMS rate-limits the refresh, and retries when the AMS says', async () => {
+    // An AMS that allows three anonymous API requests a minute from this address.
+    const limited = await startTestAms({ settings: { rateLimitPerMinute: 3 } });
+    cleanups.push(() => limited.stop());
+    const ops = await createUser(limited, 'operator');
+    const time = manualTime();
+    const rec = recordingFetch();
+    const session = attachSession('p-limited', { time, rec, url: limited.url });
+    await session.login(ops.username, ops.password);
+    const stored = (await keychain.get('p-limited'))!;
+    await eventually(async () => (await limited.anon.get('/api/v1/health')).status, (st) => st === 429, 'the anonymous budget to run out');
+
+    time.advance(840_000);
+    time.firePending();
+    await eventually(async () => session.state(), (s) => s.error?.code === 'rate_limited', 'the refused refresh');
+    const refused = rec.calls.at(-1)!;
+    expect(refused).toMatchObject({ path: '/api/v1/auth/refresh', refreshToken: stored, status: 429 });
+    // Still signed in (the access token has a minute left), the token kept and still live at the AMS.
+    expect(session.state().status).toBe('signed-in');
+    expect(await keychain.get('p-limited')).toBe(stored);
+    expect(await liveRefreshTokens(limited, ops.id)).toEqual([hashToken(stored)]);
+    expect(refused.retryAfter).toBeGreaterThan(0);
+    expect(time.pending().map((t) => t.ms)).toEqual([refused.retryAfter! * 1000]);
   });
 });
 
 describe('host session', () => {
   it('signs in with the per-launch secret, keeps tokens in memory only, and signs in again when refresh is refused', async () => {
-    const secret = 'per-launch-secret-for-this-test';
-    const ams = await stub({ hostSecret: secret });
     const time = manualTime();
-    const auth = createAuthClient({ baseUrl: ams.url });
+    const rec = recordingFetch();
+    const auth = createAuthClient({ baseUrl: ams.url, fetch: rec.fetch });
     const tokens = memoryTokenStore();
-    const session = createSession({ auth, tokens, obtain: () => auth.hostSession(secret), now: time.now, schedule: time.schedule });
+    const session = createSession({ auth, tokens, obtain: () => auth.hostSession(HOST_SECRET), now: time.now, schedule: time.schedule });
     cleanups.push(() => session.dispose());
 
     expect(await session.resume()).toMatchObject({ status: 'signed-in' });
-    expect(ams.calls.map((c) => c.path)).toEqual(['/api/v1/auth/host-session']);
-    const me = await meWith(ams, await session.accessToken());
-    expect(me.body).toMatchObject({ username: 'host-admin', role: 'admin' });
-    expect(await tokens.get()).toBe(ams.liveRefreshTokens()[0]);
+    expect(rec.calls.map((c) => [c.path, c.status])).toEqual([['/api/v1/auth/host-session', 200]]);
+    const first = await session.accessToken();
+    const me = await meWith(ams.url, first);
+    expect(me.body).toMatchObject({ username: 'local-admin', type: 'user', role: 'admin' });
+    expect(me.body.permissions).toContain('users:admin');
+    const hostUser = await userId(ams, 'local-admin');
+    expect(await liveRefreshTokens(ams, hostUser)).toEqual([hashToken((await tokens.get())!)]);
     await expect(session.login('ops', 'correct horse')).rejects.toMatchObject({ code: 'not_attach_mode' });
 
-    // The AMS forgot every token (e.g. it was reset): the next refresh is refused, the secret still works.
-    ams.revokeAll();
+    // An admin changes the host user: the AMS revokes every token it holds. The next refresh is refused; the secret still works.
+    expect((await ams.api.put(`/api/v1/users/${hostUser}`, { role: 'admin' })).status).toBe(200);
+    expect((await meWith(ams.url, first)).status).toBe(401);
+    expect(await liveRefreshTokens(ams, hostUser)).toEqual([]);
     time.advance(900_000);
     const fresh = await session.accessToken();
-    expect(ams.calls.slice(-3).map((c) => [c.path, c.status])).toEqual([
-      ['/api/v1/auth/me', 200],
+    expect(rec.calls.slice(-2).map((c) => [c.path, c.status])).toEqual([
       ['/api/v1/auth/refresh', 401],
       ['/api/v1/auth/host-session', 200],
     ]);
-    expect((await meWith(ams, fresh)).status).toBe(200);
+    expect(fresh).not.toBe(first);
+    expect((await meWith(ams.url, fresh)).status).toBe(200);
+    expect(await liveRefreshTokens(ams, hostUser)).toEqual([hashToken((await tokens.get())!)]);
   });
 
   it('reports a wrong secret', async () => {
-    const ams = await stub({ hostSecret: 'right' });
     const auth = createAuthClient({ baseUrl: ams.url });
-    const session = createSession({ auth, tokens: memoryTokenStore(), obtain: () => auth.hostSession('wrong') });
+    const session = createSession({ auth, tokens: memoryTokenStore(), obtain: () => auth.hostSession(generateHostSecret()) });
     cleanups.push(() => session.dispose());
     expect(await session.resume()).toMatchObject({ status: 'signed-out', error: { code: 'invalid_host_secret' } });
+    expect(await session.accessToken().catch((e: { code: string }) => e.code)).toBe('invalid_host_secret');
   });
 });
