@@ -193,8 +193,11 @@ export function applyText(a: ConfigApply): string {
 function History({ agent, versions, current, onRolledBack }: { agent: Agent; versions: ConfigVersion[]; current: number; onRolledBack(): void }) {
   const { client } = useConsole();
   const canWrite = useConsoleStore((s) => s.can('config:write'));
-  const [a, setA] = useState<number | null>(versions[1]?.version ?? null);
-  const [b, setB] = useState<number | null>(versions[0]?.version ?? null);
+  // Until the user picks, compare the two newest versions (following new ones as they come).
+  const [pickedA, setA] = useState<number | null>(null);
+  const [pickedB, setB] = useState<number | null>(null);
+  const a = pickedA ?? versions[1]?.version ?? null;
+  const b = pickedB ?? versions[0]?.version ?? null;
   const [rollback, setRollback] = useState<ConfigVersion | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -233,7 +236,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
         </p>
       )}
       {error !== null && <InlineError what="roll back" error={error} />}
-      <div className="columns">
+      <div className="history">
         <table className="list-table" data-testid="config-history">
           <thead>
             <tr>
