@@ -15,6 +15,10 @@ import * as m011 from './20261124000011_create_discovery_tokens.js';
 import * as m012 from './20261124000012_create_agent_packages.js';
 import * as m013 from './20261124000013_create_agent_credentials.js';
 import * as m014 from './20261124000014_add_reported_status_and_disabled.js';
+import * as m025 from './20261124000025_create_alerts.js';
+import * as m026 from './20261124000026_create_notification_channels.js';
+import * as m027 from './20261124000027_create_alert_deliveries.js';
+import * as m028 from './20261124000028_create_alert_settings.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -35,4 +39,8 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000012_create_agent_packages', ...m012 },
   { name: '20261124000013_create_agent_credentials', ...m013 },
   { name: '20261124000014_add_reported_status_and_disabled', ...m014 },
+  { name: '20261124000025_create_alerts', ...m025 },
+  { name: '20261124000026_create_notification_channels', ...m026 },
+  { name: '20261124000027_create_alert_deliveries', ...m027 },
+  { name: '20261124000028_create_alert_settings', ...m028 },
 ];

@@ -27,6 +27,12 @@ import { AMS_VERSION } from './version.js';
 import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
+import { createAlertService } from './alerts/service.js';
+import { createChannelService } from './alerts/channel-service.js';
+import { createSecretBox } from './alerts/channels.js';
+import { takeAlertEnvironment } from './alerts/environment.js';
+import { policyChannelsFromConfig } from './alerts/policy.js';
+import { createLiveStream } from './live/stream.js';
 
 export interface RunningAms {
   url: string;
@@ -67,11 +73,14 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
 
     const environment = readEnvironmentLayer(env);
     for (const problem of environment.problems) logger.warn(problem);
+    const alertEnvironment = takeAlertEnvironment(env);
+    for (const problem of alertEnvironment.problems) logger.warn(problem);
+    const signingKey = loadSigningKey(settings.dataDir, secrets.jwtSecret);
     const security = createSecurity({
       db,
       logger,
       sessions: {
-        signingKey: loadSigningKey(settings.dataDir, secrets.jwtSecret),
+        signingKey,
         accessTtlS: settings.accessTokenTtlS,
         refreshTtlS: settings.refreshTokenTtlS,
         adminPassword: secrets.adminPassword,
@@ -106,6 +115,19 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         ),
     });
     cleanup.unshift(() => scanner.stop());
+    const config = createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer });
+    const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
+    const alerts = createAlertService({
+      db,
+      events,
+      logger,
+      channels: notificationChannels,
+      crashLoop: alertEnvironment.crashLoop,
+      policyChannels: policyChannelsFromConfig(config),
+      agentInfo: (id) => agents.get(id).then((a) => ({ name: a.agent_name, status: a.status }), () => undefined),
+    });
+    cleanup.unshift(() => alerts.stop());
+    agents.hooks.beforeRemove.push((id) => alerts.resolveForAgent(id, 'agent deleted'));
     const services: Services = {
       agents,
       registration,
@@ -113,7 +135,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       credentials,
       ingest,
       events,
-      config: createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer }),
+      config,
+      alerts,
+      notificationChannels,
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -138,12 +162,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
     await whenSchemaReady(() => scanner.start());
+    await whenSchemaReady(async () => alerts.start());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 
     const tls = settings.tlsCert && settings.tlsKey ? { cert: fs.readFileSync(settings.tlsCert), key: fs.readFileSync(settings.tlsKey) } : undefined;
     const server = tls ? https.createServer(tls, app.callback()) : http.createServer(app.callback());
     server.keepAliveTimeout = 5000;
+    const live = createLiveStream({ events, sessions: security.sessions, logger, corsOrigins: settings.corsOrigins });
+    live.attach(server, { secure: Boolean(tls) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(settings.port, settings.host, () => resolve());
@@ -162,6 +189,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       broker,
       close: () =>
         (closing ??= (async () => {
+          await live.close();
           await closeServer(server, opts.drainTimeoutMs ?? 8000);
           await runCleanup(cleanup, logger);
         })()),

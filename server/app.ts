@@ -28,6 +28,10 @@ import type { CredentialsService } from './services/credentials.js';
 import type { Ingest } from './monitoring/ingest.js';
 import type { EventBus } from './events/bus.js';
 import { packageRoutes } from './api/packages/routes.js';
+import { alertRoutes } from './api/alerts/routes.js';
+import { notificationChannelRoutes } from './api/notification-channels/routes.js';
+import type { AlertService } from './alerts/service.js';
+import type { ChannelService } from './alerts/channel-service.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -41,6 +45,8 @@ export interface Services {
   ingest: Ingest;
   /** Everything that happens, for the live stream, alert rules and notifications. */
   events: EventBus;
+  alerts: AlertService;
+  notificationChannels: ChannelService;
 }
 
 export interface AppDeps {
@@ -63,6 +69,8 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...agentRoutes(services),
     ...configRoutes(services),
     ...packageRoutes(services),
+    ...alertRoutes(services),
+    ...notificationChannelRoutes({ channels: services.notificationChannels }),
   ];
 }
 
