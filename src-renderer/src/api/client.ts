@@ -85,7 +85,7 @@ export function createAmsClient(http: HttpClient) {
 
     alerts: {
       list: (q: { status?: AlertStatus; severity?: string; agent_id?: string; cursor?: string; limit?: number } = {}) => http.get<Page<Alert>>('/alerts', { query: { ...q } }),
-      ack: (id: string) => http.post<Alert>(`/alerts/${enc(id)}/ack`),
+      ack: (id: number) => http.post<Alert>(`/alerts/${id}/ack`),
     },
 
     packages: {

@@ -1,7 +1,7 @@
 // Shapes agreed in the issue-5 contracts (notes/common.md) for endpoints the supervisor,
 // metrics/logs and alerts/live-events work adds. Once an endpoint is served, its type moves to
 // the generated OpenAPI types (types.ts) and leaves this file.
-import type { HealthStatus, ProcessStatus, RecoveryStatus } from './types';
+import type { Alert, HealthStatus, ProcessStatus, RecoveryStatus } from './types';
 
 export type LifecycleAction = 'start' | 'stop' | 'restart';
 
@@ -113,26 +113,6 @@ export interface LogEntry {
   timestamp: string;
 }
 
-export type AlertSeverity = 'info' | 'warning' | 'critical';
-export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
-
-export interface Alert {
-  id: string;
-  rule: string;
-  severity: AlertSeverity;
-  status: AlertStatus;
-  agent_id: string | null;
-  title: string;
-  message: string;
-  details: Record<string, unknown> | null;
-  count: number;
-  first_seen_at: string;
-  last_seen_at: string;
-  acknowledged_at: string | null;
-  acknowledged_by: string | null;
-  resolved_at: string | null;
-}
-
 /** The answer of PUT /agents/{id}/config on a running agent (the supervisor adds `apply`). */
 export interface ConfigApply {
   status: 'applied' | 'rejected' | 'unanswered' | 'not_running';
@@ -156,7 +136,7 @@ export type LiveEvent = { id: number; time: string; agent_id?: string | null } &
   | { type: 'metrics.sample'; agent_id: string; t: number; values: Record<string, number> }
   | { type: 'log.line'; agent_id: string; level: string; message: string; timestamp: string; source: string; context?: Record<string, unknown> | null }
   | { type: 'config.applied' | 'config.rejected' | 'config.rolled_back'; agent_id: string; version: number; details?: Record<string, unknown> }
-  | { type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved'; alert: Partial<Alert> & { id: string } }
+  | { type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved'; alert: Partial<Alert> & { id: number } }
   | { type: `package.${string}`; path?: string; details?: Record<string, unknown> }
 );
 

@@ -107,6 +107,74 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alerts, newest first, filtered by status, severity, agent and rule */
+        get: operations["listAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert */
+        get: operations["getAlert"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an open alert (409 when it is already acknowledged or resolved); repeats still count, but notify no one */
+        post: operations["acknowledgeAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the alert was sent: one row per channel and notification (raised, escalated, resolved), with attempts and the last error */
+        get: operations["listAlertDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -330,6 +398,24 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notification-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notification channels (built-in desktop, from the environment, and managed here) with secrets masked, and the alert routing */
+        get: operations["listNotificationChannels"];
+        /** Replace the managed channels (and the routing when given); a secret omitted or sent back masked is kept */
+        put: operations["putNotificationChannels"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/packages": {
         parameters: {
             query?: never;
@@ -535,6 +621,69 @@ export type components = {
             items: components["schemas"]["Agent"][];
             next_cursor: string | null;
         };
+        Alert: {
+            acknowledged_at: string | null;
+            acknowledged_by: string | null;
+            /** @description The agent it is about; it may since have been deleted */
+            agent_id: string | null;
+            /** @description How many times the condition was seen while this alert was unresolved */
+            count: number;
+            /** @description Rule-specific facts (exit code, metric/value/threshold, config diff, ...) and resolved_reason once resolved */
+            details: {
+                [key: string]: unknown;
+            };
+            first_seen_at: string;
+            id: number;
+            last_seen_at: string;
+            message: string;
+            resolved_at: string | null;
+            /** @description One of agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back */
+            rule: string;
+            severity: components["schemas"]["AlertSeverity"];
+            status: components["schemas"]["AlertStatus"];
+            title: string;
+        };
+        AlertDelivery: {
+            alert_id: number;
+            attempts: number;
+            channel: string;
+            channel_type: string;
+            created_at: string;
+            id: number;
+            /** @enum {string} */
+            kind: "raised" | "escalated" | "resolved";
+            last_error: string | null;
+            /** @enum {string} */
+            status: "pending" | "retrying" | "delivered" | "failed";
+            updated_at: string;
+        };
+        AlertDeliveryList: {
+            items: components["schemas"]["AlertDelivery"][];
+        };
+        AlertPage: {
+            items: components["schemas"]["Alert"][];
+            next_cursor: string | null;
+        };
+        AlertRouting: {
+            /** @description The default route; null means every enabled channel */
+            channels: string[] | null;
+            /** @description Where critical and escalated alerts go when the agent's recovery policy names no channels */
+            escalation_channels: string[];
+            /**
+             * @description Every alert at or above this severity goes to `channels`
+             * @enum {string}
+             */
+            min_severity: "info" | "warning" | "critical";
+            /**
+             * @description Whether the routing was set through the API or comes from the environment
+             * @enum {string}
+             */
+            source: "database" | "environment";
+        };
+        /** @enum {string} */
+        AlertSeverity: "info" | "warning" | "critical";
+        /** @enum {string} */
+        AlertStatus: "open" | "acknowledged" | "resolved";
         ApiToken: {
             agent_id: string | null;
             created_at: string;
@@ -694,6 +843,26 @@ export type components = {
             used_at: string | null;
             used_by_agent_id: string | null;
         };
+        NotificationChannel: {
+            enabled: boolean;
+            min_severity: ("info" | "warning" | "critical") | null;
+            name: string;
+            read_only: boolean;
+            /** @description Secrets are masked (********): the webhook URL after its origin, the SMTP password */
+            settings: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            source: "database" | "environment" | "builtin";
+            /** @enum {string} */
+            type: "webhook" | "email" | "desktop";
+            updated_at: string | null;
+            updated_by: string | null;
+        };
+        NotificationChannels: {
+            channels: components["schemas"]["NotificationChannel"][];
+            routing: components["schemas"]["AlertRouting"];
+        };
         Package: {
             agent_id: string | null;
             agent_name: string | null;
@@ -736,6 +905,92 @@ export type components = {
             reason?: string;
         } & {
             [key: string]: unknown;
+        };
+        PutNotificationChannels: {
+            /** @description Every channel managed through the API; those not listed are removed */
+            channels: ({
+                enabled?: boolean;
+                /** @description The channel takes only alerts at or above this severity */
+                min_severity?: ("info" | "warning" | "critical") | null;
+                name: string;
+                read_only?: boolean;
+                settings: {
+                    /** @description Attempts before the delivery fails (default 4) */
+                    max_attempts?: number;
+                    /** @description Seconds before the second attempt, doubling for each further one (default 2) */
+                    retry_delay_s?: number;
+                    /** @description Seconds one attempt may take (default 10) */
+                    timeout_s?: number;
+                    /** @description The receiver, e.g. a Slack incoming webhook; omit or send the masked value back to keep the stored one */
+                    url?: string;
+                };
+                /**
+                 * @description As answered by GET; environment and built-in entries are read-only and skipped
+                 * @enum {string}
+                 */
+                source?: "database" | "environment" | "builtin";
+                /** @constant */
+                type: "webhook";
+                updated_at?: string | null;
+                updated_by?: string | null;
+            } | {
+                enabled?: boolean;
+                /** @description The channel takes only alerts at or above this severity */
+                min_severity?: ("info" | "warning" | "critical") | null;
+                name: string;
+                read_only?: boolean;
+                settings: {
+                    from: string;
+                    host: string;
+                    /** @description Attempts before the delivery fails (default 4) */
+                    max_attempts?: number;
+                    /** @description Omit or send the masked value back to keep the stored one; null clears it */
+                    password?: string | null;
+                    /** @description Default 465 with secure, else 587 */
+                    port?: number;
+                    /** @description Seconds before the second attempt, doubling for each further one (default 2) */
+                    retry_delay_s?: number;
+                    /** @description TLS from the first byte (port 465); otherwise STARTTLS when offered */
+                    secure?: boolean;
+                    /** @description Seconds one attempt may take (default 10) */
+                    timeout_s?: number;
+                    to: string[];
+                    user?: string | null;
+                };
+                /**
+                 * @description As answered by GET; environment and built-in entries are read-only and skipped
+                 * @enum {string}
+                 */
+                source?: "database" | "environment" | "builtin";
+                /** @constant */
+                type: "email";
+                updated_at?: string | null;
+                updated_by?: string | null;
+            } | {
+                enabled?: boolean;
+                /** @description The channel takes only alerts at or above this severity */
+                min_severity?: ("info" | "warning" | "critical") | null;
+                name: string;
+                read_only?: boolean;
+                settings?: Record<string, never>;
+                /**
+                 * @description As answered by GET; environment and built-in entries are read-only and skipped
+                 * @enum {string}
+                 */
+                source?: "database" | "environment" | "builtin";
+                /** @constant */
+                type: "desktop";
+                updated_at?: string | null;
+                updated_by?: string | null;
+            })[];
+            routing?: {
+                channels?: string[] | null;
+                escalation_channels?: string[];
+                /** @enum {string} */
+                min_severity?: "info" | "warning" | "critical";
+                /** @enum {string} */
+                source?: "database" | "environment";
+            };
         };
         RegisteredAgent: {
             agent_id: string;
@@ -1549,6 +1804,247 @@ export interface operations {
             };
             /** @description A dependency (database or broker) is unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: {
+                agent_id?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Page size, 1 to 500 */
+                limit?: number;
+                rule?: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back";
+                /** @description info, warning or critical; repeat or comma-separate for several */
+                severity?: ("info" | "warning" | "critical")[];
+                /** @description open, acknowledged or resolved; repeat or comma-separate for several */
+                status?: ("open" | "acknowledged" | "resolved")[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of alerts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertPage"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    acknowledgeAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The acknowledged alert */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAlertDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertDeliveryList"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2387,6 +2883,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    listNotificationChannels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Channels and routing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannels"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putNotificationChannels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutNotificationChannels"];
+            };
+        };
+        responses: {
+            /** @description Channels and routing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannels"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

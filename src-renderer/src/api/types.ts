@@ -24,6 +24,9 @@ export type DiscoveryToken = Schemas['DiscoveryToken'];
 export type NewDiscoveryToken = Schemas['NewDiscoveryToken'];
 export type RotatedCredentials = Schemas['RotatedCredentials'];
 export type AuditEntry = Schemas['AuditEntry'];
+export type Alert = Schemas['Alert'];
+export type AlertSeverity = Alert['severity'];
+export type AlertStatus = Alert['status'];
 
 export interface Page<T> {
   items: T[];

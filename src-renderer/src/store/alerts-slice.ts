@@ -5,7 +5,7 @@ import type { Slice, StoreDeps } from './store';
 export interface AlertsSlice {
   alerts: { status: 'idle' | 'loading' | 'ready' | 'error'; error: unknown; items: Record<string, Alert>; revision: number };
   loadAlerts(): Promise<void>;
-  ackAlert(id: string): Promise<Alert>;
+  ackAlert(id: number): Promise<Alert>;
   applyAlertEvents(events: LiveEvent[]): void;
 }
 
@@ -16,7 +16,7 @@ export function openAlertCount(items: Record<string, Alert>): number {
 }
 
 export const alertsSlice = ({ client }: StoreDeps): Slice<AlertsSlice> => (set, get) => {
-  const merge = (list: Array<Partial<Alert> & { id: string }>) =>
+  const merge = (list: Array<Partial<Alert> & { id: number }>) =>
     set((s) => {
       const items = { ...s.alerts.items };
       for (const a of list) items[a.id] = { ...(items[a.id] ?? ({} as Alert)), ...a } as Alert;

@@ -19,8 +19,8 @@ export function AlertsView() {
     useShallow((s) => ({ alerts: s.alerts, load: s.loadAlerts, ack: s.ackAlert, canAck: s.can('alerts:write'), agents: s.fleet.agents })),
   );
   const [status, setStatus] = useState<AlertStatus>('open');
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<{ id: string; error: unknown } | null>(null);
+  const [busy, setBusy] = useState<number | null>(null);
+  const [error, setError] = useState<{ id: number; error: unknown } | null>(null);
   useEffect(() => {
     if (alerts.status === 'idle') void load();
   }, [alerts.status, load]);
