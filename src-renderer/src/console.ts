@@ -8,6 +8,7 @@ import type { LiveEvent } from './api/types';
 import type { OpmasApi } from './desktop-bridge';
 import { createEventIntake, type EventIntake } from './store/event-intake';
 import { createConsoleStore, type ConsoleStore } from './store/store';
+import { emptyFleet } from './store/fleet-slice';
 import { healthCounts } from './features/dashboard/fleet-view';
 
 export interface Console {
@@ -86,7 +87,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
     if (key === signedInTo) return;
     signedInTo = key;
     if (key) {
-      s.setState({ fleet: { status: 'idle', error: null, agents: {}, revision: 0, loadedAt: null } });
+      s.setState({ fleet: emptyFleet() });
       s.getState().samples.book.clear();
       void onSignedIn();
     } else stream.stop();
@@ -98,7 +99,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const send = () => {
       timer = null;
-      const counts = healthCounts(s.getState().fleet.agents);
+      const counts = healthCounts(s.getState().fleet.agents.values());
       const key = JSON.stringify(counts);
       if (key === last) return;
       last = key;
@@ -106,7 +107,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
     };
     unsubscribers.push(
       s.subscribe((state, prev) => {
-        if (state.fleet.agents !== prev.fleet.agents && !timer) timer = setTimeout(send, 1000);
+        if (state.fleet.revision !== prev.fleet.revision && !timer) timer = setTimeout(send, 1000);
       }),
     );
   }

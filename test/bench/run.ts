@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { benchApi } from './api.bench.js';
 import { benchIngest } from './ingest.bench.js';
+import { benchChart, benchColdStart, benchDashboard, buildConsole } from './console.bench.js';
 import { printTable } from './lib.js';
 // @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
@@ -50,4 +51,14 @@ if (!only || only === 'ingest') {
   execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
   printTable('Heartbeat ingest through NATS, PGlite (latency = publish to visible through the API)', await benchIngest('pglite', undefined));
   printTable('Heartbeat ingest through NATS, PostgreSQL (latency = publish to visible through the API)', await withPgDatabase((url) => benchIngest('postgres', url)));
+}
+
+if (!only || only === 'console') {
+  // Chromium against the built console: the AMS serves out/renderer; host mode forks out/main/server.js.
+  buildConsole();
+  const dashboard = await benchDashboard();
+  printTable('Console dashboard, 10,000 agents on a real AMS (PGlite): data arrival → painted', dashboard.paint);
+  printTable('Console dashboard while 1,000 status events/s arrive through the AMS WebSocket', dashboard.stream);
+  printTable('Metrics chart, 7 days of 10 s samples × 4 series: console component beside bare uPlot (same page)', await benchChart());
+  printTable('Host mode cold start: host launcher (Node stand-in for the main process) → dashboard first data', await benchColdStart());
 }

@@ -4,13 +4,14 @@ import { useEffect, useRef } from 'react';
 import { useConsole } from '../store/context';
 
 const POINTS = 30;
+// The CSS size of every sparkline (styles/app.css .sparkline): fixed, so drawing never reads layout.
+const W = 56;
+const H = 18;
 
-export function drawSparkline(canvas: HTMLCanvasElement, values: Array<number | null>, max: number | null, color: string): void {
+export function drawSparkline(canvas: HTMLCanvasElement, values: Array<number | null>, max: number | null, color: string, w = W, h = H): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const dpr = globalThis.devicePixelRatio || 1;
-  const w = canvas.clientWidth || canvas.width;
-  const h = canvas.clientHeight || canvas.height;
   if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
   if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -44,24 +45,32 @@ export function Sparkline({ agentId, metric, max, unit }: { agentId: string; met
   useEffect(() => {
     const canvas = ref.current!;
     let seen = -1;
+    let color: string | null = null;
     const draw = () => {
       const { book } = store.getState().samples;
       const seq = book.of(agentId)?.seq ?? 0;
       if (seq === seen) return;
       seen = seq;
       const values = book.recent(agentId, metric, POINTS);
-      drawSparkline(canvas, values, max ?? null, getComputedStyle(canvas).color);
+      if (values.length === 0) return;
+      // Read the theme's colour once (it forces a style recalculation), again after a theme change.
+      color ??= getComputedStyle(canvas).color;
+      drawSparkline(canvas, values, max ?? null, color);
       const latest = values.length ? values[values.length - 1] : null;
       if (text.current) text.current.textContent = latest === null ? '—' : `${latest < 10 ? latest.toFixed(1) : Math.round(latest)} ${unit}`;
     };
     draw();
     return store.subscribe((s, prev) => {
-      if (s.samples.revision !== prev.samples.revision) draw();
+      if (s.theme !== prev.theme) {
+        color = null;
+        seen = -1;
+      }
+      if (s.samples.revision !== prev.samples.revision || seen === -1) draw();
     });
   }, [store, agentId, metric, max, unit]);
   return (
     <span className="spark">
-      <canvas ref={ref} className="sparkline" width={56} height={18} aria-hidden="true" />
+      <canvas ref={ref} className="sparkline" width={W} height={H} aria-hidden="true" />
       <span ref={text} className="spark-value">
         —
       </span>

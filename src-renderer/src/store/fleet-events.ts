@@ -47,29 +47,32 @@ function describeExit(details: Record<string, unknown> | undefined): string | nu
 }
 
 export interface FleetPatch {
-  agents: Record<string, Agent>;
   changed: boolean;
   /** Agents the events name that the console does not know yet (to fetch). */
   unknown: string[];
 }
 
-/** Applies a batch of events to the agent map, copying the map once if anything changed. */
-export function applyFleetEvents(agents: Record<string, Agent>, events: LiveEvent[]): FleetPatch {
-  let next: Record<string, Agent> | null = null;
+/**
+ * Applies a batch of events to the agent map in place (rows are replaced, never mutated) and
+ * says whether anything changed. A map rather than a record: at 10,000 agents, copying the
+ * whole collection on every batch of events was the dashboard's largest cost.
+ */
+export function applyFleetEvents(agents: Map<string, Agent>, events: LiveEvent[]): FleetPatch {
+  let changed = false;
   const unknown = new Set<string>();
   for (const event of events) {
     const id = event.agent_id;
     if (!id) continue;
-    const current = (next ?? agents)[id];
+    const current = agents.get(id);
     if (!current) {
       if (event.type === 'status.changed' || event.type.startsWith('package.')) unknown.add(id);
       continue;
     }
     const updated = applyAgentEvent(current, event);
     if (updated !== current) {
-      next ??= { ...agents };
-      next[id] = updated;
+      agents.set(id, updated);
+      changed = true;
     }
   }
-  return { agents: next ?? agents, changed: next !== null, unknown: [...unknown] };
+  return { changed, unknown: [...unknown] };
 }

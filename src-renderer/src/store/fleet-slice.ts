@@ -11,15 +11,25 @@ export interface BulkResult {
   failed: Array<{ id: string; error: unknown }>;
 }
 
+export interface FleetState {
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  error: unknown;
+  /**
+   * Every agent by id. Only this slice changes it, in place, replacing rows (so a row object
+   * never changes under a view) and bumping `revision` with a new `fleet` object.
+   */
+  agents: ReadonlyMap<string, Agent>;
+  /** Bumps whenever any row changes. */
+  revision: number;
+  /** Bumps when rows are added, removed or replaced wholesale (not for state changes from events). */
+  membership: number;
+  loadedAt: number | null;
+}
+
+export const emptyFleet = (): FleetState => ({ status: 'idle', error: null, agents: new Map(), revision: 0, membership: 0, loadedAt: null });
+
 export interface FleetSlice {
-  fleet: {
-    status: 'idle' | 'loading' | 'ready' | 'error';
-    error: unknown;
-    agents: Record<string, Agent>;
-    /** Bumps whenever `agents` changes. */
-    revision: number;
-    loadedAt: number | null;
-  };
+  fleet: FleetState;
   loadFleet(opts?: { quiet?: boolean }): Promise<void>;
   applyFleetEvents(events: LiveEvent[]): void;
   upsertAgents(agents: Agent[]): void;
@@ -58,29 +68,31 @@ export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSl
     }
   };
 
+  const agents = () => get().fleet.agents as Map<string, Agent>;
+
   return {
-    fleet: { status: 'idle', error: null, agents: {}, revision: 0, loadedAt: null },
+    fleet: emptyFleet(),
 
     loadFleet(opts = {}) {
       loading ??= (async () => {
         const quiet = opts.quiet && get().fleet.status === 'ready';
         held = [];
         if (!quiet) set((s) => ({ fleet: { ...s.fleet, status: 'loading', error: null } }));
-        const fresh: Record<string, Agent> = {};
+        const fresh = new Map<string, Agent>();
         try {
           let first = !quiet;
           await client.agents.listAll({}, (page) => {
-            for (const a of page) fresh[a.id] = a;
+            for (const a of page) fresh.set(a.id, a);
             // Paint the first page at once; the rest lands when the whole list is in.
             if (first) {
               first = false;
-              set((s) => ({ fleet: { ...s.fleet, agents: { ...fresh }, revision: s.fleet.revision + 1 } }));
+              set((s) => ({ fleet: { ...s.fleet, agents: new Map(fresh), revision: s.fleet.revision + 1, membership: s.fleet.membership + 1 } }));
             }
           });
           const pending = held ?? [];
           held = null;
-          const patched = applyFleetEvents(fresh, pending);
-          set((s) => ({ fleet: { status: 'ready', error: null, agents: patched.agents, revision: s.fleet.revision + 1, loadedAt: now() } }));
+          applyFleetEvents(fresh, pending);
+          set((s) => ({ fleet: { status: 'ready', error: null, agents: fresh, revision: s.fleet.revision + 1, membership: s.fleet.membership + 1, loadedAt: now() } }));
         } catch (error) {
           const pending = held ?? [];
           held = null;
@@ -96,27 +108,21 @@ export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSl
         held.push(...events);
         return;
       }
-      const { agents } = get().fleet;
-      const patch = applyFleetEvents(agents, events);
-      if (patch.changed) set((s) => ({ fleet: { ...s.fleet, agents: patch.agents, revision: s.fleet.revision + 1 } }));
+      const patch = applyFleetEvents(agents(), events);
+      if (patch.changed) set((s) => ({ fleet: { ...s.fleet, revision: s.fleet.revision + 1 } }));
       if (patch.unknown.length) fetchUnknown(patch.unknown);
     },
 
     upsertAgents(list) {
       if (list.length === 0) return;
-      set((s) => {
-        const agents = { ...s.fleet.agents };
-        for (const a of list) agents[a.id] = a;
-        return { fleet: { ...s.fleet, agents, revision: s.fleet.revision + 1 } };
-      });
+      const map = agents();
+      for (const a of list) map.set(a.id, a);
+      set((s) => ({ fleet: { ...s.fleet, revision: s.fleet.revision + 1, membership: s.fleet.membership + 1 } }));
     },
 
     removeAgent(id) {
-      if (!get().fleet.agents[id]) return;
-      set((s) => {
-        const { [id]: _gone, ...agents } = s.fleet.agents;
-        return { fleet: { ...s.fleet, agents, revision: s.fleet.revision + 1 } };
-      });
+      if (!agents().delete(id)) return;
+      set((s) => ({ fleet: { ...s.fleet, revision: s.fleet.revision + 1, membership: s.fleet.membership + 1 } }));
     },
 
     async controlAgents(ids, action) {

@@ -31,4 +31,4 @@ export function agent(overrides: Partial<Agent> = {}): Agent {
   };
 }
 
-export const byId = (list: Agent[]) => Object.fromEntries(list.map((a) => [a.id, a]));
+export const byId = (list: Agent[]) => new Map(list.map((a) => [a.id, a]));

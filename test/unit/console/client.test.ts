@@ -226,7 +226,7 @@ describe('the event intake', () => {
     intake.push({ id: 51, time: '', type: 'status.changed', agent_id: a.id, from: 'stopped', to: 'starting', event_type: 'start_requested', details: {} } as LiveEvent);
     expect(scheduled).toHaveLength(1);
     scheduled[0]();
-    expect(store.getState().fleet.agents[a.id].status).toBe('starting');
+    expect(store.getState().fleet.agents.get(a.id)!.status).toBe('starting');
     expect(store.getState().samples.book.recent(a.id, 'cpu_percent', 2)).toEqual([49, 50]);
     expect(updates).toBe(2); // the fleet and the samples, once each
     expect(batches).toEqual([51]);

@@ -27,7 +27,7 @@ describe('live events on agent rows', () => {
     expect(applyAgentEvent(a, ev({ type: 'metrics.sample', agent_id: a.id, t: 1, values: { cpu_percent: 3 } }))).toBe(a);
   });
 
-  it('a batch copies the map once, leaves untouched rows alone and names agents it does not know', () => {
+  it('a batch replaces changed rows (never mutates one), leaves the others alone and names agents it does not know', () => {
     const [a, b] = [agent({ status: 'stopped' }), agent({ status: 'stopped' })];
     const agents = byId([a, b]);
     const patch = applyFleetEvents(agents, [
@@ -35,12 +35,11 @@ describe('live events on agent rows', () => {
       ev({ type: 'status.changed', agent_id: a.id, from: 'starting', to: 'running', event_type: 'process_started', details: { pid: 1 } }),
       ev({ type: 'status.changed', agent_id: 'wifi-x', from: null, to: 'registered', event_type: 'registered', details: {} }),
     ]);
-    expect(patch.changed).toBe(true);
-    expect(patch.agents).not.toBe(agents);
-    expect(patch.agents[a.id].status).toBe('running');
-    expect(patch.agents[b.id]).toBe(b);
-    expect(patch.unknown).toEqual(['wifi-x']);
-    expect(agents[a.id].status).toBe('stopped');
+    expect(patch).toEqual({ changed: true, unknown: ['wifi-x'] });
+    expect(agents.get(a.id)!.status).toBe('running');
+    expect(agents.get(b.id)).toBe(b);
+    expect(a.status).toBe('stopped');
+    expect(applyFleetEvents(agents, [ev({ type: 'health.changed', agent_id: b.id, from: 'unknown', to: 'unknown', reasons: [] })]).changed).toBe(false);
   });
 
   it('replaying events the snapshot already holds ends in the same state (absolute transitions)', () => {
@@ -50,10 +49,12 @@ describe('live events on agent rows', () => {
       ev({ type: 'status.changed', agent_id: a.id, from: 'failed', to: 'starting', event_type: 'start_requested', details: {} }),
       ev({ type: 'status.changed', agent_id: a.id, from: 'starting', to: 'running', event_type: 'process_started', details: { pid: 7 } }),
     ];
-    const fromOld = applyFleetEvents(byId([a]), events).agents[a.id];
-    const fromNewer = applyFleetEvents(byId([{ ...a, status: 'starting' }]), events).agents[a.id];
-    expect(fromOld).toMatchObject({ status: 'running', pid: 7 });
-    expect(fromNewer).toMatchObject({ status: 'running', pid: 7 });
+    const fromOld = byId([a]);
+    const fromNewer = byId([{ ...a, status: 'starting' }]);
+    applyFleetEvents(fromOld, events);
+    applyFleetEvents(fromNewer, events);
+    expect(fromOld.get(a.id)).toMatchObject({ status: 'running', pid: 7 });
+    expect(fromNewer.get(a.id)).toMatchObject({ status: 'running', pid: 7 });
   });
 });
 
@@ -67,18 +68,20 @@ describe('the dashboard list', () => {
   const names = (list: { agent_name: string }[]) => list.map((a) => a.agent_name);
 
   it('filters by state, health, type and label, and searches name, type, version and labels case-insensitively', () => {
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, status: 'running' })).sort()).toEqual(['Bridge', 'Gate']);
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, health: 'critical' }))).toEqual(['attic']);
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, type: 'wifi', label: 'site:paris' }))).toEqual(['Bridge']);
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, label: 'tier' }))).toEqual(['Bridge']);
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, text: 'GATE' }))).toEqual(['Gate']);
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, text: 'lyon' }))).toEqual(['attic']);
-    expect(names(filterAgents(fleet, { ...DEFAULT_QUERY, text: '2.1' }))).toEqual(['cellar']);
-    expect(filterAgents(fleet, { ...DEFAULT_QUERY, text: 'nothing-like-this' })).toEqual([]);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, status: 'running' })).sort()).toEqual(['Bridge', 'Gate']);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, health: 'critical' }))).toEqual(['attic']);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, type: 'wifi', label: 'site:paris' }))).toEqual(['Bridge']);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, label: 'tier' }))).toEqual(['Bridge']);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, text: 'GATE' }))).toEqual(['Gate']);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, text: 'lyon' }))).toEqual(['attic']);
+    expect(names(filterAgents(fleet.values(), { ...DEFAULT_QUERY, text: '2.1' }))).toEqual(['cellar']);
+    expect(filterAgents(fleet.values(), { ...DEFAULT_QUERY, text: 'nothing-like-this' })).toEqual([]);
   });
 
   it('sorts by name ignoring case, by health and status worst first, and by last heartbeat', () => {
-    const all = Object.values(fleet);
+    const all = [...fleet.values()];
+    const numbered = ['Agent10', 'agent2', 'Agent1'].map((n) => agent({ agent_name: n }));
+    expect(names(sortAgents(numbered, 'name', 'asc'))).toEqual(['Agent1', 'agent2', 'Agent10']);
     expect(names(sortAgents(all, 'name', 'asc'))).toEqual(['attic', 'Bridge', 'cellar', 'Gate']);
     expect(names(sortAgents(all, 'name', 'desc'))).toEqual(['Gate', 'cellar', 'Bridge', 'attic']);
     expect(names(sortAgents(all, 'health', 'asc'))).toEqual(['attic', 'Bridge', 'cellar', 'Gate']);
@@ -87,7 +90,7 @@ describe('the dashboard list', () => {
   });
 
   it('groups by type or by a label, with counts per group and an unlabelled group last', () => {
-    const sorted = sortAgents(Object.values(fleet), 'name', 'asc');
+    const sorted = sortAgents([...fleet.values()], 'name', 'asc');
     const byType = groupRows(sorted, 'type');
     expect(byType.filter((r) => r.kind === 'group').map((r) => r.kind === 'group' && r.label)).toEqual(['type security', 'type wifi']);
     const bySite = groupRows(sorted, 'label:site');
@@ -102,8 +105,8 @@ describe('the dashboard list', () => {
   });
 
   it('counts every state, and the health counts the desktop tray shows', () => {
-    const c = stateCounts(Object.values(fleet));
+    const c = stateCounts(fleet.values());
     expect(c).toMatchObject({ total: 4, process: { running: 2, failed: 1, stopped: 1 }, health: { healthy: 1, critical: 1, warning: 1, unknown: 1 }, recovery: { none: 3, failed: 1 } });
-    expect(healthCounts(fleet)).toEqual({ healthy: 1, warning: 1, critical: 1, unknown: 1 });
+    expect(healthCounts(fleet.values())).toEqual({ healthy: 1, warning: 1, critical: 1, unknown: 1 });
   });
 });

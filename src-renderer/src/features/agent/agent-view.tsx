@@ -28,7 +28,7 @@ const TABS: Array<{ tab: AgentTab; title: string }> = [
 
 export function AgentView({ id, tab, at }: { id: string; tab: AgentTab; at: number | null }) {
   const { client, store } = useConsole();
-  const agent = useConsoleStore((s) => s.fleet.agents[id]);
+  const agent = useConsoleStore((s) => s.fleet.agents.get(id));
   const fleetReady = useConsoleStore((s) => s.fleet.status === 'ready');
   const [fetchState, setFetchState] = useState<{ status: 'idle' | 'loading' | 'error'; error?: unknown }>({ status: 'idle' });
 
@@ -44,7 +44,7 @@ export function AgentView({ id, tab, at }: { id: string; tab: AgentTab; at: numb
       .catch((error) => setFetchState({ status: 'error', error }));
   };
   useEffect(() => {
-    if (!store.getState().fleet.agents[id]) fetchAgent();
+    if (!store.getState().fleet.agents.has(id)) fetchAgent();
   }, [id]);
 
   if (!agent) {

@@ -16,7 +16,7 @@ const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
 export function AlertsView() {
   const { alerts, load, ack, canAck, agents } = useConsoleStore(
-    useShallow((s) => ({ alerts: s.alerts, load: s.loadAlerts, ack: s.ackAlert, canAck: s.can('alerts:write'), agents: s.fleet.agents })),
+    useShallow((s) => ({ alerts: s.alerts, load: s.loadAlerts, ack: s.ackAlert, canAck: s.can('alerts:write'), agents: s.fleet.agents, membership: s.fleet.membership })),
   );
   const [status, setStatus] = useState<AlertStatus>('open');
   const [busy, setBusy] = useState<number | null>(null);
@@ -73,7 +73,7 @@ export function AlertsView() {
       ) : (
         <ul className="alert-list" data-testid="alert-list">
           {shown.map((a) => {
-            const agent = a.agent_id ? agents[a.agent_id] : undefined;
+            const agent = a.agent_id ? agents.get(a.agent_id) : undefined;
             return (
               <li key={a.id} className={`alert-item severity-${a.severity}`} data-alert-id={a.id}>
                 <div className="alert-head">

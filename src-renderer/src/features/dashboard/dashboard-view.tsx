@@ -16,7 +16,7 @@ import { Empty, ErrorState, Loading } from '../common/states';
 import { RelativeTime } from '../common/relative-time';
 import { describeError } from '../../api/errors';
 import { Sparkline } from '../../charts/sparkline';
-import { DEFAULT_QUERY, type FleetQuery, type FleetRow, type SortKey, facets, filterAgents, groupRows, sortAgents, stateCounts } from './fleet-view';
+import { DEFAULT_QUERY, STABLE_SORTS, type FleetQuery, type FleetRow, type SortKey, facets, filterAgents, groupRows, sortAgents, stateCounts } from './fleet-view';
 
 const ROW_HEIGHT = 40;
 
@@ -27,9 +27,20 @@ export function DashboardView() {
   const [selected, setSelected] = useState<Set<string>>(() => new Set());
   const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
 
-  const counts = useMemo(() => stateCounts(Object.values(fleet.agents)), [fleet.agents]);
-  const available = useMemo(() => facets(fleet.agents), [fleet.agents]);
-  const shown = useMemo(() => sortAgents(filterAgents(fleet.agents, query), query.sort, query.dir), [fleet.agents, query]);
+  // Live events change states, not names, types or labels: what depends only on those is
+  // recomputed when agents come or go (membership), the rest on every change (revision).
+  const { agents, revision, membership } = fleet;
+  const counts = useMemo(() => stateCounts(agents.values()), [agents, revision]);
+  const available = useMemo(() => facets(agents.values()), [agents, membership]);
+  const stable = STABLE_SORTS.has(query.sort);
+  const sortedIds = useMemo(
+    () => (stable ? sortAgents([...agents.values()], query.sort, query.dir).map((a) => a.id) : null),
+    [agents, membership, stable, query.sort, query.dir],
+  );
+  const shown = useMemo(() => {
+    if (sortedIds) return filterAgents(sortedIds.map((id) => agents.get(id)!).filter(Boolean), query);
+    return sortAgents(filterAgents(agents.values(), query), query.sort, query.dir);
+  }, [agents, revision, sortedIds, query]);
   const rows = useMemo(() => groupRows(shown, query.groupBy, collapsed), [shown, query.groupBy, collapsed]);
   const total = counts.total;
   const filtered = JSON.stringify({ ...query, sort: '', dir: '', groupBy: '' }) !== JSON.stringify({ ...DEFAULT_QUERY, sort: '', dir: '', groupBy: '' });
@@ -387,7 +398,7 @@ function BulkBar({ selected, clear, onDone }: { selected: Agent[]; clear(): void
     setResult(r);
     onDone(r);
   };
-  const names = (ids: string[]) => ids.map((id) => store.getState().fleet.agents[id]?.agent_name ?? id);
+  const names = (ids: string[]) => ids.map((id) => store.getState().fleet.agents.get(id)?.agent_name ?? id);
   return (
     <div className="bulk-bar" aria-live="polite">
       {selected.length > 0 ? (

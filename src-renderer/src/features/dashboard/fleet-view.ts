@@ -40,11 +40,10 @@ function textMatches(agent: Agent, needle: string): boolean {
   return false;
 }
 
-export function filterAgents(agents: Record<string, Agent>, q: FleetQuery): Agent[] {
+export function filterAgents(agents: Iterable<Agent>, q: FleetQuery): Agent[] {
   const needle = q.text.trim().toLowerCase();
   const out: Agent[] = [];
-  for (const id in agents) {
-    const a = agents[id];
+  for (const a of agents) {
     if (q.status && a.status !== q.status) continue;
     if (q.health && a.health !== q.health) continue;
     if (q.recovery && a.recovery !== q.recovery) continue;
@@ -56,10 +55,19 @@ export function filterAgents(agents: Record<string, Agent>, q: FleetQuery): Agen
   return out;
 }
 
+// Natural order for names ("agent2" before "agent10"): digit runs padded. Cached per row
+// object; live updates replace the object, so a stale key is never used.
+const nameKeys = new WeakMap<Agent, string>();
+export function nameKey(a: Agent): string {
+  let k = nameKeys.get(a);
+  if (k === undefined) nameKeys.set(a, (k = a.agent_name.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, '0'))));
+  return k;
+}
+
 function sortValue(a: Agent, key: SortKey): number | string {
   switch (key) {
     case 'name':
-      return a.agent_name.toLowerCase();
+      return nameKey(a);
     case 'status':
       return STATUS_RANK[a.status] ?? 99;
     case 'health':
@@ -78,7 +86,7 @@ function sortValue(a: Agent, key: SortKey): number | string {
 /** Sorted copy; ties broken by name then id so the order is stable under live updates. */
 export function sortAgents(list: Agent[], key: SortKey, dir: 'asc' | 'desc'): Agent[] {
   const sign = dir === 'asc' ? 1 : -1;
-  const keyed = list.map((a) => ({ a, k: sortValue(a, key), n: a.agent_name.toLowerCase() }));
+  const keyed = list.map((a) => ({ a, k: sortValue(a, key), n: nameKey(a) }));
   keyed.sort((x, y) => {
     if (x.k < y.k) return -sign;
     if (x.k > y.k) return sign;
@@ -108,11 +116,14 @@ export function stateCounts(list: Iterable<Agent>): StateCounts {
 }
 
 /** What the desktop tray shows. */
-export function healthCounts(agents: Record<string, Agent>): FleetCounts {
+export function healthCounts(agents: Iterable<Agent>): FleetCounts {
   const c: FleetCounts = { healthy: 0, warning: 0, critical: 0, unknown: 0 };
-  for (const id in agents) c[agents[id].health]++;
+  for (const a of agents) c[a.health]++;
   return c;
 }
+
+/** Sort keys that live events never change: a list sorted by them stays sorted as states change. */
+export const STABLE_SORTS: ReadonlySet<SortKey> = new Set(['name', 'type', 'version']);
 
 export type FleetRow = { kind: 'group'; key: string; label: string; counts: StateCounts } | { kind: 'agent'; agent: Agent };
 
@@ -138,12 +149,11 @@ export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: Readonly
 }
 
 /** Types and label keys present, for the filter and group menus. */
-export function facets(agents: Record<string, Agent>): { types: string[]; labelKeys: string[]; labels: string[] } {
+export function facets(agents: Iterable<Agent>): { types: string[]; labelKeys: string[]; labels: string[] } {
   const types = new Set<string>();
   const keys = new Set<string>();
   const labels = new Set<string>();
-  for (const id in agents) {
-    const a = agents[id];
+  for (const a of agents) {
     types.add(a.agent_type);
     for (const k in a.labels) {
       keys.add(k);
