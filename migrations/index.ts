@@ -15,6 +15,13 @@ import * as m011 from './20261124000011_create_discovery_tokens.js';
 import * as m012 from './20261124000012_create_agent_packages.js';
 import * as m013 from './20261124000013_create_agent_credentials.js';
 import * as m014 from './20261124000014_add_reported_status_and_disabled.js';
+import * as m015 from './20261124000015_create_agent_recovery_policies.js';
+import * as m016 from './20261124000016_add_recovery_attempt_context.js';
+import * as m017 from './20261124000017_add_process_exit_and_config_version.js';
+import * as m018 from './20261124000018_add_config_version_apply_status.js';
+import * as m020 from './20261124000020_index_metrics_time.js';
+import * as m021 from './20261124000021_index_agent_logs_time.js';
+import * as m022 from './20261124000022_index_process_started.js';
 import * as m025 from './20261124000025_create_alerts.js';
 import * as m026 from './20261124000026_create_notification_channels.js';
 import * as m027 from './20261124000027_create_alert_deliveries.js';
@@ -39,6 +46,13 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000012_create_agent_packages', ...m012 },
   { name: '20261124000013_create_agent_credentials', ...m013 },
   { name: '20261124000014_add_reported_status_and_disabled', ...m014 },
+  { name: '20261124000015_create_agent_recovery_policies', ...m015 },
+  { name: '20261124000016_add_recovery_attempt_context', ...m016 },
+  { name: '20261124000017_add_process_exit_and_config_version', ...m017 },
+  { name: '20261124000018_add_config_version_apply_status', ...m018 },
+  { name: '20261124000020_index_metrics_time', ...m020 },
+  { name: '20261124000021_index_agent_logs_time', ...m021 },
+  { name: '20261124000022_index_process_started', ...m022 },
   { name: '20261124000025_create_alerts', ...m025 },
   { name: '20261124000026_create_notification_channels', ...m026 },
   { name: '20261124000027_create_alert_deliveries', ...m027 },

@@ -20,6 +20,11 @@ import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
 import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
+import { createSampler, DEFAULT_METRICS_INTERVAL_S, warningThresholds } from './monitoring/sampler.js';
+import { createRetention } from './monitoring/retention.js';
+import { createPrometheusExporter } from './monitoring/prometheus.js';
+import { createMetricsService } from './services/metrics.js';
+import { createLogService } from './services/logs.js';
 import { CONFIG_DEFAULTS, readEnvironmentLayer } from './domain/agent-config.js';
 import { DatabaseUnavailable } from './errors.js';
 import { CURRENT_API_VERSION } from './http/versioning.js';
@@ -31,8 +36,12 @@ import { createAlertService } from './alerts/service.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
 import { takeAlertEnvironment } from './alerts/environment.js';
-import { policyChannelsFromConfig } from './alerts/policy.js';
+import { policyChannelsFrom } from './alerts/policy.js';
 import { createLiveStream } from './live/stream.js';
+import { createStatusService } from './services/status.js';
+import { createSupervisor } from './supervisor/supervisor.js';
+import { createLifecycleService } from './services/lifecycle.js';
+import { createRecoveryService } from './services/recovery.js';
 
 export interface RunningAms {
   url: string;
@@ -97,10 +106,42 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     agents.hooks.beforeRemove.push((id) => credentials.revokeAll(id, 'agent deleted').then(() => undefined));
     agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
-    const ingest = createIngest({ db, logger });
-    cleanup.unshift(() => ingest.stop());
-    broker.consume(ingest.handlers);
     const events = createEventBus();
+    const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
+    const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
+    const sampler = createSampler({
+      db,
+      events,
+      logger,
+      // The supervisor's live processes (it is created below, before anything is sampled).
+      listProcesses: () => supervisor.processes(),
+      intervalS: async () => {
+        const fleet = (await config.fleet()).config;
+        const value = fleet.metrics_interval ?? environment.layer.metrics_interval;
+        return typeof value === 'number' ? value : DEFAULT_METRICS_INTERVAL_S;
+      },
+      // An agent deleted meanwhile has no config: it gets the defaults (its samples are dropped anyway).
+      thresholds: async (ids) =>
+        new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
+    });
+    // Agents may report network counters the OS cannot give per process (see sampler.ts); the
+    // supervisor's health monitor hears every heartbeat and agent metric too.
+    const ingest = createIngest({
+      db,
+      logger,
+      listeners: {
+        heartbeat: (id, body, at) => {
+          if (body.metrics) sampler.noteReported(id, body.metrics);
+          supervisor.listeners.heartbeat(id, body, at);
+        },
+        metrics: (id, body) => {
+          sampler.noteReported(id, body);
+          supervisor.listeners.metrics(id, body);
+        },
+      },
+    });
+    cleanup.unshift(() => ingest.stop());
+    const retention = createRetention({ db, logger, settings });
     const scanner = createScanner({
       db,
       agentsDir: settings.agentsDir,
@@ -115,7 +156,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         ),
     });
     cleanup.unshift(() => scanner.stop());
-    const config = createConfigService({ db, defaults: () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) }), environment: environment.layer });
+    const status = createStatusService({ db, events });
+    const supervisor = createSupervisor({ db, logger, events, status, config, credentials, agents, scanner, broker, dataDir: settings.dataDir, env });
+    // Stop the process before its credentials are revoked, so that it ends as asked rather than cut off.
+    agents.hooks.beforeRemove.unshift((id) => supervisor.beforeRemove(id));
+    agents.hooks.afterDisable.unshift((id) => supervisor.afterDisable(id));
+    // Runs before the broker stops: agents are asked to stop over it.
+    cleanup.unshift(() => supervisor.stop());
+    // Agents' messages flow once everything that listens to them exists.
+    broker.consume(ingest.handlers);
     const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
     const alerts = createAlertService({
       db,
@@ -123,7 +172,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       logger,
       channels: notificationChannels,
       crashLoop: alertEnvironment.crashLoop,
-      policyChannels: policyChannelsFromConfig(config),
+      policyChannels: policyChannelsFrom((id) => supervisor.policies.policyOf(id)),
       agentInfo: (id) => agents.get(id).then((a) => ({ name: a.agent_name, status: a.status }), () => undefined),
     });
     cleanup.unshift(() => alerts.stop());
@@ -138,6 +187,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       config,
       alerts,
       notificationChannels,
+      metrics: createMetricsService({ db }),
+      logs: createLogService({ db }),
+      sampler,
+      retention,
+      prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler }),
+      status,
+      supervisor,
+      lifecycle: createLifecycleService({ db, config, supervisor, broker: () => broker.health() }),
+      recovery: createRecoveryService({ db, supervisor, status }),
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
@@ -155,6 +213,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             const st = ingest.stats();
             return { status: 'ok', latency_ms: Math.round(st.lastFlushMs * 100) / 100, heartbeats: st.heartbeats, metric_rows: st.metricRows, log_rows: st.logRows, flushes: st.flushes };
           },
+          supervisor: async () => supervisor.health(),
         },
       }),
     };
@@ -162,7 +221,13 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
     await whenSchemaReady(() => scanner.start());
+    await whenSchemaReady(() => supervisor.start());
     await whenSchemaReady(async () => alerts.start());
+    await whenSchemaReady(async () => {
+      await sampler.start();
+      retention.start();
+    });
+    cleanup.unshift(() => retention.stop(), () => sampler.stop());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 

@@ -32,6 +32,19 @@ import { alertRoutes } from './api/alerts/routes.js';
 import { notificationChannelRoutes } from './api/notification-channels/routes.js';
 import type { AlertService } from './alerts/service.js';
 import type { ChannelService } from './alerts/channel-service.js';
+import { metricRoutes, prometheusRoutes } from './api/metrics/routes.js';
+import { logRoutes } from './api/logs/routes.js';
+import type { MetricsService } from './services/metrics.js';
+import type { LogService } from './services/logs.js';
+import type { Sampler } from './monitoring/sampler.js';
+import type { Retention } from './monitoring/retention.js';
+import type { PrometheusExporter } from './monitoring/prometheus.js';
+import { lifecycleRoutes } from './api/lifecycle/routes.js';
+import { recoveryRoutes } from './api/recovery/routes.js';
+import type { StatusService } from './services/status.js';
+import type { LifecycleService } from './services/lifecycle.js';
+import type { RecoveryService } from './services/recovery.js';
+import type { Supervisor } from './supervisor/supervisor.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -47,6 +60,19 @@ export interface Services {
   events: EventBus;
   alerts: AlertService;
   notificationChannels: ChannelService;
+  /** Bucketed metric series (per agent and fleet-wide). */
+  metrics: MetricsService;
+  logs: LogService;
+  /** Resource samples of supervised processes; `latest(agentId)` for status and health. */
+  sampler: Sampler;
+  retention: Retention;
+  prometheus: PrometheusExporter;
+  /** The only writer of process, health and recovery status; status history. */
+  status: StatusService;
+  /** Agent processes: lifecycle, health monitoring, recovery, runtime configuration. */
+  supervisor: Supervisor;
+  lifecycle: LifecycleService;
+  recovery: RecoveryService;
 }
 
 export interface AppDeps {
@@ -71,7 +97,16 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...packageRoutes(services),
     ...alertRoutes(services),
     ...notificationChannelRoutes({ channels: services.notificationChannels }),
+    ...metricRoutes(services),
+    ...logRoutes(services),
+    ...lifecycleRoutes(services),
+    ...recoveryRoutes(services),
   ];
+}
+
+/** Routes outside /api/v1 (same guard): the Prometheus exposition at /metrics. */
+export function rootRoutes(services: Services): RouteSpec[] {
+  return prometheusRoutes(services);
 }
 
 /** The /api/v1 router with each route mounted behind the guard (when one is given). */
@@ -109,6 +144,9 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[]; route
   app.use(jsonBody());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  const root = new Router();
+  mountRoutes(root, rootRoutes(deps.services), deps.security.guard);
+  app.use(root.routes());
   if (deps.staticDir && fs.existsSync(path.join(deps.staticDir, 'index.html'))) app.use(webConsole(deps.staticDir));
   return { app, routes, router };
 }

@@ -28,6 +28,12 @@ export interface AmsSettings {
   /** Login and setup attempts per minute, per address and per username. */
   loginRateLimitPerMinute: number;
   corsOrigins: string[];
+  /** Days of raw metric samples kept (agent_resource_metrics, agent_metrics). */
+  metricsRetentionDays: number;
+  /** Days of agent log lines kept. */
+  logRetentionDays: number;
+  /** Newest log lines kept per agent, so a chatty agent cannot fill the disk within the age limit. */
+  logMaxRowsPerAgent: number;
 }
 
 /** Secrets the AMS reads from its environment only (never flags, so they stay out of `ps`). */
@@ -71,6 +77,9 @@ export const SETTINGS_FLAGS = {
   'rate-limit': { env: 'OPMAS_RATE_LIMIT', help: 'API requests per minute per token (default 3000)' },
   'login-rate-limit': { env: 'OPMAS_LOGIN_RATE_LIMIT', help: 'login/setup attempts per minute per address and per username (default 10)' },
   'cors-origins': { env: 'OPMAS_CORS_ORIGINS', help: 'comma-separated origins allowed by CORS (default: none)' },
+  'metrics-retention-days': { env: 'OPMAS_METRICS_RETENTION_DAYS', help: 'days of raw metric samples kept (default 7)' },
+  'log-retention-days': { env: 'OPMAS_LOG_RETENTION_DAYS', help: 'days of agent logs kept (default 7)' },
+  'log-max-rows-per-agent': { env: 'OPMAS_LOG_MAX_ROWS_PER_AGENT', help: 'newest log lines kept per agent (default 100000)' },
 } as const satisfies Record<string, { env: string; help: string; boolean?: boolean }>;
 
 export const DEFAULT_PORT = 8470;
@@ -143,5 +152,8 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     rateLimitPerMinute: int('rate-limit', 3000, 1, 10_000_000),
     loginRateLimitPerMinute: int('login-rate-limit', 10, 1, 100_000),
     corsOrigins: (pick('cors-origins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    metricsRetentionDays: int('metrics-retention-days', 7, 1, 3650),
+    logRetentionDays: int('log-retention-days', 7, 1, 3650),
+    logMaxRowsPerAgent: int('log-max-rows-per-agent', 100_000, 100, 100_000_000),
   };
 }

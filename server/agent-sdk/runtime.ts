@@ -2,7 +2,7 @@
 // `heartbeat_interval` seconds, publish status/metrics/logs, answer control requests
 // (ping, config.update, reload, stop), and stop gracefully on SIGTERM. Reconnection after a
 // broker restart is the client's; this module re-announces the agent when it is back.
-import { connect, credsAuthenticator, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, errors as natsErrors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { LOG_LEVELS, validateConfigLayer } from '../domain/agent-config.js';
 import { ControlRequest, type AgentReportedStatus, type ControlReply } from '../broker/protocol.js';
 import { subjects } from '../broker/subjects.js';
@@ -49,6 +49,13 @@ export type TopicHandler = (body: unknown, subject: string, raw: Msg) => void | 
 
 const DEFAULT_HEARTBEAT_S = 30;
 const DRAIN_TIMEOUT_MS = 3000;
+/**
+ * How long the broker must keep refusing the agent's credentials before it counts as "for
+ * good". A nats-server configuration reload (every revocation in host mode) refuses clients
+ * that reconnect at that very moment; that must not end a healthy agent.
+ */
+const AUTH_REFUSED_EXIT_MS = 3000;
+const CONNECT_TIMEOUT_MS = 3000;
 const levelRank = (l: string) => Math.max(0, (LOG_LEVELS as readonly string[]).indexOf(l));
 
 export type AgentRuntime = ReturnType<typeof createAgentRuntime>;
@@ -218,12 +225,20 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
   function log(level: LogLevel, message: string, context?: Record<string, unknown>): void {
     const threshold = typeof config.log_level === 'string' ? config.log_level : 'INFO';
     if (levelRank(level) < levelRank(threshold)) return;
-    local(level, message, context ? { context } : {});
+    // `nats: true` marks the stderr copy of a line that also goes over NATS: the supervisor, which
+    // captures stderr, then leaves it to the ingest instead of storing it twice.
+    const sent = nc !== undefined && !nc.isClosed();
+    local(level, message, { ...(context ? { context } : {}), ...(sent ? { nats: true } : {}) });
     publish(own.logs, { level, message, timestamp: new Date().toISOString(), ...(context ? { context } : {}) });
   }
 
   async function watchStatus(conn: NatsConnection): Promise<void> {
+    let refusedSince: number | undefined;
     for await (const s of conn.status()) {
+      if (s.type === 'error' && (s.error instanceof natsErrors.AuthorizationError || s.error instanceof natsErrors.UserAuthenticationExpiredError)) {
+        refusedSince ??= Date.now();
+        if (Date.now() - refusedSince >= AUTH_REFUSED_EXIT_MS) void conn.close().catch(() => undefined);
+      } else if (s.type === 'reconnect') refusedSince = undefined;
       if (s.type === 'disconnect') {
         connected = false;
         local('WARNING', 'lost the broker connection; reconnecting');
@@ -303,6 +318,11 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
         inboxPrefix: own.inboxPrefix,
         ...(environment.tlsCaFile ? { tls: { caFile: environment.tlsCaFile } } : {}),
         waitOnFirstConnect: true,
+        // Refusals are judged over time by watchStatus, not by the client's two-in-a-row rule.
+        ignoreAuthErrorAbort: true,
+        // A connection attempt that meets a nats-server reload can hang; try again soon rather
+        // than after the client's default 20 s.
+        timeout: CONNECT_TIMEOUT_MS,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
         pingInterval: 10_000,

@@ -158,6 +158,21 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
       chain = run.catch(() => undefined);
       return run;
     },
+    /**
+     * Revokes several users with one application of the list: in host mode each application is a
+     * nats-server reload, which briefly drops every connection of the account.
+     */
+    revokeMany(publicKeys: string[]): Promise<RevocationOutcome> {
+      if (publicKeys.some((k) => !/^U[A-Z2-7]{55}$/.test(k))) return Promise.reject(new TypeError('not a user public key'));
+      if (publicKeys.length === 0) return Promise.resolve({ applied: true, detail: 'nothing to revoke' });
+      const run = chain.then(async () => {
+        const at = Math.floor(now() / 1000);
+        for (const key of publicKeys) deps.revocations.add(key, at);
+        return deps.applyRevocations(deps.revocations.list());
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    },
     isRevoked: (publicKey: string) => publicKey in deps.revocations.list(),
     revocations: () => deps.revocations.list(),
   };

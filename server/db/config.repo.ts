@@ -9,9 +9,14 @@ export interface ConfigVersionRow {
   author: string;
   reason: string | null;
   created_at: Date;
+  /** Agent versions only: what the running agent did with it (runtime configuration). */
+  apply_status?: string | null;
+  apply_error?: string | null;
+  applied_at?: Date | null;
 }
 
 const VERSION_COLUMNS = ['version', 'config', 'author', 'reason', 'created_at'];
+const AGENT_VERSION_COLUMNS = [...VERSION_COLUMNS, 'apply_status', 'apply_error', 'applied_at'];
 
 /** Scope of a version history: one agent, or the fleet-wide settings. */
 export type ConfigScope = { agentId: string } | 'fleet';
@@ -19,21 +24,27 @@ export type ConfigScope = { agentId: string } | 'fleet';
 export function configRepo(q: Queryable) {
   const versions = (scope: ConfigScope) =>
     scope === 'fleet' ? q('fleet_config_versions') : q('agent_config_versions').where('agent_id', scope.agentId);
+  const columns = (scope: ConfigScope) => (scope === 'fleet' ? VERSION_COLUMNS : AGENT_VERSION_COLUMNS);
 
   return {
     async current(scope: ConfigScope): Promise<ConfigVersionRow | undefined> {
-      return versions(scope).select(VERSION_COLUMNS).orderBy('version', 'desc').first();
+      return versions(scope).select(columns(scope)).orderBy('version', 'desc').first();
     },
 
     async version(scope: ConfigScope, version: number): Promise<ConfigVersionRow | undefined> {
-      return versions(scope).select(VERSION_COLUMNS).where('version', version).first();
+      return versions(scope).select(columns(scope)).where('version', version).first();
     },
 
     /** Newest first, versions below `before` when given; up to limit+1 rows. */
     async history(scope: ConfigScope, limit: number, before?: number): Promise<ConfigVersionRow[]> {
-      const query = versions(scope).select(VERSION_COLUMNS).orderBy('version', 'desc').limit(limit + 1);
+      const query = versions(scope).select(columns(scope)).orderBy('version', 'desc').limit(limit + 1);
       if (before !== undefined) query.where('version', '<', before);
       return query;
+    },
+
+    /** Records whether the running agent applied a version (runtime configuration). */
+    async markApplied(agentId: string, version: number, status: 'applied' | 'rejected' | 'unanswered', error: string | null): Promise<void> {
+      await q('agent_config_versions').where({ agent_id: agentId, version }).update({ apply_status: status, apply_error: error, applied_at: q.fn.now(3) });
     },
 
     /**
@@ -49,7 +60,7 @@ export function configRepo(q: Queryable) {
       const table = scope === 'fleet' ? 'fleet_config_versions' : 'agent_config_versions';
       const [inserted] = await q(table)
         .insert(scope === 'fleet' ? row : { ...row, agent_id: scope.agentId })
-        .returning(VERSION_COLUMNS);
+        .returning(columns(scope));
       if (scope !== 'fleet') {
         await q('agent_configs').where('agent_id', scope.agentId).delete();
         const keys = Object.entries(config).map(([key, value]) => ({ agent_id: scope.agentId, key, value: JSON.stringify(value) }));

@@ -14,6 +14,12 @@ export function credentialsRepo(q: Queryable) {
       const rows = await query.update({ revoked_at: q.fn.now(3), revoke_reason: reason }).returning('public_key');
       return rows.map((r: { public_key: string }) => r.public_key);
     },
+    /** Marks the given live keys of the agent revoked; answers those that were live. */
+    async revokeKeys(agentId: string, keys: string[], reason: string): Promise<string[]> {
+      if (keys.length === 0) return [];
+      const rows = await q('agent_credentials').where({ agent_id: agentId }).whereIn('public_key', keys).whereNull('revoked_at').update({ revoked_at: q.fn.now(3), revoke_reason: reason }).returning('public_key');
+      return rows.map((r: { public_key: string }) => r.public_key);
+    },
     /** Every revoked key with its revocation time (the account JWT's revocation list). */
     revoked: (): Promise<Array<{ public_key: string; revoked_at: Date }>> =>
       q('agent_credentials').whereNotNull('revoked_at').select('public_key', 'revoked_at'),

@@ -2,6 +2,7 @@
 // < agent stored. Pure functions: validation of a stored layer, reading the environment
 // layer, and the merge that reports each key's source.
 import type { FieldIssue } from '../errors.js';
+import { thresholdsProblem } from '../supervisor/health-rules.js';
 
 export type ConfigValue = string | number | boolean | { [key: string]: unknown };
 export type ConfigMap = Record<string, ConfigValue>;
@@ -21,8 +22,11 @@ export const CONFIG_DEFAULTS: ConfigMap = {
 interface KeyRule {
   /** Why the value is not acceptable, or undefined. */
   check(value: unknown): string | undefined;
-  /** Parses the OPMAS_<KEY> environment text, or returns undefined when it does not parse. */
-  fromEnv(text: string): ConfigValue | undefined;
+  /**
+   * Parses the OPMAS_<KEY> environment text, or returns undefined when it does not parse.
+   * Absent for keys that have no environment variable (the supervisor's per-agent keys).
+   */
+  fromEnv?(text: string): ConfigValue | undefined;
 }
 
 const asString = (text: string) => text;
@@ -49,6 +53,13 @@ export const KNOWN_KEYS: Record<string, KeyRule> = {
   },
   metrics_enabled: booleanRule,
   heartbeat_interval: numberInRange(1, 3600),
+  /** Seconds between resource samples of the fleet's processes (fleet layer; default 10 in the sampler). */
+  metrics_interval: numberInRange(0.05, 3600),
+  // The supervisor's keys (README "Lifecycle"): set per agent or fleet-wide, not from the environment.
+  autostart: { check: booleanRule.check },
+  stop_grace_period: { check: numberInRange(0, 3600).check },
+  stop_timeout: { check: numberInRange(0, 3600).check },
+  thresholds: { check: thresholdsProblem },
 };
 
 /** Every problem with a stored configuration layer (fleet or agent), one entry per bad key. */
@@ -84,6 +95,7 @@ export function readEnvironmentLayer(env: NodeJS.ProcessEnv): { layer: ConfigMap
   const layer: ConfigMap = {};
   const problems: string[] = [];
   for (const [key, rule] of Object.entries(KNOWN_KEYS)) {
+    if (!rule.fromEnv) continue;
     const name = `OPMAS_${key.toUpperCase()}`;
     const text = env[name];
     if (text === undefined || text === '') continue;

@@ -14,6 +14,10 @@ export interface ConfigVersionView {
   reason: string | null;
   /** Null only for the fleet's implicit version 0 (nothing stored yet). */
   created_at: string | null;
+  /** Agent versions: `applied`, `rejected` or `unanswered` once sent to the running agent. */
+  apply_status?: string | null;
+  apply_error?: string | null;
+  applied_at?: string | null;
 }
 
 export interface EffectiveConfigView {
@@ -40,6 +44,9 @@ const presentVersion = (row: ConfigVersionRow): ConfigVersionView => ({
   author: row.author,
   reason: row.reason,
   created_at: row.created_at.toISOString(),
+  ...(row.apply_status !== undefined
+    ? { apply_status: row.apply_status ?? null, apply_error: row.apply_error ?? null, applied_at: row.applied_at ? row.applied_at.toISOString() : null }
+    : {}),
 });
 
 export type ConfigService = ReturnType<typeof createConfigService>;

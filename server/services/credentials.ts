@@ -27,11 +27,10 @@ export function createCredentialsService({ db, logger, broker }: CredentialsDeps
   }
 
   async function revokeKeys(keys: string[], agentId: string): Promise<void> {
-    const b = broker();
-    for (const key of keys) {
-      const outcome = await b?.issuer.revoke(key);
-      if (outcome && !outcome.applied) logger.warn({ agentId, detail: outcome.detail }, 'revocation recorded but not yet applied');
-    }
+    if (keys.length === 0) return;
+    // One application for all of them: in host mode each is a nats-server reload.
+    const outcome = await broker()?.issuer.revokeMany(keys);
+    if (outcome && !outcome.applied) logger.warn({ agentId, detail: outcome.detail }, 'revocation recorded but not yet applied');
   }
 
   return {
@@ -68,6 +67,20 @@ export function createCredentialsService({ db, logger, broker }: CredentialsDeps
       await revokeKeys(old, agentId);
       return { issued, revoked: old.length };
     },
+
+    /**
+     * Revokes the given keys of several agents at once: one broker update for all (the
+     * supervisor batches the keys its restarts made stale).
+     */
+    async revokeStale(entries: Array<{ agentId: string; keys: string[] }>, reason: string): Promise<number> {
+      const keys: string[] = [];
+      for (const e of entries) keys.push(...(await credentialsRepo(db.knex).revokeKeys(e.agentId, e.keys, reason)));
+      await revokeKeys(keys, entries.map((e) => e.agentId).join(','));
+      return keys.length;
+    },
+
+    /** The agent's keys that are not revoked. */
+    liveKeys: (agentId: string): Promise<string[]> => credentialsRepo(db.knex).live(agentId),
 
     /** Revokes every live key of the agent, except `keep`. */
     async revokeAll(agentId: string, reason: string, keep?: string): Promise<number> {

@@ -1,17 +1,19 @@
 // Process status transitions (DESIGN.md, seed §6.1) as a table, with pure functions. The
-// process manager asks before every change; anything not in the table is refused.
+// supervisor asks before every change; anything not in the table is refused.
 
 export const PROCESS_STATES = ['discovered', 'registered', 'starting', 'running', 'stopping', 'stopped', 'failed', 'degraded'] as const;
 export type ProcessState = (typeof PROCESS_STATES)[number];
 
 /**
- * Allowed transitions. The table of DESIGN.md, plus `degraded -> stopping`: an operator must
- * be able to stop an agent that is running but degraded.
+ * Allowed transitions: the table of DESIGN.md plus two rows it leaves out.
+ * - `degraded -> stopping`: an operator must be able to stop an agent that is running but degraded.
+ * - `starting -> failed`: a process that could not be spawned at all (the executable vanished,
+ *   EACCES, EAGAIN), or an AMS that died between asking for a start and seeing the process.
  */
 export const TRANSITIONS: Readonly<Record<ProcessState, readonly ProcessState[]>> = {
   discovered: ['registered'],
   registered: ['starting'],
-  starting: ['running'],
+  starting: ['running', 'failed'],
   running: ['stopping', 'failed', 'degraded'],
   stopping: ['stopped'],
   stopped: ['starting'],
@@ -19,12 +21,18 @@ export const TRANSITIONS: Readonly<Record<ProcessState, readonly ProcessState[]>
   degraded: ['running', 'failed', 'stopping'],
 };
 
+export function isProcessState(s: string): s is ProcessState {
+  return (PROCESS_STATES as readonly string[]).includes(s);
+}
+
 export function canTransition(from: ProcessState, to: ProcessState): boolean {
   return TRANSITIONS[from]?.includes(to) ?? false;
 }
 
 /** States in which the agent's process exists (or is being started or stopped). */
 export const LIVE_STATES: readonly ProcessState[] = ['starting', 'running', 'stopping', 'degraded'];
+
+export const isLive = (s: ProcessState): boolean => LIVE_STATES.includes(s);
 
 /** Operator actions and the transition each begins with. */
 export type LifecycleAction = 'start' | 'stop' | 'restart';
@@ -39,4 +47,9 @@ export function firstStepOf(action: LifecycleAction, from: ProcessState): Proces
     case 'restart':
       return canTransition(from, 'stopping') ? 'stopping' : canTransition(from, 'starting') ? 'starting' : undefined;
   }
+}
+
+/** The state an action is asking for, for error messages (`requested` in a 409's details). */
+export function targetOf(action: LifecycleAction): ProcessState {
+  return action === 'stop' ? 'stopping' : 'starting';
 }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { benchApi } from './api.bench.js';
 import { benchIngest } from './ingest.bench.js';
 import { benchChart, benchColdStart, benchDashboard, buildConsole } from './console.bench.js';
+import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
 // @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
@@ -51,6 +52,13 @@ if (!only || only === 'ingest') {
   execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
   printTable('Heartbeat ingest through NATS, PGlite (latency = publish to visible through the API)', await benchIngest('pglite', undefined));
   printTable('Heartbeat ingest through NATS, PostgreSQL (latency = publish to visible through the API)', await withPgDatabase((url) => benchIngest('postgres', url)));
+}
+
+if (!only || only === 'metrics') {
+  const lite = await benchMetrics('pglite');
+  const pgRows = await withPgDatabase((url) => benchMetrics('postgres', url));
+  printTable('Metrics query, PGlite: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', lite);
+  printTable('Metrics query, PostgreSQL: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', pgRows);
 }
 
 if (!only || only === 'console') {

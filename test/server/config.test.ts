@@ -23,11 +23,11 @@ describe('effective configuration', () => {
     const agent = await createAgent(t.api);
     const fleet = await t.api.put('/api/v1/config', { config: { log_level: 'ERROR', heartbeat_interval: 20, region: 'us-west' }, reason: 'quieter fleet' });
     expect(fleet.status).toBe(200);
-    const put = await t.api.put(`/api/v1/agents/${agent.id}/config`, { config: { heartbeat_interval: 5, thresholds: { cpu: 80 } }, reason: 'faster' });
+    const put = await t.api.put(`/api/v1/agents/${agent.id}/config`, { config: { heartbeat_interval: 5, thresholds: { cpu_percent: { warning: 80 } } }, reason: 'faster' });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ agent_id: agent.id, version: 1, config: { heartbeat_interval: 5, thresholds: { cpu: 80 } }, author: 'admin', reason: 'faster' });
+    expect(put.body).toMatchObject({ agent_id: agent.id, version: 1, config: { heartbeat_interval: 5, thresholds: { cpu_percent: { warning: 80 } } }, author: 'admin', reason: 'faster' });
     const res = await t.api.get(`/api/v1/agents/${agent.id}/config`);
-    expect(res.body.config).toMatchObject({ log_level: 'ERROR', heartbeat_interval: 5, region: 'us-west', thresholds: { cpu: 80 } });
+    expect(res.body.config).toMatchObject({ log_level: 'ERROR', heartbeat_interval: 5, region: 'us-west', thresholds: { cpu_percent: { warning: 80 } } });
     expect(res.body.sources).toMatchObject({ log_level: 'fleet', heartbeat_interval: 'agent', region: 'fleet', thresholds: 'agent', metrics_enabled: 'default' });
     expect(res.body.fleet_version).toBeGreaterThanOrEqual(1);
     await t.api.put('/api/v1/config', { config: {}, reason: 'reset' });

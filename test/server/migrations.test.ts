@@ -61,6 +61,11 @@ describe('migrations', () => {
     expect(indexed('agent_logs', 'agent_id, "timestamp"')).toBe(true);
     expect(indexed('agent_recovery_attempts', 'agent_id, started_at')).toBe(true);
     expect(indexed('agents', 'created_at, id')).toBe(true);
+    // Retention and fleet-wide queries read by time alone; restarts are counted from a partial index.
+    expect(indexed('agent_resource_metrics', 'created_at)')).toBe(true);
+    expect(indexed('agent_metrics', '"timestamp")')).toBe(true);
+    expect(indexed('agent_logs', '"timestamp")')).toBe(true);
+    expect(indexes.some((i: { indexdef: string }) => i.indexdef.includes('agent_status_history_started_idx') && i.indexdef.includes("WHERE ((event_type)::text = 'process_started'"))).toBe(true);
 
     const details = await db.knex('information_schema.columns').where({ table_name: 'agent_status_history', column_name: 'details' }).first('data_type');
     expect(details.data_type).toBe('jsonb');

@@ -210,7 +210,7 @@ describe('deliveries', () => {
 
   it("escalations go to the channels of the agent's recovery policy; unknown names are recorded as failed", async () => {
     const agent = await createAgent(t.api);
-    expect((await t.api.put(`/api/v1/agents/${agent.id}/config`, { recovery: { notification_channels: ['pager', 'nowhere'] } })).status).toBe(200);
+    expect((await t.api.put(`/api/v1/agents/${agent.id}/recovery/policy`, { notification_channels: ['pager', 'nowhere'] })).status).toBe(200);
     const before = pager.requests.length;
     await publish({ type: 'recovery.escalated', agent_id: agent.id, attempt: 3, max_attempts: 3, trigger: 'process_exit', error: 'exit code 1' });
     const alert = await alertOf(agent.id);

@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ConfigService } from '../../services/config.js';
+import type { Supervisor } from '../../supervisor/supervisor.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { noteAudit, principalOf } from '../../security/guard.js';
@@ -25,7 +26,10 @@ function audited<T extends { previous: ConfigMap | null; config: ConfigMap }>(ct
   return rest;
 }
 
-export function configRoutes({ config }: { config: ConfigService }): RouteSpec[] {
+export function configRoutes({ config, supervisor }: { config: ConfigService; supervisor?: Supervisor }): RouteSpec[] {
+  /** A running agent is sent the new effective config at once; the answer says whether it took it. */
+  const applied = async <T extends object>(agentId: string, written: T) => (supervisor ? { ...written, apply: await supervisor.applyConfig(agentId) } : written);
+
   /** An agent-bound principal may not change the keys that control how it is run (OWASP API3). */
   async function refuseProtectedKeys(ctx: Context, agentId: string, next: ConfigMap): Promise<void> {
     if (principalOf(ctx)?.agentId === undefined) return;
@@ -120,7 +124,7 @@ export function configRoutes({ config }: { config: ConfigService }): RouteSpec[]
       responses: { 200: { description: 'The new version', schema: AgentConfigVersionSchema }, ...errorResponses(400, 401, 403, 404, 413, 415, 503) },
       handler: async (ctx, { params, body, query }) => {
         await refuseProtectedKeys(ctx, params.id, body.config);
-        return audited(ctx, await config.putAgent(params.id, body.config, actorName(ctx), body.reason ?? query.reason ?? null));
+        return applied(params.id, audited(ctx, await config.putAgent(params.id, body.config, actorName(ctx), body.reason ?? query.reason ?? null)));
       },
     }),
     defineRoute({
@@ -149,7 +153,7 @@ export function configRoutes({ config }: { config: ConfigService }): RouteSpec[]
       responses: { 200: { description: 'The new version', schema: AgentConfigVersionSchema }, ...errorResponses(400, 401, 403, 404, 415, 503) },
       handler: async (ctx, { params, body }) => {
         noteAudit(ctx, { details: { version: body.version } });
-        return audited(ctx, await config.rollbackAgent(params.id, body.version, actorName(ctx), body.reason ?? null));
+        return applied(params.id, audited(ctx, await config.rollbackAgent(params.id, body.version, actorName(ctx), body.reason ?? null)));
       },
     }),
   ];

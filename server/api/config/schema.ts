@@ -49,6 +49,9 @@ export const ConfigVersionSchema = z
     author: z.string(),
     reason: z.string().nullable(),
     created_at: z.string().nullable(),
+    apply_status: z.enum(['applied', 'rejected', 'unanswered']).nullable().optional().describe('Agent versions: what the running agent did with it'),
+    apply_error: z.string().nullable().optional(),
+    applied_at: z.string().nullable().optional(),
   })
   .meta({ id: 'ConfigVersion' });
 
@@ -65,9 +68,18 @@ export const EffectiveConfigSchema = z
   })
   .meta({ id: 'EffectiveConfig' });
 
+export const ConfigApplySchema = z
+  .object({
+    status: z.enum(['applied', 'rejected', 'unanswered', 'not_running']),
+    error: z.string().optional().describe("The agent's reason for a rejection, or why there was no answer"),
+    running_version: z.number().int().nullable().optional().describe('The version the running agent has after this request'),
+  })
+  .meta({ id: 'ConfigApply', description: 'What the running agent did with the new version; rejected or unanswered leaves its running config as it was' });
+
 export const AgentConfigVersionSchema = ConfigVersionSchema.extend({
   agent_id: z.string(),
   effective: EffectiveConfigSchema,
+  apply: ConfigApplySchema.optional(),
 }).meta({ id: 'AgentConfigVersion' });
 
 export const ConfigHistoryPage = pageOf(ConfigVersionSchema, 'ConfigHistoryPage');

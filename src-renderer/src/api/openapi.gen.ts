@@ -107,6 +107,178 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's health with the reasons (missed heartbeats, thresholds over their limits) */
+        get: operations["getAgentHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent's log lines, newest first: minimum level, time range, message substring, cursor pages */
+        get: operations["listAgentLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent's metric series bucketed server-side: gauges (cpu_percent, memory_mb, response_ms, ...) as the mean per bucket, counters (events_processed, events_failed, disk_*_bytes, net_*_bytes) as a per-second rate, error_rate and processing_ms per processed event */
+        get: operations["getAgentMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/recovery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recovery state: attempts of the latest episode, remaining budget, next attempt time, policy and statistics */
+        get: operations["getAgentRecovery"];
+        put?: never;
+        /** Start a recovery now (a restart, counted against the policy); 409 while one runs */
+        post: operations["triggerAgentRecovery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/recovery/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's recovery policy (the defaults until one is stored) */
+        get: operations["getRecoveryPolicy"];
+        /** Change fields of the agent's recovery policy */
+        put: operations["putRecoveryPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop the agent if it runs, then start it */
+        post: operations["restartAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start the agent from its package (registered, stopped or failed agents) */
+        post: operations["startAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's process, health and recovery status, PID, start time, last heartbeat, last error and latest metrics */
+        get: operations["getAgentStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/status/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every status change with its cause, newest first */
+        get: operations["getAgentStatusHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop the agent: stop request, SIGTERM after stop_grace_period, SIGKILL after stop_timeout */
+        post: operations["stopAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts": {
         parameters: {
             query?: never;
@@ -398,6 +570,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fleet-wide series: cpu_percent_avg, cpu_percent_max, memory_mb_total, memory_mb_max, events_processed_rate, events_failed_rate, error_rate, agents_reporting */
+        get: operations["getFleetMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notification-channels": {
         parameters: {
             query?: never;
@@ -467,6 +656,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/recovery/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fleet-wide recovery statistics: attempts, success and failure rate, mean and p95 time to recover, effectiveness per trigger and action */
+        get: operations["getRecoveryStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roles": {
         parameters: {
             query?: never;
@@ -499,6 +705,23 @@ export type paths = {
         post?: never;
         /** Delete a custom role no one holds */
         delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agents counted by process, health and recovery status, per type and per label, and the state of the database, broker and supervisor */
+        get: operations["getFleetStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -610,6 +833,11 @@ export type components = {
         };
         AgentConfigVersion: {
             agent_id: string;
+            applied_at?: string | null;
+            apply?: components["schemas"]["ConfigApply"];
+            apply_error?: string | null;
+            /** @description Agent versions: what the running agent did with it */
+            apply_status?: ("applied" | "rejected" | "unanswered") | null;
             author: string;
             config: components["schemas"]["ConfigValues"];
             created_at: string | null;
@@ -617,9 +845,77 @@ export type components = {
             reason: string | null;
             version: number;
         };
+        AgentHealth: {
+            agent_id: string;
+            /** @enum {string} */
+            health: "healthy" | "warning" | "critical" | "unknown";
+            heartbeat_interval: number;
+            last_heartbeat: string | null;
+            /** @description Latest values: resource sample (cpu_percent, memory_mb, ...), error_rate, response_ms and what the agent reports */
+            metrics: {
+                [key: string]: number;
+            };
+            reasons: components["schemas"]["HealthReason"][];
+        };
+        /** @description Columnar series for uPlot: `t` and one array per metric name */
+        AgentMetricSeries: {
+            agent_id: string;
+            /** @description ISO 8601 */
+            from: string;
+            /** @description Bucket width in seconds */
+            step: number;
+            /** @description Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step */
+            t: number[];
+            /** @description ISO 8601 */
+            to: string;
+        } & {
+            [key: string]: (number | null)[];
+        };
         AgentPage: {
             items: components["schemas"]["Agent"][];
             next_cursor: string | null;
+        };
+        AgentRecovery: {
+            agent_id: string;
+            /** @description The attempts of the latest episode, in order */
+            attempts: components["schemas"]["RecoveryAttempt"][];
+            can_recover: boolean;
+            episode_started_at: string | null;
+            in_progress: boolean;
+            next_attempt_at: string | null;
+            policy: components["schemas"]["RecoveryPolicyFields"];
+            /** @enum {string} */
+            recovery_status: "none" | "in_progress" | "success" | "failed";
+            remaining: number;
+            stats: components["schemas"]["RecoveryStats"];
+            trigger: ("process_exit" | "health_critical" | "resource_exhaustion" | "dependency_failure" | "manual" | "config_crash_loop") | null;
+        };
+        AgentStatus: {
+            /** @description The process was left running by an earlier AMS and taken over */
+            adopted: boolean;
+            agent_id: string;
+            /** @description The stored config version the running process has */
+            config_version: number | null;
+            exit_code: number | null;
+            exit_signal: string | null;
+            /** @enum {string} */
+            health_status: "healthy" | "warning" | "critical" | "unknown";
+            last_error: string | null;
+            last_heartbeat: string | null;
+            /** @description Latest values: resource sample (cpu_percent, memory_mb, ...), error_rate, response_ms and what the agent reports */
+            metrics: {
+                [key: string]: number;
+            };
+            pid: number | null;
+            /** @enum {string} */
+            process_status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
+            /** @enum {string} */
+            recovery_status: "none" | "in_progress" | "success" | "failed";
+            reported_status: string | null;
+            /** @description The last version the agent ran healthy under for stable_after seconds */
+            stable_config_version: number | null;
+            start_time: string | null;
+            uptime_s: number | null;
         };
         Alert: {
             acknowledged_at: string | null;
@@ -723,6 +1019,15 @@ export type components = {
             items: components["schemas"]["AuditEntry"][];
             next_cursor: string | null;
         };
+        /** @description What the running agent did with the new version; rejected or unanswered leaves its running config as it was */
+        ConfigApply: {
+            /** @description The agent's reason for a rejection, or why there was no answer */
+            error?: string;
+            /** @description The version the running agent has after this request */
+            running_version?: number | null;
+            /** @enum {string} */
+            status: "applied" | "rejected" | "unanswered" | "not_running";
+        };
         ConfigHistoryPage: {
             items: components["schemas"]["ConfigVersion"][];
             next_cursor: string | null;
@@ -732,6 +1037,10 @@ export type components = {
             [key: string]: unknown;
         };
         ConfigVersion: {
+            applied_at?: string | null;
+            apply_error?: string | null;
+            /** @description Agent versions: what the running agent did with it */
+            apply_status?: ("applied" | "rejected" | "unanswered") | null;
             author: string;
             config: components["schemas"]["ConfigValues"];
             created_at: string | null;
@@ -791,6 +1100,74 @@ export type components = {
                 message: string;
             };
         };
+        /** @description Columnar fleet-wide series: `t` and one array per aggregate */
+        FleetMetricSeries: {
+            /** @description ISO 8601 */
+            from: string;
+            /** @description Bucket width in seconds */
+            step: number;
+            /** @description Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step */
+            t: number[];
+            /** @description ISO 8601 */
+            to: string;
+        } & {
+            [key: string]: (number | null)[];
+        };
+        FleetRecoveryStats: {
+            attempts: number;
+            by_action: {
+                [key: string]: components["schemas"]["RecoveryEffectiveness"];
+            };
+            by_trigger: {
+                [key: string]: components["schemas"]["RecoveryEffectiveness"];
+            };
+            failed: number;
+            failure_rate: number | null;
+            generated_at: string;
+            last_recovery_at: string | null;
+            mean_time_to_recover_s: number | null;
+            p95_time_to_recover_s: number | null;
+            recoveries: number;
+            succeeded: number;
+            success_rate: number | null;
+        };
+        FleetStatus: {
+            agents: components["schemas"]["StatusCounts"];
+            /** @description Keyed by "<label key>:<label value>" */
+            by_label: {
+                [key: string]: components["schemas"]["StatusCounts"];
+            };
+            by_type: {
+                [key: string]: components["schemas"]["StatusCounts"];
+            };
+            dependencies: {
+                broker: {
+                    error?: string;
+                    latency_ms: number | null;
+                    /** @enum {string} */
+                    status: "ok" | "degraded" | "down";
+                } & {
+                    [key: string]: unknown;
+                };
+                database: {
+                    error?: string;
+                    latency_ms: number | null;
+                    /** @enum {string} */
+                    status: "ok" | "degraded" | "down";
+                } & {
+                    [key: string]: unknown;
+                };
+                supervisor: {
+                    error?: string;
+                    latency_ms: number | null;
+                    /** @enum {string} */
+                    status: "ok" | "degraded" | "down";
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+            generated_at: string;
+        };
         Health: {
             api_version: string;
             components: {
@@ -807,6 +1184,36 @@ export type components = {
             status: "ok" | "degraded" | "down";
             uptime_s: number;
             version: string;
+        };
+        HealthReason: {
+            /** @enum {string} */
+            kind: "heartbeat" | "threshold";
+            last_heartbeat?: string | null;
+            /** @enum {string} */
+            level: "warning" | "critical";
+            message: string;
+            metric?: string;
+            missed?: number;
+            threshold?: number;
+            value?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        LogLine: {
+            agent_id: string;
+            context: {
+                [key: string]: unknown;
+            } | null;
+            id: number;
+            level: string;
+            message: string;
+            /** @description stdout, stderr or nats */
+            source: string | null;
+            timestamp: string;
+        };
+        LogPage: {
+            items: components["schemas"]["LogLine"][];
+            next_cursor: string | null;
         };
         Me: {
             agent_id: string | null;
@@ -992,6 +1399,116 @@ export type components = {
                 source?: "database" | "environment";
             };
         };
+        /** @description The fields to change; the others keep their current values */
+        PutRecoveryPolicy: {
+            /** @description Recover by itself after a failure (default true) */
+            auto_recovery?: boolean;
+            /** @description Delay before attempt n = min(retry_delay × backoff_factor^(n-1), max_backoff) (1 to 10; default 2) */
+            backoff_factor?: number;
+            /** @description Failed attempts after which recovery.escalated is raised (1 to 1000; default 3) */
+            escalation_threshold?: number;
+            /** @description Each delay is spread by up to this fraction either way (0 to 0.25; default 0) */
+            jitter?: number;
+            /** @description Upper bound of any delay, seconds (0 to 86400; default 300) */
+            max_backoff?: number;
+            /** @description Attempts before the agent is declared failed (0 to 1000; default 3) */
+            max_retries?: number;
+            /** @description Where an escalation is sent (alert channels) */
+            notification_channels?: string[];
+            /** @description Seconds an attempt has to produce a healthy agent (0.05 to 86400; default 60) */
+            recovery_timeout?: number;
+            /** @description Seconds before the first attempt; fractions allowed (0 to 86400; default 5) */
+            retry_delay?: number;
+            /** @description Seconds of health after which the attempt counter resets and the config version counts as good (0 to 86400; default 60) */
+            stable_after?: number;
+        };
+        RecoveryAttempt: {
+            attempt_number: number;
+            completed_at: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+            error: string | null;
+            id: number;
+            /** @enum {string} */
+            recovery_strategy: "restart" | "config_reload" | "dependency_reconnect" | "config_rollback";
+            started_at: string;
+            /** @enum {string} */
+            status: "in_progress" | "succeeded" | "failed" | "cancelled";
+            trigger: ("process_exit" | "health_critical" | "resource_exhaustion" | "dependency_failure" | "manual" | "config_crash_loop") | null;
+        };
+        RecoveryEffectiveness: {
+            attempts: number;
+            failed: number;
+            succeeded: number;
+            success_rate: number | null;
+        };
+        RecoveryPolicy: {
+            agent_id: string;
+            /** @description Recover by itself after a failure (default true) */
+            auto_recovery: boolean;
+            /** @description Delay before attempt n = min(retry_delay × backoff_factor^(n-1), max_backoff) (1 to 10; default 2) */
+            backoff_factor: number;
+            /** @description Failed attempts after which recovery.escalated is raised (1 to 1000; default 3) */
+            escalation_threshold: number;
+            /** @description Each delay is spread by up to this fraction either way (0 to 0.25; default 0) */
+            jitter: number;
+            /** @description Upper bound of any delay, seconds (0 to 86400; default 300) */
+            max_backoff: number;
+            /** @description Attempts before the agent is declared failed (0 to 1000; default 3) */
+            max_retries: number;
+            /** @description Where an escalation is sent (alert channels) */
+            notification_channels: string[];
+            /** @description Seconds an attempt has to produce a healthy agent (0.05 to 86400; default 60) */
+            recovery_timeout: number;
+            /** @description Seconds before the first attempt; fractions allowed (0 to 86400; default 5) */
+            retry_delay: number;
+            /** @enum {string} */
+            source: "default" | "agent";
+            /** @description Seconds of health after which the attempt counter resets and the config version counts as good (0 to 86400; default 60) */
+            stable_after: number;
+            updated_at: string | null;
+            updated_by: string | null;
+        };
+        RecoveryPolicyFields: {
+            /** @description Recover by itself after a failure (default true) */
+            auto_recovery: boolean;
+            /** @description Delay before attempt n = min(retry_delay × backoff_factor^(n-1), max_backoff) (1 to 10; default 2) */
+            backoff_factor: number;
+            /** @description Failed attempts after which recovery.escalated is raised (1 to 1000; default 3) */
+            escalation_threshold: number;
+            /** @description Each delay is spread by up to this fraction either way (0 to 0.25; default 0) */
+            jitter: number;
+            /** @description Upper bound of any delay, seconds (0 to 86400; default 300) */
+            max_backoff: number;
+            /** @description Attempts before the agent is declared failed (0 to 1000; default 3) */
+            max_retries: number;
+            /** @description Where an escalation is sent (alert channels) */
+            notification_channels: string[];
+            /** @description Seconds an attempt has to produce a healthy agent (0.05 to 86400; default 60) */
+            recovery_timeout: number;
+            /** @description Seconds before the first attempt; fractions allowed (0 to 86400; default 5) */
+            retry_delay: number;
+            /** @description Seconds of health after which the attempt counter resets and the config version counts as good (0 to 86400; default 60) */
+            stable_after: number;
+        };
+        RecoveryStats: {
+            attempts: number;
+            by_action: {
+                [key: string]: components["schemas"]["RecoveryEffectiveness"];
+            };
+            by_trigger: {
+                [key: string]: components["schemas"]["RecoveryEffectiveness"];
+            };
+            failed: number;
+            failure_rate: number | null;
+            last_recovery_at: string | null;
+            mean_time_to_recover_s: number | null;
+            p95_time_to_recover_s: number | null;
+            recoveries: number;
+            succeeded: number;
+            success_rate: number | null;
+        };
         RegisteredAgent: {
             agent_id: string;
             agent_name: string;
@@ -1050,6 +1567,33 @@ export type components = {
             /** @constant */
             token_type: "Bearer";
             user: components["schemas"]["User"];
+        };
+        StatusCounts: {
+            health: {
+                [key: string]: number;
+            };
+            process: {
+                [key: string]: number;
+            };
+            recovery: {
+                [key: string]: number;
+            };
+            total: number;
+        };
+        StatusHistoryEntry: {
+            agent_id: string;
+            created_at: string;
+            details: {
+                [key: string]: unknown;
+            };
+            event_type: string;
+            from_status: string | null;
+            id: number;
+            to_status: string | null;
+        };
+        StatusHistoryPage: {
+            items: components["schemas"]["StatusHistoryEntry"][];
+            next_cursor: string | null;
         };
         TokenPair: {
             access_token: string;
@@ -1795,6 +2339,828 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgentHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Health and reasons */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentHealth"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAgentLogs: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Minimum severity: DEBUG < INFO < WARNING < ERROR < CRITICAL (case-insensitive; WARN and FATAL accepted) */
+                level?: string;
+                /** @description Page size, 1 to 500 */
+                limit?: number;
+                /** @description Case-insensitive substring of the message */
+                q?: string;
+                /** @description Lines at or after this time: ISO 8601 with a zone, or epoch ms */
+                since?: string;
+                /** @description Lines before this time */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of log lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogPage"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgentMetrics: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): ISO 8601 with a zone, or epoch ms. Default: one hour before `to` */
+                from?: string;
+                /** @description Series to answer, comma-separated and/or repeated. Default: every series with data */
+                names?: string[];
+                /** @description Bucket width: seconds (10, 0.5) or 500ms, 10s, 5m, 1h, 1d. Default: a round step giving at most 1000 points; at most 2000 points are answered */
+                step?: string;
+                /** @description End (exclusive): ISO 8601 with a zone, or epoch ms. Default: now. At most 31 days after `from` */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Columnar series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentMetricSeries"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgentRecovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recovery state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentRecovery"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggerAgentRecovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the first attempt is scheduled */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentRecovery"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRecoveryPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPolicy"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putRecoveryPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutRecoveryPolicy"];
+            };
+        };
+        responses: {
+            /** @description The policy now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryPolicy"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    restartAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgentStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Current status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStatus"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgentStatusHistory: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                event_type?: "discovered" | "registered" | "start_requested" | "process_started" | "stop_requested" | "process_stopped" | "process_exited" | "degraded" | "recovered" | "health_changed" | "recovery_attempt" | "recovery_succeeded" | "recovery_failed" | "recovery_escalated" | "recovery_cancelled" | "config_applied" | "config_rejected" | "config_rolled_back" | "adopted" | "orphan_stopped";
+                /** @description Oldest time included (ISO 8601) */
+                from?: string;
+                /** @description Page size, 1 to 500 */
+                limit?: number;
+                /** @description Newest time, excluded (ISO 8601) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of history entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusHistoryPage"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    stopAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2887,6 +4253,71 @@ export interface operations {
             };
         };
     };
+    getFleetMetrics: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): ISO 8601 with a zone, or epoch ms. Default: one hour before `to` */
+                from?: string;
+                /** @description Series to answer, comma-separated and/or repeated. Default: every series with data */
+                names?: string[];
+                /** @description Bucket width: seconds (10, 0.5) or 500ms, 10s, 5m, 1h, 1d. Default: a round step giving at most 1000 points; at most 2000 points are answered */
+                step?: string;
+                /** @description End (exclusive): ISO 8601 with a zone, or epoch ms. Default: now. At most 31 days after `from` */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Columnar series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetMetricSeries"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listNotificationChannels: {
         parameters: {
             query?: never;
@@ -3116,6 +4547,53 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRecoveryStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetRecoveryStats"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3388,6 +4866,53 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getFleetStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Fleet status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetStatus"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

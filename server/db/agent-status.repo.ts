@@ -1,0 +1,79 @@
+// agent_status: the one row of current status per agent (process, health, recovery, pid,
+// exit, config version in force). Written only through the status service.
+import type { Queryable } from './agents.repo.js';
+
+export interface AgentStatusRow {
+  agent_id: string;
+  process_status: string;
+  health_status: string;
+  recovery_status: string;
+  pid: number | null;
+  start_time: Date | null;
+  last_heartbeat: Date | null;
+  last_error: string | null;
+  reported_status: string | null;
+  reported_detail: string | null;
+  uptime_s: number | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  config_version: number | null;
+  config_since: Date | null;
+  stable_config_version: number | null;
+  updated_at: Date;
+}
+
+/** Columns a status change may set besides the status itself. */
+export type StatusColumns = Partial<
+  Pick<AgentStatusRow, 'pid' | 'start_time' | 'last_error' | 'exit_code' | 'exit_signal' | 'config_version' | 'config_since' | 'stable_config_version'>
+>;
+
+export interface StatusCountRow {
+  process_status: string;
+  health_status: string;
+  recovery_status: string;
+  n: number;
+}
+
+export function agentStatusRepo(q: Queryable) {
+  return {
+    get: (agentId: string): Promise<AgentStatusRow | undefined> => q('agent_status').where('agent_id', agentId).first(),
+
+    /** The row, locked until the transaction ends (status changes of one agent are serialized). */
+    lock: (agentId: string): Promise<AgentStatusRow | undefined> => q('agent_status').where('agent_id', agentId).forUpdate().first(),
+
+    async update(agentId: string, values: Partial<Pick<AgentStatusRow, 'process_status' | 'health_status' | 'recovery_status'>> & StatusColumns): Promise<void> {
+      await q('agent_status').where('agent_id', agentId).update({ ...values, updated_at: q.fn.now(3) });
+    },
+
+    /** Agents in any of `statuses` (for adoption and autostart at start). */
+    withProcessStatus: (statuses: string[]): Promise<AgentStatusRow[]> => q('agent_status').whereIn('process_status', statuses).select('*'),
+
+    withRecoveryStatus: (status: string): Promise<AgentStatusRow[]> => q('agent_status').where('recovery_status', status).select('*'),
+
+    /** Agents that have heartbeated at some time (the health monitor picks them up at start). */
+    heard: (): Promise<Array<Pick<AgentStatusRow, 'agent_id' | 'last_heartbeat' | 'health_status' | 'process_status' | 'start_time'>>> =>
+      q('agent_status').whereNotNull('last_heartbeat').select('agent_id', 'last_heartbeat', 'health_status', 'process_status', 'start_time'),
+
+    /** Counts by the three statuses, overall, per agent type, and per label. */
+    async counts(): Promise<{
+      all: StatusCountRow[];
+      byType: Array<StatusCountRow & { agent_type: string }>;
+      byLabel: Array<StatusCountRow & { label: string }>;
+    }> {
+      const cols = ['s.process_status', 's.health_status', 's.recovery_status'];
+      const all = await q('agent_status as s').select(cols).count({ n: '*' }).groupBy(cols);
+      const byType = await q('agent_status as s')
+        .join('agents as a', 'a.id', 's.agent_id')
+        .select(['a.type as agent_type', ...cols])
+        .count({ n: '*' })
+        .groupBy(['a.type', ...cols]);
+      const byLabel = await q
+        .from(q.raw('agent_status AS s JOIN agents AS a ON a.id = s.agent_id CROSS JOIN LATERAL jsonb_each_text(a.labels) AS l(key, value)'))
+        .select([q.raw("l.key || ':' || l.value AS label"), ...cols])
+        .count({ n: '*' })
+        .groupByRaw("l.key || ':' || l.value, s.process_status, s.health_status, s.recovery_status");
+      const num = (rows: Array<Record<string, unknown>>) => rows.map((r) => ({ ...r, n: Number(r.n) }));
+      return { all: num(all) as StatusCountRow[], byType: num(byType) as never, byLabel: num(byLabel) as never };
+    },
+  };
+}

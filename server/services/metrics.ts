@@ -1,0 +1,169 @@
+// Metric queries: one agent's series and the fleet's, bucketed server-side into columnar
+// arrays for uPlot (`{t: [...], <name>: [...]}`), within the bounds of domain/metric-series.
+import type { Database } from '../db/database.js';
+import { agentsRepo } from '../db/agents.repo.js';
+import { type CounterBucket, metricsRepo, type SeriesRange } from '../db/metrics.repo.js';
+import { AgentNotFound, type FieldIssue, ValidationFailed } from '../errors.js';
+import {
+  COUNTER_METRICS,
+  DERIVED_FROM,
+  FLEET_METRICS,
+  type FleetMetric,
+  parseNames,
+  type RawWindowQuery,
+  RESERVED_NAMES,
+  resolveWindow,
+  type SeriesWindow,
+} from '../domain/metric-series.js';
+
+export interface SeriesQuery extends RawWindowQuery {
+  /** `names=a,b` and/or repeated `names=`. */
+  names?: string[];
+}
+
+/** Columnar answer: `t` (bucket start, epoch ms) and one array per name, null where a bucket has no data. */
+export interface SeriesAnswer {
+  from: string;
+  to: string;
+  /** Seconds. */
+  step: number;
+  t: number[];
+  [name: string]: number[] | (number | null)[] | string | number;
+}
+
+export type MetricsService = ReturnType<typeof createMetricsService>;
+
+export function createMetricsService({ db, now = () => Date.now() }: { db: Database; now?: () => number }) {
+  const repo = metricsRepo(db.knex);
+
+  function window(query: SeriesQuery, allowed?: readonly string[]): { w: SeriesWindow; names?: string[] } {
+    const issues: FieldIssue[] = [];
+    const { window: w, issues: windowIssues } = resolveWindow(query, now());
+    const { names, issues: nameIssues } = parseNames(query.names, allowed);
+    issues.push(...windowIssues, ...nameIssues);
+    if (issues.length > 0 || !w) throw new ValidationFailed(issues);
+    return { w, names };
+  }
+
+  const rangeOf = (w: SeriesWindow): SeriesRange => ({ from: new Date(w.fromMs), to: new Date(w.toMs), stepMs: w.stepMs });
+
+  function frame(w: SeriesWindow): SeriesAnswer {
+    return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), step: w.stepMs / 1000, t: w.t };
+  }
+
+  /** Places (bucket, value) pairs into an array aligned with `w.t`. */
+  function column(w: SeriesWindow, points: Iterable<[number, number | null]>, fill: number | null = null): (number | null)[] {
+    const out: (number | null)[] = new Array(w.t.length).fill(fill);
+    const first = Math.round(w.t[0] / w.stepMs);
+    for (const [b, v] of points) {
+      const i = Math.round(b) - first;
+      if (i >= 0 && i < out.length && v !== null && Number.isFinite(v)) out[i] = v;
+    }
+    return out;
+  }
+
+  const byName = <R extends { name: string }>(rows: R[]) => {
+    const m = new Map<string, R[]>();
+    for (const r of rows) (m.get(r.name) ?? m.set(r.name, []).get(r.name)!).push(r);
+    return m;
+  };
+
+  /**
+   * Per-bucket ratio of two counters' increases, null where the denominator did not move. A
+   * bucket without a numerator row counts as `missing` (0 failures; unknown processing time).
+   */
+  function ratio(w: SeriesWindow, num: CounterBucket[] = [], den: CounterBucket[] = [], missing: number | null): (number | null)[] {
+    const n = new Map(num.map((r) => [Math.round(r.b), r.inc]));
+    return column(
+      w,
+      den.map((r) => {
+        const top = n.get(Math.round(r.b)) ?? missing;
+        return [r.b, r.inc !== null && r.inc > 0 && top !== null ? top / r.inc : null] as [number, number | null];
+      }),
+    );
+  }
+
+  return {
+    /**
+     * One agent's series. Gauges are the mean per bucket; counters are a per-second rate over
+     * the bucket; error_rate and processing_ms are per processed event (see DERIVED_FROM).
+     * Without `names`: every series that has data in the range.
+     */
+    async agentSeries(agentId: string, query: SeriesQuery): Promise<SeriesAnswer & { agent_id: string }> {
+      const { w, names } = window(query);
+      if (!(await agentsRepo(db.knex).exists(agentId))) throw new AgentNotFound(agentId);
+      const range = rangeOf(w);
+      const derived = Object.keys(DERIVED_FROM);
+      const counterNames = names
+        ? [...new Set([...names.filter((n) => COUNTER_METRICS.has(n) && !derived.includes(n)), ...names.flatMap((n) => DERIVED_FROM[n] ?? [])])]
+        : [...COUNTER_METRICS];
+      const gaugeFilter = names
+        ? { names: names.filter((n) => !COUNTER_METRICS.has(n) && !derived.includes(n)) }
+        : { except: [...COUNTER_METRICS, ...derived] };
+      const [gauges, counters] = await Promise.all([
+        gaugeFilter.names?.length === 0 ? [] : repo.agentGauges(agentId, range, gaugeFilter),
+        repo.agentCounters(agentId, range, counterNames),
+      ]);
+      const answer: SeriesAnswer & { agent_id: string } = { agent_id: agentId, ...frame(w) };
+      for (const [name, rows] of byName(gauges)) if (!RESERVED_NAMES.has(name)) answer[name] = column(w, rows.map((r) => [r.b, r.v]));
+      const c = byName(counters);
+      for (const [name, rows] of c) {
+        if (derived.includes(name)) continue;
+        if (names && !names.includes(name)) continue;
+        answer[name] = column(w, rows.map((r) => [r.b, r.inc !== null && r.secs ? r.inc / r.secs : null]));
+      }
+      for (const [name, [num, den]] of Object.entries(DERIVED_FROM)) {
+        if (names ? names.includes(name) : c.has(den)) answer[name] = ratio(w, c.get(num), c.get(den), name === 'error_rate' ? 0 : null);
+      }
+      for (const name of names ?? []) answer[name] ??= column(w, []);
+      return answer;
+    },
+
+    /**
+     * Fleet-wide series: cpu_percent_avg (mean of the agents' bucket means), cpu_percent_max
+     * (highest sample), memory_mb_total (sum of the agents' bucket means), memory_mb_max,
+     * events_processed_rate and events_failed_rate (sum of per-agent rates, per second),
+     * error_rate (failed / processed events) and agents_reporting (agents with any data).
+     */
+    async fleetSeries(query: SeriesQuery): Promise<SeriesAnswer> {
+      const { w, names } = window(query, FLEET_METRICS);
+      const want = new Set<FleetMetric>((names as FleetMetric[] | undefined) ?? FLEET_METRICS);
+      const range = rangeOf(w);
+      const gaugeNames = [
+        ...(want.has('cpu_percent_avg') || want.has('cpu_percent_max') ? ['cpu_percent'] : []),
+        ...(want.has('memory_mb_total') || want.has('memory_mb_max') ? ['memory_mb'] : []),
+      ];
+      const counterNames = [
+        ...(want.has('events_processed_rate') || want.has('error_rate') ? ['events_processed'] : []),
+        ...(want.has('events_failed_rate') || want.has('error_rate') ? ['events_failed'] : []),
+      ];
+      const [gauges, counters, reporting] = await Promise.all([
+        repo.fleetGauges(range, gaugeNames),
+        repo.fleetCounters(range, counterNames),
+        want.has('agents_reporting') ? repo.fleetReporting(range) : [],
+      ]);
+      const g = byName(gauges);
+      const c = byName(counters);
+      const answer = frame(w);
+      const gauge = (name: string, pick: (r: { avg: number; max: number; total: number }) => number) => column(w, (g.get(name) ?? []).map((r) => [r.b, pick(r)]));
+      const columns: Record<FleetMetric, () => (number | null)[]> = {
+        cpu_percent_avg: () => gauge('cpu_percent', (r) => r.avg),
+        cpu_percent_max: () => gauge('cpu_percent', (r) => r.max),
+        memory_mb_total: () => gauge('memory_mb', (r) => r.total),
+        memory_mb_max: () => gauge('memory_mb', (r) => r.max),
+        events_processed_rate: () => column(w, (c.get('events_processed') ?? []).map((r) => [r.b, r.rate])),
+        events_failed_rate: () => column(w, (c.get('events_failed') ?? []).map((r) => [r.b, r.rate])),
+        error_rate: () => {
+          const num = (c.get('events_failed') ?? []).map((r) => ({ name: r.name, b: r.b, inc: r.inc, secs: null }));
+          const den = (c.get('events_processed') ?? []).map((r) => ({ name: r.name, b: r.b, inc: r.inc, secs: null }));
+          // Buckets where events were processed but none failed have no failed row: their rate is 0.
+          const failed = new Map(num.map((r) => [Math.round(r.b), r.inc ?? 0]));
+          return column(w, den.map((r) => [r.b, r.inc && r.inc > 0 ? (failed.get(Math.round(r.b)) ?? 0) / r.inc : null]));
+        },
+        agents_reporting: () => column(w, reporting.map((r) => [r.b, r.n]), 0),
+      };
+      for (const name of FLEET_METRICS) if (want.has(name)) answer[name] = columns[name]();
+      return answer;
+    },
+  };
+}

@@ -1,0 +1,209 @@
+// Agent process output: the stdout/stderr capture files are tailed as they grow, each line
+// parsed (JSON lines for level, message and fields; plain lines INFO on stdout and ERROR on
+// stderr), stored in agent_logs in batches and published as `log.line` events. Files rather
+// than pipes, so an agent survives an AMS crash (a write to a pipe with no reader kills it)
+// and its output is picked up again when the new AMS adopts it.
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import { type OutputLogRow, processOutputRepo } from '../db/process-output.repo.js';
+import type { EventBus } from '../events/bus.js';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export const MAX_LINE_BYTES = 16 * 1024;
+/** A capture file fully read and larger than this is truncated (the agent appends with O_APPEND). */
+const TRUNCATE_AT_BYTES = 4 * 1024 * 1024;
+const READ_CHUNK = 64 * 1024;
+const MAX_READ_PER_POLL = 1024 * 1024;
+
+const LEVELS: Record<string, string> = {
+  trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', notice: 'INFO', warn: 'WARNING', warning: 'WARNING',
+  error: 'ERROR', err: 'ERROR', fatal: 'CRITICAL', critical: 'CRITICAL', crit: 'CRITICAL',
+};
+
+function levelOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return LEVELS[value.toLowerCase()];
+  if (typeof value === 'number') {
+    // pino / bunyan numeric levels
+    if (value >= 60) return 'CRITICAL';
+    if (value >= 50) return 'ERROR';
+    if (value >= 40) return 'WARNING';
+    if (value >= 30) return 'INFO';
+    return 'DEBUG';
+  }
+  return undefined;
+}
+
+function timeOf(value: unknown): Date | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+const OWN_FIELDS = new Set(['level', 'message', 'msg', 'time', 'timestamp', 'agent_id', 'context', 'nats']);
+
+export interface ParsedLine {
+  level: string;
+  message: string;
+  context: Record<string, unknown> | null;
+  timestamp: Date;
+}
+
+/**
+ * One line of output. A JSON object line gives level, message, time and the rest as
+ * context; anything else is a plain line. Undefined for empty lines, and for the SDK's copy
+ * of a log line it also sent over NATS (`"nats": true`), which the ingest stores already.
+ */
+export function parseLogLine(line: string, stream: OutputStream, now: Date): ParsedLine | undefined {
+  const text = line.replace(/\r$/, '');
+  if (text.trim() === '') return undefined;
+  const plain = { level: stream === 'stderr' ? 'ERROR' : 'INFO', message: text, context: null, timestamp: now };
+  if (!text.startsWith('{')) return plain;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    return plain;
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return plain;
+  const o = obj as Record<string, unknown>;
+  if (o.nats === true) return undefined;
+  const message = typeof o.message === 'string' ? o.message : typeof o.msg === 'string' ? o.msg : undefined;
+  if (message === undefined) return { ...plain, context: o };
+  const context: Record<string, unknown> = {};
+  if (o.context && typeof o.context === 'object' && !Array.isArray(o.context)) Object.assign(context, o.context);
+  for (const [k, v] of Object.entries(o)) if (!OWN_FIELDS.has(k)) context[k] = v;
+  return {
+    level: levelOf(o.level) ?? plain.level,
+    message,
+    context: Object.keys(context).length > 0 ? context : null,
+    timestamp: timeOf(o.time) ?? timeOf(o.timestamp) ?? now,
+  };
+}
+
+/** Reads what was appended to one capture file since the last read, line by line. */
+export function createTailer(file: string, stream: OutputStream, startOffset: number, onLine: (line: string) => void) {
+  let offset = startOffset;
+  let partial = '';
+  const decoder = new TextDecoder();
+  return {
+    stream,
+    file,
+    get offset() {
+      return offset;
+    },
+    /** Reads new bytes (up to 1 MiB per call); `final` also emits an unterminated last line. */
+    read(final = false): void {
+      let fd: number;
+      try {
+        fd = fs.openSync(file, 'r');
+      } catch {
+        return;
+      }
+      try {
+        const size = fs.fstatSync(fd).size;
+        if (size < offset) offset = 0; // truncated by someone else
+        const buf = Buffer.allocUnsafe(READ_CHUNK);
+        let budget = MAX_READ_PER_POLL;
+        while (offset < size && budget > 0) {
+          const n = fs.readSync(fd, buf, 0, Math.min(READ_CHUNK, size - offset), offset);
+          if (n <= 0) break;
+          offset += n;
+          budget -= n;
+          partial += decoder.decode(buf.subarray(0, n), { stream: true });
+          let nl: number;
+          while ((nl = partial.indexOf('\n')) >= 0) {
+            onLine(partial.slice(0, nl));
+            partial = partial.slice(nl + 1);
+          }
+          if (partial.length > MAX_LINE_BYTES) {
+            onLine(partial.slice(0, MAX_LINE_BYTES));
+            partial = '';
+          }
+        }
+        if (final && partial) {
+          onLine(partial);
+          partial = '';
+        }
+        // Keep the file small: once everything is read, start it over. A line the agent writes
+        // between the read and the truncation is lost; that window is a few microseconds.
+        if (offset >= TRUNCATE_AT_BYTES && offset === fs.fstatSync(fd).size && !partial) {
+          fs.truncateSync(file, 0);
+          offset = 0;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}
+
+export type LogSink = ReturnType<typeof createLogSink>;
+
+/** Batches parsed lines into agent_logs (every flushMs or maxBatch rows) and publishes each as `log.line`. */
+export function createLogSink({ db, events, logger, flushMs = 200, maxBatch = 500, maxPending = 20_000 }: {
+  db: Database;
+  events: EventBus;
+  logger: Logger;
+  flushMs?: number;
+  maxBatch?: number;
+  maxPending?: number;
+}) {
+  let rows: OutputLogRow[] = [];
+  let dropped = 0;
+  let flushing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function flush(): Promise<void> {
+    if (flushing) await flushing;
+    if (rows.length === 0) return;
+    const batch = rows;
+    rows = [];
+    flushing = (async () => {
+      try {
+        for (let i = 0; i < batch.length; i += maxBatch) await processOutputRepo(db.knex).insert(batch.slice(i, i + maxBatch));
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, lines: batch.length }, 'storing agent output failed; lines dropped');
+      } finally {
+        flushing = undefined;
+      }
+    })();
+    await flushing;
+  }
+
+  return {
+    add(agentId: string, stream: OutputStream, line: string): void {
+      const parsed = parseLogLine(line, stream, new Date());
+      if (!parsed) return;
+      if (rows.length >= maxPending) {
+        if (dropped++ % 1000 === 0) logger.warn({ agentId, dropped }, 'agent output arrives faster than it can be stored; dropping lines');
+        return;
+      }
+      rows.push({ agent_id: agentId, ...parsed, source: stream });
+      events.publish({
+        type: 'log.line',
+        agent_id: agentId,
+        level: parsed.level,
+        message: parsed.message,
+        timestamp: parsed.timestamp.toISOString(),
+        source: stream,
+        context: parsed.context,
+      });
+      if (rows.length >= maxBatch) void flush();
+      else if (!timer) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          void flush();
+        }, flushMs);
+        timer.unref();
+      }
+    },
+    flush,
+    async stop(): Promise<void> {
+      clearTimeout(timer);
+      timer = undefined;
+      await flush();
+    },
+  };
+}
