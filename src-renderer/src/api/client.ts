@@ -3,7 +3,7 @@ import type { HttpClient, Query } from './http';
 import type {
   Agent, AgentConfigVersion, AgentHealthReport, AgentStatusReport, Alert, AlertStatus, AuditEntry, ConfigApply, ConfigVersion, DiscoveryToken,
   EffectiveConfig, FleetStatus, Health, LifecycleAction, LogEntry, Me, MetricsSeries, NewDiscoveryToken, Package, PackageScan, PackageStatus, Page,
-  RecoveryPolicy, RecoveryState, RotatedCredentials, StatusHistoryEntry,
+  RecoveryPolicy, RecoveryState, RotatedCredentials, StatusHistoryEntry, StoredRecoveryPolicy,
 } from './types';
 
 const MAX_PAGE = 500;
@@ -69,8 +69,8 @@ export function createAmsClient(http: HttpClient) {
     recovery: {
       get: (id: string) => http.get<RecoveryState>(`/agents/${enc(id)}/recovery`),
       trigger: (id: string) => http.post<RecoveryState>(`/agents/${enc(id)}/recovery`),
-      policy: (id: string) => http.get<RecoveryPolicy>(`/agents/${enc(id)}/recovery/policy`),
-      putPolicy: (id: string, policy: Partial<RecoveryPolicy>) => http.put<RecoveryPolicy>(`/agents/${enc(id)}/recovery/policy`, policy),
+      policy: (id: string) => http.get<StoredRecoveryPolicy>(`/agents/${enc(id)}/recovery/policy`),
+      putPolicy: (id: string, policy: Partial<RecoveryPolicy>) => http.put<StoredRecoveryPolicy>(`/agents/${enc(id)}/recovery/policy`, policy),
     },
 
     metrics: {

@@ -1,6 +1,5 @@
-// The renderer's names for the AMS's types. Those the AMS already serves come from the
-// generated OpenAPI types (the server's zod schemas); contract.ts holds the agreed shapes of
-// endpoints that are still being built.
+// The renderer's names for the AMS's types, from the generated OpenAPI types (the server's zod
+// schemas). live-events.ts holds the live stream's messages, which OpenAPI does not describe.
 import type { components } from './openapi.gen';
 
 type Schemas = components['schemas'];
@@ -27,6 +26,22 @@ export type AuditEntry = Schemas['AuditEntry'];
 export type Alert = Schemas['Alert'];
 export type AlertSeverity = Alert['severity'];
 export type AlertStatus = Alert['status'];
+export type AgentStatusReport = Schemas['AgentStatus'];
+export type StatusHistoryEntry = Schemas['StatusHistoryEntry'];
+export type AgentHealthReport = Schemas['AgentHealth'];
+export type HealthReason = Schemas['HealthReason'];
+export type FleetStatus = Schemas['FleetStatus'];
+/** The editable policy fields (what PUT takes and GET /recovery embeds). */
+export type RecoveryPolicy = Schemas['RecoveryPolicyFields'];
+/** GET/PUT /recovery/policy: the fields, where they come from and who changed them. */
+export type StoredRecoveryPolicy = Schemas['RecoveryPolicy'];
+export type RecoveryAttempt = Schemas['RecoveryAttempt'];
+export type RecoveryState = Schemas['AgentRecovery'];
+export type MetricsSeries = Schemas['AgentMetricSeries'];
+export type LogEntry = Schemas['LogLine'];
+export type ConfigApply = Schemas['ConfigApply'];
+
+export type LifecycleAction = 'start' | 'stop' | 'restart';
 
 export interface Page<T> {
   items: T[];
@@ -37,4 +52,4 @@ export const PROCESS_STATUSES: readonly ProcessStatus[] = ['discovered', 'regist
 export const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'warning', 'critical', 'unknown'];
 export const RECOVERY_STATUSES: readonly RecoveryStatus[] = ['none', 'in_progress', 'success', 'failed'];
 
-export * from './contract';
+export * from './live-events';

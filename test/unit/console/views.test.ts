@@ -86,7 +86,7 @@ describe('status timeline', () => {
     expect(describeTransition({ event_type: 'config_rejected', from_status: null, to_status: null, details: { version: 4, error: 'bad key' } })).toBe(
       'Configuration version 4 rejected by the agent: bad key',
     );
-    expect(describeTransition({ event_type: 'something_new', from_status: null, to_status: null, details: null })).toBe('Something new');
+    expect(describeTransition({ event_type: 'something_new', from_status: null, to_status: null, details: {} })).toBe('Something new');
   });
 
   it('finds the row in effect at a moment (rows newest first)', () => {

@@ -67,6 +67,24 @@ export function StatusPanel({ agent }: { agent: Agent }) {
           <dd>{agent.uptime_s !== null ? shortDuration(agent.uptime_s) : '—'}</dd>
           <dt>Last error</dt>
           <dd className={agent.last_error ? 'error-text' : undefined}>{agent.last_error ?? 'none'}</dd>
+          {status.state.data && (status.state.data.exit_code !== null || status.state.data.exit_signal) && (
+            <>
+              <dt>Last exit</dt>
+              <dd>{status.state.data.exit_signal ? `killed by ${status.state.data.exit_signal}` : `exit code ${status.state.data.exit_code}`}</dd>
+            </>
+          )}
+          {status.state.data?.config_version !== null && status.state.data?.config_version !== undefined && (
+            <>
+              <dt>Running config</dt>
+              <dd>version {status.state.data.config_version}</dd>
+            </>
+          )}
+          {status.state.data?.adopted && (
+            <>
+              <dt>Adopted</dt>
+              <dd>yes: the AMS restarted and took over this running process</dd>
+            </>
+          )}
         </dl>
       </section>
       <section className="panel" aria-labelledby="metrics-now-title">
@@ -77,7 +95,7 @@ export function StatusPanel({ agent }: { agent: Agent }) {
         {Object.keys(metrics).length === 0 ? (
           <p className="muted" data-testid="metrics-empty">
             {status.state.status === 'error' && isMissingEndpoint(status.state.error)
-              ? 'This AMS does not serve GET /agents/{id}/status yet, so the latest metrics show only as live samples arrive.'
+              ? 'This AMS does not serve GET /agents/{id}/status, so the latest metrics show only as live samples arrive.'
               : agent.status === 'running' || agent.status === 'degraded'
                 ? 'No sample yet: the AMS samples running agents every few seconds.'
                 : 'The agent is not running, so there is nothing to sample. Start it to see its resource use.'}
@@ -95,7 +113,7 @@ export function StatusPanel({ agent }: { agent: Agent }) {
         <h2>Health reasons</h2>
         {health.state.status === 'error' ? (
           isMissingEndpoint(health.state.error) ? (
-            <p className="muted">This AMS does not serve GET /agents/{'{id}'}/health yet.</p>
+            <p className="muted">This AMS does not serve GET /agents/{'{id}'}/health.</p>
           ) : (
             <InlineError what="load the health reasons" error={health.state.error} retry={() => void health.reload()} />
           )

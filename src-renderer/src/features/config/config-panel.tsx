@@ -244,6 +244,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
               <th scope="col">When</th>
               <th scope="col">Author</th>
               <th scope="col">Reason</th>
+              <th scope="col">On the agent</th>
               <th scope="col">Compare</th>
               <th scope="col">
                 <span className="sr-only">Actions</span>
@@ -260,6 +261,9 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
                 <td className="nowrap">{dateTime(v.created_at)}</td>
                 <td>{v.author}</td>
                 <td className="ellipsis">{v.reason ?? '—'}</td>
+                <td className={v.apply_status === 'rejected' ? 'error-text' : undefined} title={v.apply_error ?? undefined} data-testid={`apply-${v.version}`}>
+                  {v.apply_status ? `${v.apply_status}${v.apply_error ? `: ${v.apply_error}` : ''}` : '—'}
+                </td>
                 <td className="compare">
                   <label>
                     <input type="radio" name="diff-a" checked={a === v.version} onChange={() => setA(v.version)} /> A

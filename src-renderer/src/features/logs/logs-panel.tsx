@@ -33,7 +33,8 @@ export function LogsPanel({ agent }: { agent: Agent }) {
       const lines: LogEntry[] = [];
       for (const e of events) {
         if (e.type !== 'log.line' || e.agent_id !== agent.id) continue;
-        const line = { id: `live-${e.id}`, agent_id: e.agent_id, level: e.level, message: e.message, context: e.context ?? null, source: e.source, timestamp: e.timestamp };
+        // Live lines have no row id yet: the negated event id keeps keys apart from stored rows.
+        const line: LogEntry = { id: -e.id, agent_id: e.agent_id, level: e.level, message: e.message, context: e.context ?? null, source: e.source, timestamp: e.timestamp };
         if (lineMatches(line, { level, q })) lines.push(line);
       }
       if (lines.length === 0) return;

@@ -75,7 +75,21 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
         <dt>Next attempt</dt>
         <dd data-testid="next-attempt">{nextAt ? `${relativeTime(nextAt, now)} (${dateTime(nextAt)})` : 'none scheduled'}</dd>
         <dt>Last attempt</dt>
-        <dd>{last ? `#${last.attempt_number} ${last.status} (${last.trigger}) ${relativeTime(last.started_at, now)}${last.error ? `: ${last.error}` : ''}` : 'never'}</dd>
+        <dd data-testid="last-attempt">
+          {last ? `#${last.attempt_number} ${label(last.recovery_strategy)}, ${last.status} ${relativeTime(last.started_at, now)}${last.error ? `: ${last.error}` : ''}` : 'never'}
+        </dd>
+        {r.trigger && (
+          <>
+            <dt>Cause</dt>
+            <dd>{label(r.trigger)}</dd>
+          </>
+        )}
+        <dt>History</dt>
+        <dd>
+          {r.stats.attempts === 0
+            ? 'no recovery yet'
+            : `${r.stats.succeeded} of ${r.stats.recoveries} recoveries succeeded${r.stats.mean_time_to_recover_s !== null ? `, ${seconds(r.stats.mean_time_to_recover_s)} to recover on average` : ''}`}
+        </dd>
       </dl>
       {canTrigger ? (
         <button type="button" className="primary" onClick={() => void trigger()} disabled={busy || running} data-testid="trigger-recovery">
@@ -109,7 +123,7 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
                 <td>{a.attempt_number}</td>
                 <td className="nowrap">{dateTime(a.started_at)}</td>
                 <td>{label(a.recovery_strategy)}</td>
-                <td>{a.trigger}</td>
+                <td>{a.trigger ? label(a.trigger) : '—'}</td>
                 <td className={a.error ? 'error-text' : undefined}>
                   {label(a.status)}
                   {a.error ? `: ${a.error}` : ''}
@@ -125,7 +139,8 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
 
 function PolicyEditor({ agent, policy, onSaved }: { agent: Agent; policy: RecoveryPolicy; onSaved(p: RecoveryPolicy): void }) {
   const { client } = useConsole();
-  const canEdit = useConsoleStore((s) => s.can('config:write'));
+  const canEdit = useConsoleStore((s) => s.can('agents:control'));
+  const stored = useResource(() => client.recovery.policy(agent.id), [client, agent.id, policy]);
   const [draft, setDraft] = useState<PolicyDraft>(() => draftFromPolicy(policy));
   const [serverIssues, setServerIssues] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
@@ -162,6 +177,13 @@ function PolicyEditor({ agent, policy, onSaved }: { agent: Agent; policy: Recove
   return (
     <section className="panel" aria-labelledby="policy-title">
       <h2 id="policy-title">Recovery policy</h2>
+      {stored.state.data && (
+        <p className="muted small" data-testid="policy-source">
+          {stored.state.data.source === 'default'
+            ? 'The AMS defaults: this agent has no policy of its own.'
+            : `This agent's own policy${stored.state.data.updated_by ? `, set by ${stored.state.data.updated_by}` : ''}${stored.state.data.updated_at ? ` ${dateTime(stored.state.data.updated_at)}` : ''}.`}
+        </p>
+      )}
       <form className="form policy" onSubmit={submit} noValidate>
         <fieldset disabled={!canEdit || busy}>
           <label className="check">
@@ -203,7 +225,7 @@ function PolicyEditor({ agent, policy, onSaved }: { agent: Agent; policy: Recove
             )}
           </div>
         </fieldset>
-        {!canEdit && <p className="muted">Changing the policy needs the config:write permission.</p>}
+        {!canEdit && <p className="muted">Changing the policy needs the agents:control permission.</p>}
         {error !== null && <InlineError what="save the policy" error={error} />}
       </form>
     </section>
