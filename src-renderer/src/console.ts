@@ -57,6 +57,8 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
   });
 
   const timers: Array<ReturnType<typeof setInterval>> = [];
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
   const unsubscribers: Array<() => void> = [];
   let signedInTo: string | null = null;
 
@@ -119,20 +121,29 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
     stream,
     intake,
     async start() {
+      running = true;
       unsubscribers.push(session.subscribe(onSession));
       reportFleetHealth();
       void s.getState().loadHealth();
       timers.push(setInterval(() => void s.getState().loadHealth(), deps.healthRefreshMs ?? 15_000));
-      timers.push(
-        setInterval(() => {
-          if (s.getState().session.status === 'signed-in' && s.getState().fleet.status === 'ready') void s.getState().loadFleet({ quiet: true });
-        }, deps.fleetRefreshMs ?? 30_000),
-      );
+      // Heartbeats are not events: a quiet re-list keeps "last heartbeat" current, every 5 s for a
+      // small fleet and less often for a large one (1.5 s per page of 500, at most 30 s).
+      const refresh = () => {
+        const size = s.getState().fleet.agents.size;
+        const every = deps.fleetRefreshMs ?? Math.min(30_000, Math.max(5_000, Math.ceil(size / 500) * 1_500));
+        refreshTimer = setTimeout(async () => {
+          if (s.getState().session.status === 'signed-in' && s.getState().fleet.status === 'ready') await s.getState().loadFleet({ quiet: true });
+          if (running) refresh();
+        }, every);
+      };
+      refresh();
       await session.init();
       onSession(session.view());
     },
     stop() {
       stream.stop();
+      running = false;
+      clearTimeout(refreshTimer);
       for (const t of timers) clearInterval(t);
       for (const u of unsubscribers) u();
     },

@@ -35,6 +35,22 @@ export interface TimeChartSpec {
   markers?: () => number[];
   /** Fixed y range (e.g. 0-100 for percentages). */
   yRange?: [number, number];
+  /**
+   * Empty buckets shorter than this (seconds) are bridged: samples sparser than the bucket step
+   * still draw a line, while a real outage (the agent stopped) stays a gap. Default 60 s.
+   */
+  maxGapS?: () => number;
+}
+
+/** Keeps only the null gaps wider than `maxGapS` (uPlot hands them in canvas pixels). */
+export function bridgeShortGaps(maxGapS: () => number): uPlot.Series.GapsRefiner {
+  return (u, _sidx, idx0, _idx1, nullGaps) => {
+    const xs = u.data[0];
+    if (nullGaps.length === 0 || xs.length === 0) return nullGaps;
+    const x0 = xs[idx0] ?? xs[0];
+    const px = Math.abs(u.valToPos(x0 + maxGapS(), 'x', true) - u.valToPos(x0, 'x', true));
+    return nullGaps.filter(([from, to]) => to - from > px);
+  };
 }
 
 function markersPlugin(markers: () => number[], color: string): uPlot.Plugin {
@@ -105,7 +121,7 @@ export function timeChartOptions(spec: TimeChartSpec): ChartOptions {
     },
     legend: { show: true, live: true },
     scales: { x: { time: true }, y: spec.yRange ? { range: spec.yRange } : { range: (_u, min, max) => [Math.min(0, min ?? 0), max !== null && max > 0 ? max * 1.1 : 1] } },
-    axes: [axis(), { ...axis((_u, splits) => splits.map((v) => (v === null ? '' : spec.format(v)))), size: 64 }],
+    axes: [axis(), { ...axis((_u, splits) => splits.map((v) => (v === null ? '' : spec.format(v)))), size: 84 }],
     series: [
       { label: 'Time' },
       ...spec.series.map((s, i) => ({
@@ -113,7 +129,7 @@ export function timeChartOptions(spec: TimeChartSpec): ChartOptions {
         stroke: theme.palette[i % theme.palette.length],
         width: 1.5,
         spanGaps: false,
-        points: { show: false },
+        gaps: bridgeShortGaps(spec.maxGapS ?? (() => 60)),
         value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : spec.format(v)),
       })),
     ],

@@ -18,7 +18,11 @@ export function drawSparkline(canvas: HTMLCanvasElement, values: Array<number | 
   ctx.clearRect(0, 0, w, h);
   const nums = values.filter((v): v is number => v !== null);
   if (nums.length === 0) return;
-  const top = max ?? Math.max(...nums, 1e-9);
+  // A fixed range (0-100 % for CPU) or the samples' own range; a flat line sits in the middle.
+  const lo = max === null ? Math.min(...nums) : 0;
+  const hi = max === null ? Math.max(...nums) : max;
+  const span = hi - lo;
+  const y = (v: number) => (span <= 1e-9 ? h / 2 : h - 1 - ((Math.min(Math.max(v, lo), hi) - lo) / span) * (h - 2));
   const stepX = values.length > 1 ? w / (values.length - 1) : 0;
   ctx.strokeStyle = color;
   ctx.lineWidth = 1.5;
@@ -30,9 +34,8 @@ export function drawSparkline(canvas: HTMLCanvasElement, values: Array<number | 
       return;
     }
     const x = values.length > 1 ? i * stepX : w / 2;
-    const y = h - 1 - (Math.min(v, top) / top) * (h - 2);
-    if (pen) ctx.lineTo(x, y);
-    else ctx.moveTo(x, y);
+    if (pen) ctx.lineTo(x, y(v));
+    else ctx.moveTo(x, y(v));
     pen = true;
   });
   ctx.stroke();

@@ -39,7 +39,8 @@ export function bytes(v: number | null | undefined): string {
     n /= 1024;
     u++;
   }
-  return `${v < 0 ? '-' : ''}${n >= 100 || u === 0 ? Math.round(n) : n.toFixed(1)} ${UNITS[u]}`;
+  const digits = n >= 100 || (u === 0 && Number.isInteger(n)) ? 0 : n >= 10 ? 1 : 2;
+  return `${v < 0 ? '-' : ''}${Number(n.toFixed(digits))} ${UNITS[u]}`;
 }
 
 export function number(v: number | null | undefined, digits = 1): string {

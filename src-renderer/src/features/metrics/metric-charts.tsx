@@ -34,6 +34,15 @@ export const METRIC_CHARTS: MetricChartDef[] = [
 ];
 export const METRIC_NAMES = METRIC_CHARTS.flatMap((c) => c.series.map((s) => s.name));
 
+/** How many points of the chart hold a value (in any of its series), on its container: tests read it, and CSS says when there are none. */
+function markPoints(p: uPlot, series: LiveSeries, def: MetricChartDef) {
+  const cols = def.series.map((s) => series.cols[s.name] ?? []);
+  let n = 0;
+  for (let i = 0; i < series.t.length; i++) if (cols.some((c) => c[i] !== null && c[i] !== undefined)) n++;
+  const box = p.root.parentElement;
+  if (box) box.dataset.points = String(n);
+}
+
 /** The API's step in seconds (it may answer seconds or milliseconds). */
 export function stepSeconds(step: number | undefined, rangeS: number): number {
   if (!step || !Number.isFinite(step) || step <= 0) return stepFor(rangeS);
@@ -65,6 +74,8 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
             onCursor: (t) => setCursor(t, 'chart'),
             onZoom: (from, to) => zoomTo(from, to),
             markers: () => markersRef.current,
+            // Bridge gaps of a few samples (the sampler runs every few seconds, buckets may be 1 s).
+            maxGapS: () => Math.max(35, 3 * (live.current?.stepS ?? 10)),
           }),
         ]),
       ),
@@ -107,7 +118,7 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
         const def = METRIC_CHARTS.find((c) => c.id === id)!;
         p.setData(alignedData(l.series, def.series.map((s) => s.name)), false);
         p.setScale('x', { min: b.from, max: b.to });
-        p.root.dataset.points = String(l.series.t.length);
+        markPoints(p, l.series, def);
       }
     };
     push();
@@ -171,7 +182,7 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
               testId={`chart-${c.id}`}
               onReady={(p) => {
                 plots.current.set(c.id, p);
-                p.root.dataset.points = String(initial.series.t.length);
+                markPoints(p, initial.series, c);
                 applyScale(p);
               }}
               onDestroy={() => plots.current.delete(c.id)}
