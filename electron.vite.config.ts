@@ -24,9 +24,13 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(__dirname, 'src-renderer'),
-    plugins: [react()],
+    // Absolute asset URLs: the console's client-side routes (/agents/<id>/logs) load the same
+    // index.html, from the AMS (web console) and from opmas://console/ alike. electron-vite
+    // forces './' (for file:// pages) in a pre hook; this runs after it.
+    plugins: [react(), { name: 'opmas-absolute-base', enforce: 'post', config: () => ({ base: '/' }) }],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
+      minify: true,
       rolldownOptions: { input: resolve(__dirname, 'src-renderer/index.html') },
     },
   },

@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
 // AMS on PGlite or PostgreSQL, chosen by OPMAS_TEST_DB) and `desktop` (the Electron main-process
 // modules in Node against the real AMS, the packaged app; run inside
 // test/support/with-keyring.sh for a real OS keychain). test/run-all.mjs runs the server
-// project once per database.
+// project once per database. `e2e`: the built console in Chromium against a real AMS (PGlite)
+// with real agent processes, one suite file at a time (each starts a browser and an AMS; the
+// machines have two cores).
 export default defineConfig({
   test: {
     projects: [
@@ -35,6 +37,18 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/setup/global-db.ts', 'test/setup/agent-sdk.ts', 'test/e2e/setup/build-console.ts'],
+          env: { OPMAS_TEST_DB: 'pglite' },
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          fileParallelism: false,
         },
       },
       {

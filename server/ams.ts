@@ -138,6 +138,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
           sampler.noteReported(id, body);
           supervisor.listeners.metrics(id, body);
         },
+        // Log lines agents send over NATS reach the live stream too (the console's follow mode);
+        // lines from stdout/stderr are published by the supervisor's capture.
+        log: (id, body) =>
+          void events.publish({ type: 'log.line', agent_id: id, level: body.level, message: body.message, timestamp: new Date(body.timestamp).toISOString(), source: 'nats', context: body.context ?? null }),
       },
     });
     cleanup.unshift(() => ingest.stop());

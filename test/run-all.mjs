@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every test. Unit tests, the broker suite (real nats-server), the desktop
+// `npm test`: every test. Unit tests, the broker suite (real nats-server), the console in
+// Chromium (e2e), the desktop
 // main-process suite inside a private OS keychain (test/support/with-keyring.sh), then the
 // server suite on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway
 // cluster started here).
@@ -39,6 +40,11 @@ const logDir = (name) => fs.mkdtempSync(path.join(os.tmpdir(), `opmas-logs-${nam
 step('unit', ['--project', 'unit']);
 // The broker layer, agent SDK and sample agents against a real nats-server; no database.
 step('broker', ['--project', 'broker']);
+// The built console in Chromium against a real AMS on PGlite; screenshots go to
+// test-results/screenshots (or OPMAS_SCREENSHOT_DIR).
+const e2eLogs = logDir('e2e');
+step('console end to end in Chromium', ['--project', 'e2e'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: e2eLogs });
+checkSecrets('console end to end', e2eLogs);
 const desktopLogs = logDir('desktop');
 step('desktop (main process, preload, package) with a private keychain', ['--project', 'desktop'], { OPMAS_TEST_DB: 'pglite', OPMAS_TEST_LOG_DIR: desktopLogs }, [
   path.join(root, 'test/support/with-keyring.sh'),

@@ -1,52 +1,105 @@
-// Minimal console page: shows the health of the AMS this page is served by.
-import { useEffect, useState } from 'react';
+// The console's shell: top bar with navigation, the connection state and the user; the
+// current view; the sign-in screen while signed out.
+import { useEffect } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { useConsoleStore } from './store/context';
+import { openAlertCount } from './store/alerts-slice';
+import { Link, parseRoute, useLocation } from './router';
+import { ConnectionBadge } from './features/common/connection-badge';
+import { DashboardView } from './features/dashboard/dashboard-view';
+import { AgentView } from './features/agent/agent-view';
+import { AlertsView } from './features/alerts/alerts-view';
+import { PackagesView } from './features/packages/packages-view';
+import { SettingsView } from './features/connect/settings-view';
+import { ConnectView } from './features/connect/connect-view';
+import { Empty } from './features/common/states';
 
-interface Health {
-  status: string;
-  version: string;
-  components: Record<string, { status: string; latency_ms: number | null; error?: string }>;
+function useTheme() {
+  const theme = useConsoleStore((s) => s.theme);
+  useEffect(() => {
+    const media = matchMedia('(prefers-color-scheme: dark)');
+    const apply = () => (document.documentElement.dataset.theme = theme === 'system' ? (media.matches ? 'dark' : 'light') : theme);
+    apply();
+    media.addEventListener('change', apply);
+    return () => media.removeEventListener('change', apply);
+  }, [theme]);
 }
 
 export function App() {
-  const [health, setHealth] = useState<Health | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  useTheme();
+  const { pathname, search } = useLocation();
+  const route = parseRoute(pathname, search);
+  const { session, alerts, me, desktop } = useConsoleStore(
+    useShallow((s) => ({ session: s.session.status, alerts: openAlertCount(s.alerts.items), me: s.me, desktop: s.session.desktop })),
+  );
+  const signedIn = session === 'signed-in';
 
   useEffect(() => {
-    let cancelled = false;
-    const load = () =>
-      fetch('/api/v1/health')
-        .then((r) => r.json() as Promise<Health>)
-        .then((h) => !cancelled && (setHealth(h), setError(null)))
-        .catch((e: Error) => !cancelled && setError(e.message));
-    void load();
-    const timer = setInterval(load, 5000);
-    return () => {
-      cancelled = true;
-      clearInterval(timer);
-    };
-  }, []);
+    const titles: Record<string, string> = { dashboard: 'Fleet', agent: 'Agent', packages: 'Packages', alerts: 'Alerts', settings: 'Settings', 'not-found': 'Not found' };
+    document.title = `${signedIn ? titles[route.name] : 'Sign in'} · OPMAS Console`;
+  }, [route.name, signedIn]);
+
+  const nav = [
+    { to: '/', text: 'Fleet', active: route.name === 'dashboard' || route.name === 'agent' },
+    { to: '/alerts', text: 'Alerts', active: route.name === 'alerts', badge: alerts },
+    { to: '/packages', text: 'Packages', active: route.name === 'packages' },
+    { to: '/settings', text: 'Settings', active: route.name === 'settings' },
+  ];
 
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', padding: 24 }}>
-      <h1>OPMAS Console</h1>
-      {error && <p role="alert">Cannot reach the AMS: {error}</p>}
-      {!health && !error && <p>Loading AMS health…</p>}
-      {health && (
-        <section aria-label="AMS health">
-          <p>
-            AMS {health.version}: <strong data-testid="ams-status">{health.status}</strong>
-          </p>
-          <ul>
-            {Object.entries(health.components).map(([name, c]) => (
-              <li key={name}>
-                {name}: {c.status}
-                {c.latency_ms !== null && ` (${c.latency_ms} ms)`}
-                {c.error && ` — ${c.error}`}
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-    </main>
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">OPMAS Console</span>
+        {signedIn && (
+          <nav aria-label="Main">
+            <ul>
+              {nav.map((n) => (
+                <li key={n.to}>
+                  <Link to={n.to} className={n.active ? 'active' : undefined} aria-current={n.active ? 'page' : undefined}>
+                    {n.text}
+                    {n.badge ? (
+                      <span className="nav-badge" aria-label={`${n.badge} open`}>
+                        {n.badge}
+                      </span>
+                    ) : null}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        )}
+        <div className="topbar-end">
+          {desktop?.profile && <span className="profile-name" title="Connection profile">{desktop.profile.name}</span>}
+          <ConnectionBadge />
+          {signedIn && me && (
+            <Link to="/settings" className="user" title={`Signed in as ${me.username} (${me.role})`}>
+              {me.username}
+            </Link>
+          )}
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {!signedIn ? (
+          <ConnectView />
+        ) : route.name === 'dashboard' ? (
+          <DashboardView />
+        ) : route.name === 'agent' ? (
+          <AgentView id={route.id} tab={route.tab} at={route.at} />
+        ) : route.name === 'alerts' ? (
+          <AlertsView />
+        ) : route.name === 'packages' ? (
+          <PackagesView />
+        ) : route.name === 'settings' ? (
+          <SettingsView />
+        ) : (
+          <Empty title="Nothing here" action={<Link to="/">Go to the fleet</Link>}>
+            The console has no page at <code>{route.path}</code>.
+          </Empty>
+        )}
+      </main>
+    </div>
   );
 }

@@ -2,7 +2,7 @@
 // browser, where the same renderer is served by the AMS as the web console.
 import type { OpmasApi } from '../../src-preload/console-api.js';
 
-export type { OpmasApi } from '../../src-preload/console-api.js';
+export type * from '../../src-preload/console-api.js';
 
 export function desktopBridge(): OpmasApi | undefined {
   return (globalThis as { opmas?: OpmasApi }).opmas;

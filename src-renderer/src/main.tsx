@@ -1,5 +1,21 @@
-// Renderer entry. Grows into the full console with the desktop issue.
+// Renderer entry: builds the console (desktop bridge when present, else the browser session)
+// and renders it.
 import { createRoot } from 'react-dom/client';
-import { App } from './app.js';
+import { App } from './app';
+import { createConsole } from './console';
+import { desktopBridge } from './desktop-bridge';
+import { ConsoleProvider } from './store/context';
+import { navigate, agentPath } from './router';
+import './styles/app.css';
 
-createRoot(document.getElementById('root')!).render(<App />);
+const bridge = desktopBridge();
+const console_ = createConsole({ bridge });
+bridge?.notifications.onClick((alert) => navigate(alert.agent_id ? agentPath(alert.agent_id, 'activity') : '/alerts'));
+bridge?.app.onMenuCommand((command) => command === 'manage-profiles' && navigate('/settings'));
+
+createRoot(document.getElementById('root')!).render(
+  <ConsoleProvider value={console_}>
+    <App />
+  </ConsoleProvider>,
+);
+void console_.start();

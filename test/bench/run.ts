@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { benchApi } from './api.bench.js';
 import { benchIngest } from './ingest.bench.js';
+import { benchChart, benchColdStart, benchDashboard, buildConsole } from './console.bench.js';
 import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
 import { benchCrash, benchDetection, benchFootprint, printFootprint } from './supervisor.bench.js';
@@ -69,4 +70,14 @@ if (!only || only === 'supervisor') {
   printTable('Detection: heartbeats stop -> critical, overshoot past 3 × interval', detection.rows);
   // On PostgreSQL the AMS's own memory is steady; PGlite's WASM heap would drown the per-agent figure.
   printFootprint(await withPgDatabase((url) => benchFootprint(url)));
+}
+
+if (!only || only === 'console') {
+  // Chromium against the built console: the AMS serves out/renderer; host mode forks out/main/server.js.
+  buildConsole();
+  const dashboard = await benchDashboard();
+  printTable('Console dashboard, 10,000 agents on a real AMS (PGlite): data arrival → painted', dashboard.paint);
+  printTable('Console dashboard while 1,000 status events/s arrive through the AMS WebSocket', dashboard.stream);
+  printTable('Metrics chart, 7 days of 10 s samples × 4 series: console component beside bare uPlot (same page)', await benchChart());
+  printTable('Host mode cold start: host launcher (Node stand-in for the main process) → dashboard first data', await benchColdStart());
 }

@@ -1,0 +1,164 @@
+// The dashboard's list, as pure functions: filter (state, health, type, label, text), sort,
+// group by type or label, and the counts per state shown at the top.
+import type { Agent, HealthStatus, ProcessStatus, RecoveryStatus } from '../../api/types';
+import type { FleetCounts } from '../../desktop-bridge';
+
+export type SortKey = 'name' | 'status' | 'health' | 'recovery' | 'heartbeat' | 'type' | 'version';
+export type GroupBy = 'none' | 'type' | `label:${string}`;
+
+export interface FleetQuery {
+  text: string;
+  status: ProcessStatus | '';
+  health: HealthStatus | '';
+  recovery: RecoveryStatus | '';
+  type: string;
+  /** `key:value`, or `key` alone for any value. */
+  label: string;
+  sort: SortKey;
+  dir: 'asc' | 'desc';
+  groupBy: GroupBy;
+}
+
+export const DEFAULT_QUERY: FleetQuery = { text: '', status: '', health: '', recovery: '', type: '', label: '', sort: 'name', dir: 'asc', groupBy: 'none' };
+
+// Worst first, so sorting by health or status puts trouble on top.
+const HEALTH_RANK: Record<HealthStatus, number> = { critical: 0, warning: 1, unknown: 2, healthy: 3 };
+const STATUS_RANK: Record<ProcessStatus, number> = { failed: 0, degraded: 1, stopping: 2, starting: 3, stopped: 4, registered: 5, discovered: 6, running: 7 };
+const RECOVERY_RANK: Record<RecoveryStatus, number> = { failed: 0, in_progress: 1, success: 2, none: 3 };
+
+function labelMatches(agent: Agent, selector: string): boolean {
+  const at = selector.indexOf(':');
+  if (at < 0) return selector in agent.labels;
+  const key = selector.slice(0, at);
+  return agent.labels[key] === selector.slice(at + 1);
+}
+
+function textMatches(agent: Agent, needle: string): boolean {
+  if (agent.agent_name.toLowerCase().includes(needle) || agent.id.toLowerCase().includes(needle) || agent.agent_type.includes(needle)) return true;
+  if (agent.agent_version.includes(needle)) return true;
+  for (const k in agent.labels) if (`${k}:${agent.labels[k]}`.toLowerCase().includes(needle)) return true;
+  return false;
+}
+
+export function filterAgents(agents: Iterable<Agent>, q: FleetQuery): Agent[] {
+  const needle = q.text.trim().toLowerCase();
+  const out: Agent[] = [];
+  for (const a of agents) {
+    if (q.status && a.status !== q.status) continue;
+    if (q.health && a.health !== q.health) continue;
+    if (q.recovery && a.recovery !== q.recovery) continue;
+    if (q.type && a.agent_type !== q.type) continue;
+    if (q.label && !labelMatches(a, q.label)) continue;
+    if (needle && !textMatches(a, needle)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+// Natural order for names ("agent2" before "agent10"): digit runs padded. Cached per row
+// object; live updates replace the object, so a stale key is never used.
+const nameKeys = new WeakMap<Agent, string>();
+export function nameKey(a: Agent): string {
+  let k = nameKeys.get(a);
+  if (k === undefined) nameKeys.set(a, (k = a.agent_name.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, '0'))));
+  return k;
+}
+
+function sortValue(a: Agent, key: SortKey): number | string {
+  switch (key) {
+    case 'name':
+      return nameKey(a);
+    case 'status':
+      return STATUS_RANK[a.status] ?? 99;
+    case 'health':
+      return HEALTH_RANK[a.health] ?? 99;
+    case 'recovery':
+      return RECOVERY_RANK[a.recovery] ?? 99;
+    case 'heartbeat':
+      return a.last_heartbeat ? Date.parse(a.last_heartbeat) : -Infinity;
+    case 'type':
+      return a.agent_type;
+    case 'version':
+      return a.agent_version;
+  }
+}
+
+/** Sorted copy; ties broken by name then id so the order is stable under live updates. */
+export function sortAgents(list: Agent[], key: SortKey, dir: 'asc' | 'desc'): Agent[] {
+  const sign = dir === 'asc' ? 1 : -1;
+  const keyed = list.map((a) => ({ a, k: sortValue(a, key), n: nameKey(a) }));
+  keyed.sort((x, y) => {
+    if (x.k < y.k) return -sign;
+    if (x.k > y.k) return sign;
+    if (x.n < y.n) return -1;
+    if (x.n > y.n) return 1;
+    return x.a.id < y.a.id ? -1 : x.a.id > y.a.id ? 1 : 0;
+  });
+  return keyed.map((e) => e.a);
+}
+
+export interface StateCounts {
+  total: number;
+  process: Partial<Record<ProcessStatus, number>>;
+  health: Partial<Record<HealthStatus, number>>;
+  recovery: Partial<Record<RecoveryStatus, number>>;
+}
+
+export function stateCounts(list: Iterable<Agent>): StateCounts {
+  const c: StateCounts = { total: 0, process: {}, health: {}, recovery: {} };
+  for (const a of list) {
+    c.total++;
+    c.process[a.status] = (c.process[a.status] ?? 0) + 1;
+    c.health[a.health] = (c.health[a.health] ?? 0) + 1;
+    c.recovery[a.recovery] = (c.recovery[a.recovery] ?? 0) + 1;
+  }
+  return c;
+}
+
+/** What the desktop tray shows. */
+export function healthCounts(agents: Iterable<Agent>): FleetCounts {
+  const c: FleetCounts = { healthy: 0, warning: 0, critical: 0, unknown: 0 };
+  for (const a of agents) c[a.health]++;
+  return c;
+}
+
+/** Sort keys that live events never change: a list sorted by them stays sorted as states change. */
+export const STABLE_SORTS: ReadonlySet<SortKey> = new Set(['name', 'type', 'version']);
+
+export type FleetRow = { kind: 'group'; key: string; label: string; counts: StateCounts } | { kind: 'agent'; agent: Agent };
+
+/** The rows the list shows: agents, under a heading per group when grouped. */
+export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: ReadonlySet<string> = new Set()): FleetRow[] {
+  if (groupBy === 'none') return sorted.map((agent) => ({ kind: 'agent', agent }));
+  const labelKey = groupBy.startsWith('label:') ? groupBy.slice('label:'.length) : null;
+  const groups = new Map<string, Agent[]>();
+  for (const a of sorted) {
+    const key = labelKey === null ? a.agent_type : (a.labels[labelKey] ?? '');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(a);
+  }
+  const rows: FleetRow[] = [];
+  for (const key of [...groups.keys()].sort((x, y) => (x === '' ? 1 : y === '' ? -1 : x < y ? -1 : x > y ? 1 : 0))) {
+    const members = groups.get(key)!;
+    const label = labelKey === null ? `type ${key}` : key === '' ? `no ${labelKey} label` : `${labelKey}: ${key}`;
+    rows.push({ kind: 'group', key, label, counts: stateCounts(members) });
+    if (!collapsed.has(key)) for (const agent of members) rows.push({ kind: 'agent', agent });
+  }
+  return rows;
+}
+
+/** Types and label keys present, for the filter and group menus. */
+export function facets(agents: Iterable<Agent>): { types: string[]; labelKeys: string[]; labels: string[] } {
+  const types = new Set<string>();
+  const keys = new Set<string>();
+  const labels = new Set<string>();
+  for (const a of agents) {
+    types.add(a.agent_type);
+    for (const k in a.labels) {
+      keys.add(k);
+      if (labels.size < 500) labels.add(`${k}:${a.labels[k]}`);
+    }
+  }
+  return { types: [...types].sort(), labelKeys: [...keys].sort(), labels: [...labels].sort() };
+}
