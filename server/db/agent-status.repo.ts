@@ -46,21 +46,28 @@ export function agentStatusRepo(q: Queryable) {
     },
 
     /**
-     * Sets the health and appends its history row in one statement (one round trip: health
-     * changes come in bursts when many agents go quiet at once). Answers the previous health, or
-     * undefined when it already was `to` (nothing written) or the agent does not exist.
+     * Sets the health of several agents (each at most once) and appends their history rows in
+     * one statement: health changes come in bursts (an AMS start, many agents going quiet at
+     * once). Answers the previous health of each agent that changed; an agent already at its
+     * `to`, or unknown, is left out (nothing written).
      */
-    async changeHealth(agentId: string, to: string, details: Record<string, unknown>): Promise<{ from: string } | undefined> {
+    async changeHealthMany(changes: Array<{ agentId: string; to: string; details: Record<string, unknown> }>): Promise<Map<string, string>> {
+      if (changes.length === 0) return new Map();
+      const input = changes.map((c) => ({ agent_id: c.agentId, to_status: c.to, details: c.details }));
       const result = await q.raw(
-        `WITH prev AS (SELECT health_status FROM agent_status WHERE agent_id = ? FOR UPDATE),
-              upd AS (UPDATE agent_status SET health_status = ?, updated_at = now() WHERE agent_id = ? AND health_status <> ? RETURNING agent_id)
+        // The previous health comes from a self-join read with the statement's snapshot (a
+        // FOR UPDATE CTE would skip rows this same statement updates).
+        `WITH input AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(agent_id text, to_status text, details jsonb)),
+              upd AS (UPDATE agent_status s SET health_status = i.to_status, updated_at = now()
+                        FROM input i, agent_status old
+                       WHERE s.agent_id = i.agent_id AND old.agent_id = s.agent_id AND s.health_status <> i.to_status
+                      RETURNING s.agent_id, old.health_status AS from_status, i.to_status, i.details)
          INSERT INTO agent_status_history (agent_id, event_type, from_status, to_status, details)
-         SELECT upd.agent_id, 'health_changed', prev.health_status, ?, ?::jsonb FROM prev, upd
-         RETURNING from_status`,
-        [agentId, to, agentId, to, to, JSON.stringify(details)],
+         SELECT agent_id, 'health_changed', from_status, to_status, details FROM upd
+         RETURNING agent_id, from_status`,
+        [JSON.stringify(input)],
       );
-      const row = (result.rows as Array<{ from_status: string }>)[0];
-      return row ? { from: row.from_status } : undefined;
+      return new Map((result.rows as Array<{ agent_id: string; from_status: string }>).map((r) => [r.agent_id, r.from_status]));
     },
 
     /** Agents in any of `statuses` (for adoption and autostart at start). */

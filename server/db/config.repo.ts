@@ -31,6 +31,17 @@ export function configRepo(q: Queryable) {
       return versions(scope).select(columns(scope)).orderBy('version', 'desc').first();
     },
 
+    /** The current version of each of these agents that has one (one query for many agents). */
+    async currentForAgents(agentIds: readonly string[]): Promise<Map<string, ConfigVersionRow>> {
+      if (agentIds.length === 0) return new Map();
+      const rows = await q('agent_config_versions')
+        .distinctOn('agent_id')
+        .select(['agent_id', ...AGENT_VERSION_COLUMNS])
+        .whereIn('agent_id', [...agentIds])
+        .orderBy([{ column: 'agent_id' }, { column: 'version', order: 'desc' }]);
+      return new Map((rows as Array<ConfigVersionRow & { agent_id: string }>).map(({ agent_id, ...row }) => [agent_id, row]));
+    },
+
     async version(scope: ConfigScope, version: number): Promise<ConfigVersionRow | undefined> {
       return versions(scope).select(columns(scope)).where('version', version).first();
     },

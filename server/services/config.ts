@@ -77,6 +77,20 @@ export function createConfigService({ db, defaults, environment }: ConfigService
     };
   }
 
+  /**
+   * The effective configuration of many agents in two queries (the supervisor reads it for
+   * every agent it hears from after a start). An unknown agent gets the fleet's.
+   */
+  async function effectiveConfigs(agentIds: readonly string[]): Promise<ConfigMap[]> {
+    const [fleet, agents] = await Promise.all([repo.current('fleet'), repo.currentForAgents(agentIds)]);
+    const shared = [
+      { source: 'default' as const, values: defaults() },
+      { source: 'environment' as const, values: environment },
+      { source: 'fleet' as const, values: fleet?.config ?? {} },
+    ];
+    return agentIds.map((id) => mergeConfig([...shared, { source: 'agent', values: agents.get(id)?.config ?? {} }]).config);
+  }
+
   /** Appends a version; also answers the stored layer it replaced, for the audit log. */
   async function write(scope: ConfigScope, config: ConfigMap, author: string, reason: string | null): Promise<ConfigVersionView & { previous: ConfigMap | null }> {
     const { row, previous } = await db.knex.transaction((trx) => configRepo(trx).append(scope, config, author, reason));
@@ -99,6 +113,7 @@ export function createConfigService({ db, defaults, environment }: ConfigService
 
   return {
     effective,
+    effectiveConfigs,
 
     /** The agent's stored layer in force ({} when none). */
     async storedAgentConfig(agentId: string): Promise<ConfigMap> {

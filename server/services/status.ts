@@ -1,6 +1,7 @@
 // The status service: the ONLY writer of an agent's process, health and recovery status.
 // Each change checks the state machine, updates agent_status, appends one history row whose
 // details name the cause, and (after the transaction commits) publishes the bus event.
+import DataLoader from 'dataloader';
 import type { Knex } from 'knex';
 import type { Database } from '../db/database.js';
 import { agentStatusRepo, type AgentStatusRow, type StatusColumns } from '../db/agent-status.repo.js';
@@ -43,9 +44,38 @@ export interface StatusHistoryView {
   created_at: string;
 }
 
+interface HealthWrite {
+  agentId: string;
+  to: HealthStatus;
+  details: Record<string, unknown>;
+}
+
 export type StatusService = ReturnType<typeof createStatusService>;
 
 export function createStatusService({ db, events }: { db: Database; events: EventBus }) {
+  // Health changes requested in the same tick are written together, one statement per batch
+  // (an agent at most once per statement: a repeat goes into the next round, in order).
+  const healthWrites = new DataLoader<HealthWrite, HealthStatus | undefined>(
+    async (writes) => {
+      const answers = new Array<HealthStatus | undefined>(writes.length);
+      let pending = writes.map((w, i) => ({ w, i }));
+      while (pending.length > 0) {
+        const seen = new Set<string>();
+        const round: typeof pending = [];
+        const later: typeof pending = [];
+        for (const p of pending) {
+          (seen.has(p.w.agentId) ? later : round).push(p);
+          seen.add(p.w.agentId);
+        }
+        pending = later;
+        const changed = await agentStatusRepo(db.knex).changeHealthMany(round.map(({ w }) => w));
+        for (const { w, i } of round) answers[i] = changed.get(w.agentId) as HealthStatus | undefined;
+      }
+      return answers;
+    },
+    { cache: false, maxBatchSize: 1000 },
+  );
+
   /** Runs `fn` on the agent's locked status row; publishes `publish` only once the transaction committed. */
   async function withRow<T>(agentId: string, fn: (row: AgentStatusRow, trx: Knex.Transaction, publish: (e: AmsEventInput) => void) => Promise<T>): Promise<T> {
     const pending: AmsEventInput[] = [];
@@ -100,10 +130,8 @@ export function createStatusService({ db, events }: { db: Database; events: Even
 
     /** Health change with its reasons; nothing is written when the health is already `to`. */
     async setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}): Promise<HealthStatus | undefined> {
-      // One statement, hence one transaction: status and history row together or not at all.
-      const changed = await agentStatusRepo(db.knex).changeHealth(agentId, to, { ...details, reasons });
-      if (!changed) return undefined;
-      const from = changed.from as HealthStatus;
+      const from = await healthWrites.load({ agentId, to, details: { ...details, reasons } });
+      if (from === undefined) return undefined;
       events.publish({ type: 'health.changed', agent_id: agentId, from, to, reasons });
       return from;
     },

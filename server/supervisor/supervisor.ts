@@ -5,6 +5,7 @@
 // `autostart` agents, stops agents whose package went away, pushes runtime configuration to
 // running agents, and stops every agent gracefully when the AMS stops.
 import path from 'node:path';
+import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { agentsRepo } from '../db/agents.repo.js';
@@ -196,6 +197,9 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
   }
 
+  // Effective configs read together: every agent heard after an AMS start needs its own, at once.
+  const configs = new DataLoader<string, ConfigMap>((ids) => deps.config.effectiveConfigs(ids), { cache: false, maxBatchSize: 1000 });
+
   const monitor = createHealthMonitor({
     status,
     logger,
@@ -212,7 +216,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
     },
     broker: () => ({ down: outages.at(-1)?.to === undefined && outages.length > 0, downMsSince: brokerDownMs }),
-    configOf: async (agentId) => monitorConfigOf((await deps.config.effective(agentId)).config),
+    configOf: async (agentId) => monitorConfigOf(await configs.load(agentId)),
   });
 
   const engine = createRecoveryEngine({
@@ -667,31 +671,25 @@ export function createSupervisor(deps: SupervisorDeps) {
   }
 
   async function autostart(): Promise<void> {
-    for (const row of await agentStatusRepo(db.knex).withProcessStatus(['registered', 'stopped', 'failed'])) {
-      if (pm.get(row.agent_id)) continue;
-      let config: ConfigMap;
-      try {
-        config = (await deps.config.effective(row.agent_id)).config;
-      } catch {
-        continue;
-      }
-      if (config.autostart !== true) continue;
+    const rows = (await agentStatusRepo(db.knex).withProcessStatus(['registered', 'stopped', 'failed'])).filter((row) => !pm.get(row.agent_id));
+    const loaded = await configs.loadMany(rows.map((row) => row.agent_id));
+    rows.forEach((row, i) => {
+      const config = loaded[i];
+      if (config instanceof Error || config.autostart !== true) return;
       void run(row.agent_id, () => startProcess(row.agent_id, { cause: 'autostart' })).catch((err) =>
         logger.warn({ agentId: row.agent_id, err: (err as Error).message }, 'autostart failed'),
       );
-    }
+    });
   }
 
   async function trackHeard(): Promise<void> {
-    for (const row of await agentStatusRepo(db.knex).heard()) {
-      if (pm.get(row.agent_id)) continue;
-      try {
-        const config = (await deps.config.effective(row.agent_id)).config;
-        monitor.track(row.agent_id, { lastHeartbeatMs: row.last_heartbeat?.getTime(), health: row.health_status as never, config: monitorConfigOf(config) });
-      } catch {
-        // deleted meanwhile
-      }
-    }
+    const rows = (await agentStatusRepo(db.knex).heard()).filter((row) => !pm.get(row.agent_id));
+    const loaded = await configs.loadMany(rows.map((row) => row.agent_id));
+    rows.forEach((row, i) => {
+      const config = loaded[i];
+      if (config instanceof Error) return;
+      monitor.track(row.agent_id, { lastHeartbeatMs: row.last_heartbeat?.getTime(), health: row.health_status as never, config: monitorConfigOf(config) });
+    });
   }
 
   const offBus = events.subscribe((e) => {
