@@ -179,7 +179,8 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       return issue(user);
     },
 
-    async refresh(refreshToken: string): Promise<TokenPair> {
+    /** `onUser` hears whose session it is before the new pair is issued (the audit row names them). */
+    async refresh(refreshToken: string, onUser?: (user: UserRow) => void): Promise<TokenPair> {
       const outcome = await db.knex.transaction(async (trx) => {
         const repo = refreshTokensRepo(trx);
         const row = await repo.byHashForUpdate(hashToken(refreshToken));
@@ -199,6 +200,7 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       }
       const user = await usersRepo(db.knex).byId(outcome.row!.user_id);
       if (!user || user.disabled) throw new InvalidToken('its user no longer exists or is disabled');
+      onUser?.(user);
       return issue(user, outcome.row!.family_id);
     },
 

@@ -34,7 +34,7 @@ export function authRoutes({ sessions }: { sessions: SessionService }): RouteSpe
       tags: ['auth'],
       body: RefreshBody,
       responses: { 200: { description: 'Tokens', schema: TokenPairSchema }, ...errorResponses(400, 401, 429) },
-      handler: (_ctx, { body }) => sessions.refresh(body.refresh_token),
+      handler: (ctx, { body }) => sessions.refresh(body.refresh_token, (user) => noteAudit(ctx, { actorName: user.username, target: `user:${user.username}` })),
     }),
     defineRoute({
       method: 'post',

@@ -58,6 +58,8 @@ describe('audit rows', () => {
     expect(logins.find((r) => r.result === 'denied')).toMatchObject({ status: 401, details: { error: 'invalid_credentials' }, actor: { type: 'anonymous' } });
     const refreshes = await auditRows('action=auth.refresh');
     expect(refreshes.some((r) => r.details?.error === 'refresh_token_reused' && r.result === 'denied')).toBe(true);
+    // The successful refresh names whose session it rotated.
+    expect(refreshes.find((r) => r.result === 'success')).toMatchObject({ actor: { name: ro.username }, target: `user:${ro.username}` });
     const denied = await auditRows(`action=listUsers&actor=${ro.username}`);
     expect(denied[0]).toMatchObject({ result: 'denied', status: 403, actor: { role: 'read-only' }, details: { error: 'forbidden' } });
     const logouts = await auditRows(`action=auth.logout&actor=${ro.username}`);
