@@ -10,6 +10,7 @@ import { dateTime } from '../common/format';
 import { AsyncView, Empty, InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
 import { diffConfigs, diffSummary, formatValue, parseConfigText } from './diff';
+import { ColumnHeads } from '../common/column-heads';
 
 interface ConfigData {
   effective: EffectiveConfig;
@@ -53,13 +54,7 @@ function EffectiveTable({ effective }: { effective: EffectiveConfig }) {
         settings, the fleet settings, the AMS environment, the defaults.
       </p>
       <table className="list-table config-table" data-testid="effective-config">
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Value</th>
-            <th scope="col">Source</th>
-          </tr>
-        </thead>
+        <ColumnHeads columns={['Key', 'Value', 'Source']} />
         <tbody>
           {keys.map((k) => (
             <tr key={k} data-key={k}>
@@ -238,19 +233,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
       {error !== null && <InlineError what="roll back" error={error} />}
       <div className="history">
         <table className="list-table" data-testid="config-history">
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">When</th>
-              <th scope="col">Author</th>
-              <th scope="col">Reason</th>
-              <th scope="col">On the agent</th>
-              <th scope="col">Compare</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <ColumnHeads columns={['Version', 'When', 'Author', 'Reason', 'On the agent', 'Compare']} actions />
           <tbody>
             {versions.map((v) => (
               <tr key={v.version} className={v.version === current ? 'current' : undefined}>
@@ -289,13 +272,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
           </h3>
           {va && vb && (
             <table className="list-table">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">A (v{va.version})</th>
-                  <th scope="col">B (v{vb.version})</th>
-                </tr>
-              </thead>
+              <ColumnHeads columns={['Key', `A (v${va.version})`, `B (v${vb.version})`]} />
               <tbody>
                 {diff.map((d) => (
                   <tr key={d.key} className={`diff-${d.kind}`} data-kind={d.kind}>

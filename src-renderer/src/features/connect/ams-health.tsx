@@ -4,6 +4,7 @@ import { useConsoleStore } from '../../store/context';
 import { Badge } from '../common/badges';
 import { shortDuration } from '../common/format';
 import { AsyncView } from '../common/states';
+import { ColumnHeads } from '../common/column-heads';
 
 export function AmsHealthPanel({ compact }: { compact?: boolean }) {
   const health = useConsoleStore((s) => s.health);
@@ -24,14 +25,7 @@ export function AmsHealthPanel({ compact }: { compact?: boolean }) {
             </p>
             <table className="kv">
               <caption className="sr-only">Dependencies</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Component</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Latency</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
+              <ColumnHeads columns={['Component', 'Status', 'Latency', 'Detail']} />
               <tbody>
                 {Object.entries(h.components).map(([name, c]) => (
                   <tr key={name}>

@@ -11,6 +11,7 @@ import { useResource } from '../common/use-resource';
 import { dateTime } from '../common/format';
 import { AmsHealthPanel } from './ams-health';
 import { ProfilesPanel } from './profiles-panel';
+import { ColumnHeads } from '../common/column-heads';
 
 export function SettingsView() {
   const { session } = useConsole();
@@ -131,28 +132,26 @@ function AuditPanel() {
           page.items.length === 0 ? (
             <Empty title="No audited action yet">Changes and sign-ins appear here as they happen.</Empty>
           ) : (
-            <table className="list-table">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Result</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((e) => (
-                  <tr key={e.id}>
-                    <td className="nowrap">{dateTime(e.time)}</td>
-                    <td>{e.actor.name ?? e.actor.type}</td>
-                    <td>{e.action}</td>
-                    <td className="ellipsis">{e.target ?? '—'}</td>
-                    <td>{e.result}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="table-scroll">
+              <table className="list-table audit-table">
+                <ColumnHeads columns={['Time', 'Actor', 'Action', 'Target', 'Result']} />
+                <tbody>
+                  {page.items.map((e) => (
+                    <tr key={e.id}>
+                      <td className="nowrap">{dateTime(e.time)}</td>
+                      <td>{e.actor.name ?? e.actor.type}</td>
+                      <td>{e.action}</td>
+                      <td>
+                        <span className="ellipsis" title={e.target ?? undefined}>
+                          {e.target ?? '—'}
+                        </span>
+                      </td>
+                      <td>{e.result}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )
         }
       </AsyncView>

@@ -12,6 +12,7 @@ import { CopyButton } from '../common/copy-button';
 import { dateTime, label, plural } from '../common/format';
 import { AsyncView, Empty, ErrorState, InlineError, Loading } from '../common/states';
 import { useResource } from '../common/use-resource';
+import { ColumnHeads } from '../common/column-heads';
 
 const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed'];
 
@@ -86,15 +87,7 @@ export function PackagesView() {
       ) : (
         <div className="panel flush">
         <table className="list-table packages-table" data-testid="packages">
-          <thead>
-            <tr>
-              <th scope="col">Package</th>
-              <th scope="col">Agent</th>
-              <th scope="col">Status</th>
-              <th scope="col">Reasons</th>
-              <th scope="col">Seen</th>
-            </tr>
-          </thead>
+          <ColumnHeads columns={['Package', 'Agent', 'Status', 'Reasons', 'Seen']} />
           <tbody>
             {shown.map((p) => (
               <tr key={p.path} data-status={p.status}>
@@ -198,18 +191,7 @@ function DiscoveryTokens() {
             <p className="muted">No token yet.</p>
           ) : (
             <table className="list-table">
-              <thead>
-                <tr>
-                  <th scope="col">Created</th>
-                  <th scope="col">By</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <ColumnHeads columns={['Created', 'By', 'Type', 'State', 'Expires']} actions />
               <tbody>
                 {page.items.map((t) => (
                   <tr key={t.id}>

@@ -12,6 +12,7 @@ import { useNow } from '../common/use-now';
 import { AsyncView, Empty, InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
 import { delayBefore, draftFromPolicy, issuesByField, parsePolicy, POLICY_FIELDS, type PolicyDraft } from './policy-form';
+import { ColumnHeads } from '../common/column-heads';
 
 export function RecoveryPanel({ agent }: { agent: Agent }) {
   const { client } = useConsole();
@@ -108,15 +109,7 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
         <Empty title="No recovery attempt yet">When the agent fails, the AMS recovers it per the policy; “Recover now” starts one by hand.</Empty>
       ) : (
         <table className="list-table" data-testid="recovery-attempts">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Started</th>
-              <th scope="col">Strategy</th>
-              <th scope="col">Trigger</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
+          <ColumnHeads columns={['#', 'Started', 'Strategy', 'Trigger', 'Result']} />
           <tbody>
             {r.attempts.map((a) => (
               <tr key={`${a.attempt_number}-${a.started_at}`}>
