@@ -5,7 +5,7 @@ import { diffConfigs, diffSummary, flatten, parseConfigText } from '../../../src
 import { delayBefore, draftFromPolicy, issuesByField, parsePolicy } from '../../../src-renderer/src/features/recovery/policy-form';
 import { describeTransition, rowAt } from '../../../src-renderer/src/features/timeline/timeline';
 import { levelAtLeast, lineMatches } from '../../../src-renderer/src/features/logs/log-filter';
-import { bytes, dateTime, relativeTime, shortDuration } from '../../../src-renderer/src/features/common/format';
+import { bytes, compactDateTime, dateTime, relativeTime, shortDuration } from '../../../src-renderer/src/features/common/format';
 import { agentPath, parseRoute } from '../../../src-renderer/src/router';
 import { describeError, ApiError, NetworkError, isMissingEndpoint } from '../../../src-renderer/src/api/errors';
 import type { RecoveryPolicy } from '../../../src-renderer/src/api/types';
@@ -77,6 +77,10 @@ describe('status timeline', () => {
       'Exited unexpectedly (killed by SIGKILL)',
     );
     expect(describeTransition({ event_type: 'start_requested', from_status: 'stopped', to_status: 'starting', details: { actor: 'admin' } })).toBe('Start requested by admin');
+    expect(describeTransition({ event_type: 'start_requested', from_status: 'failed', to_status: 'starting', details: { cause: 'recovery', attempt: 2, trigger: 'process_exit' } })).toBe(
+      'Restarted by recovery, attempt 2 (process exit)',
+    );
+    expect(describeTransition({ event_type: 'start_requested', from_status: 'registered', to_status: 'starting', details: { cause: 'autostart' } })).toBe('Started automatically with the AMS');
     expect(describeTransition({ event_type: 'process_stopped', from_status: 'stopping', to_status: 'stopped', details: { exit_code: 0, graceful: true } })).toBe(
       'Stopped gracefully (exit code 0)',
     );
@@ -120,6 +124,10 @@ describe('formatting and routes', () => {
     expect(bytes(1536)).toBe('1.5 KiB');
     expect(bytes(null)).toBe('—');
     expect(dateTime('not a date')).toBe('—');
+    const noon = new Date(2026, 0, 1, 12, 0, 0).getTime();
+    expect(compactDateTime(new Date(2026, 0, 1, 9, 5, 7).getTime(), noon)).toBe('09:05:07');
+    expect(compactDateTime(new Date(2025, 11, 31, 23, 59, 59).getTime(), noon)).toBe('2025-12-31 23:59:59');
+    expect(compactDateTime('not a date', noon)).toBe('—');
   });
 
   it('parses and builds the console routes', () => {

@@ -62,6 +62,12 @@ export function timeOfDay(iso: string | number): string {
   return dateTime(iso).slice(11);
 }
 
+/** The time of day for a moment of today (local), else the date and time. */
+export function compactDateTime(iso: string | number, nowMs: number): string {
+  const full = dateTime(iso);
+  return full !== '—' && full.slice(0, 10) === dateTime(nowMs).slice(0, 10) ? full.slice(11) : full;
+}
+
 /** "registered" → "Registered", "in_progress" → "In progress". */
 export function label(value: string): string {
   const s = value.replace(/_/g, ' ');

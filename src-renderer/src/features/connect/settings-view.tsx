@@ -8,7 +8,7 @@ import { unwrapBridge } from '../../api/session';
 import type { ThemeChoice } from '../../store/ui-slice';
 import { AsyncView, Empty, InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
-import { dateTime } from '../common/format';
+import { compactDateTime, dateTime } from '../common/format';
 import { AmsHealthPanel } from './ams-health';
 import { ProfilesPanel } from './profiles-panel';
 import { ColumnHeads } from '../common/column-heads';
@@ -124,6 +124,7 @@ function NotificationsPanel() {
 function AuditPanel() {
   const { client } = useConsole();
   const audit = useResource(() => client.audit.list({ limit: 25 }), [client]);
+  const now = Date.now();
   return (
     <section className="panel" aria-labelledby="audit-title">
       <h2 id="audit-title">Recent audit log</h2>
@@ -132,13 +133,15 @@ function AuditPanel() {
           page.items.length === 0 ? (
             <Empty title="No audited action yet">Changes and sign-ins appear here as they happen.</Empty>
           ) : (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0} role="region" aria-label="Audit log entries">
               <table className="list-table audit-table">
                 <ColumnHeads columns={['Time', 'Actor', 'Action', 'Target', 'Result']} />
                 <tbody>
                   {page.items.map((e) => (
                     <tr key={e.id}>
-                      <td className="nowrap">{dateTime(e.time)}</td>
+                      <td className="nowrap" title={dateTime(e.time)}>
+                        {compactDateTime(e.time, now)}
+                      </td>
                       <td>{e.actor.name ?? e.actor.type}</td>
                       <td>{e.action}</td>
                       <td>

@@ -2,6 +2,9 @@
 // effect at a moment (for the cursor shared with the metrics charts).
 import type { StatusHistoryEntry } from '../../api/types';
 
+/** "process_exit" → "process exit". */
+const label = (v: string): string => v.replace(/_/g, ' ');
+
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : null);
 
 function by(details: Record<string, unknown>): string {
@@ -28,6 +31,11 @@ export function describeTransition(e: Pick<StatusHistoryEntry, 'event_type' | 'f
     case 'registered':
       return `Registered${by(d)}`;
     case 'start_requested':
+      if (d.cause === 'recovery') {
+        const n = str(d.attempt);
+        return `Restarted by recovery${n ? `, attempt ${n}` : ''}${str(d.trigger) ? ` (${label(str(d.trigger)!)})` : ''}`;
+      }
+      if (d.cause === 'autostart') return 'Started automatically with the AMS';
       return `Start requested${by(d)}`;
     case 'process_started':
       return `Process started${str(d.pid) ? ` (pid ${str(d.pid)})` : ''}`;
