@@ -1,9 +1,16 @@
 // agents + agent_status: the agent record and its current status, read together.
 import type { Knex } from 'knex';
+import type { AgentStatusRow } from './agent-status.repo.js';
 
 export type Queryable = Knex | Knex.Transaction;
 
-export interface AgentRow {
+/** The status columns read with every agent (COLUMNS below). */
+type StatusPart = Pick<
+  AgentStatusRow,
+  'process_status' | 'health_status' | 'recovery_status' | 'pid' | 'start_time' | 'last_heartbeat' | 'last_error' | 'reported_status' | 'reported_detail' | 'uptime_s'
+>;
+
+export interface AgentRow extends StatusPart {
   id: string;
   name: string;
   type: string;
@@ -15,16 +22,6 @@ export interface AgentRow {
   disabled: boolean;
   created_at: Date;
   updated_at: Date;
-  process_status: string;
-  health_status: string;
-  recovery_status: string;
-  pid: number | null;
-  start_time: Date | null;
-  last_heartbeat: Date | null;
-  last_error: string | null;
-  reported_status: string | null;
-  reported_detail: string | null;
-  uptime_s: number | null;
 }
 
 export interface NewAgent {

@@ -1,9 +1,11 @@
 // Which database the server tests run on, and how each test AMS gets a fresh one quickly:
 // a copy of a migrated PGlite template dir, or CREATE DATABASE ... TEMPLATE on PostgreSQL.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openDatabase, type Database } from '../../server/db/database.js';
 
 export type TestDbKind = 'pglite' | 'postgres';
 
@@ -53,5 +55,34 @@ export async function freshDatabase(dataDir: string, template: string): Promise<
   return {
     dbUrl: withDatabase(testPgUrl(), name),
     drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+/**
+ * An empty (unmigrated) database of the kind under test, in a new temp data dir; `drop` closes
+ * it and removes it.
+ */
+export async function emptyDatabase(prefix: string): Promise<{ db: Database; drop: () => Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `opmas-${prefix}-`));
+  if (testDbKind() === 'pglite') {
+    const db = await openDatabase({ dataDir: dir });
+    return {
+      db,
+      drop: async () => {
+        await db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = `opmas_${prefix}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const db = await openDatabase({ dataDir: dir, dbUrl: withDatabase(testPgUrl(), name) });
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,14 +1,10 @@
 // Migrations on an empty database: every table and time-series index exists, and a second
 // run applies nothing.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../server/db/database.js';
+import type { Database } from '../../server/db/database.js';
 import { migrateLatest, migrationStatus } from '../../server/db/migrate.js';
 import { migrations } from '../../migrations/index.js';
-import { adminQuery, testDbKind, testPgUrl, withDatabase } from '../helpers/test-db.js';
+import { emptyDatabase as emptyTestDatabase } from '../helpers/test-db.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -16,23 +12,9 @@ afterAll(async () => {
 });
 
 async function emptyDatabase(): Promise<Database> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-mig-'));
-  if (testDbKind() === 'pglite') {
-    const db = await openDatabase({ dataDir: dir });
-    cleanups.push(async () => {
-      await db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
-    return db;
-  }
-  const name = `opmas_mig_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
-  const db = await openDatabase({ dataDir: dir, dbUrl: withDatabase(testPgUrl(), name) });
-  cleanups.push(async () => {
-    await db.close();
-    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
-  return db;
+  const fresh = await emptyTestDatabase('mig');
+  cleanups.push(fresh.drop);
+  return fresh.db;
 }
 
 describe('migrations', () => {

@@ -1,19 +1,16 @@
 // Health changes and effective configs in bursts: an AMS start or a fleet going quiet at once
 // touches thousands of agents; the status service writes the health changes of one tick in one
 // statement, and the config service reads many agents' configs in two queries.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../server/db/database.js';
+import type { Database } from '../../server/db/database.js';
 import { migrateLatest } from '../../server/db/migrate.js';
 import { agentsRepo } from '../../server/db/agents.repo.js';
 import { newAgentId } from '../../server/domain/identifiers.js';
 import { createEventBus, type AmsEvent } from '../../server/events/bus.js';
 import { createStatusService } from '../../server/services/status.js';
 import { createConfigService } from '../../server/services/config.js';
-import { adminQuery, testDbKind, testPgUrl, withDatabase } from '../helpers/test-db.js';
+import { emptyDatabase } from '../helpers/test-db.js';
 
 let db: Database;
 let cleanup: () => Promise<void>;
@@ -22,22 +19,9 @@ const seen: AmsEvent[] = [];
 events.subscribe((e) => void seen.push(e));
 
 beforeAll(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-batch-'));
-  if (testDbKind() === 'pglite') {
-    db = await openDatabase({ dataDir: dir });
-    cleanup = async () => {
-      await db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    };
-  } else {
-    const name = `opmas_batch_${randomBytes(4).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE ${name}`);
-    db = await openDatabase({ dataDir: dir, dbUrl: withDatabase(testPgUrl(), name) });
-    cleanup = async () => {
-      await db.close();
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    };
-  }
+  const fresh = await emptyDatabase('batch');
+  db = fresh.db;
+  cleanup = fresh.drop;
   await migrateLatest(db.knex);
 });
 afterAll(() => cleanup());

@@ -1,15 +1,11 @@
 // The supervisor's migrations (20261124000015-18): the policy table, the attempt context,
 // exit and config-version columns of agent_status, the apply status of config versions;
 // each one's down() undoes exactly what its up() did.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../server/db/database.js';
+import type { Database } from '../../server/db/database.js';
 import { migrateLatest } from '../../server/db/migrate.js';
 import { migrations } from '../../migrations/index.js';
-import { adminQuery, testDbKind, testPgUrl, withDatabase } from '../helpers/test-db.js';
+import { emptyDatabase as emptyTestDatabase } from '../helpers/test-db.js';
 
 let db: Database;
 const cleanups: Array<() => Promise<void>> = [];
@@ -18,23 +14,9 @@ afterAll(async () => {
 });
 
 async function emptyDatabase(): Promise<Database> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-smig-'));
-  if (testDbKind() === 'pglite') {
-    const d = await openDatabase({ dataDir: dir });
-    cleanups.push(async () => {
-      await d.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
-    return d;
-  }
-  const name = `opmas_smig_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
-  const d = await openDatabase({ dataDir: dir, dbUrl: withDatabase(testPgUrl(), name) });
-  cleanups.push(async () => {
-    await d.close();
-    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
-  return d;
+  const fresh = await emptyTestDatabase('smig');
+  cleanups.push(fresh.drop);
+  return fresh.db;
 }
 
 const columns = async (table: string) => (await db.knex('information_schema.columns').where({ table_schema: 'public', table_name: table }).pluck('column_name')).sort();
