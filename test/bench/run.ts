@@ -81,3 +81,7 @@ if (!only || only === 'console') {
   printTable('Metrics chart, 7 days of 10 s samples × 4 series: console component beside bare uPlot (same page)', await benchChart());
   printTable('Host mode cold start: host launcher (Node stand-in for the main process) → dashboard first data', await benchColdStart());
 }
+
+// Every benchmark closed what it started; a library's stray handle (PM2's client, a pool's
+// idle timer) must not keep the run from ending.
+process.exit(0);
