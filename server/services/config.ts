@@ -58,15 +58,20 @@ export function createConfigService({ db, defaults, environment }: ConfigService
     if (!(await agentsRepo(db.knex).exists(agentId))) throw new AgentNotFound(agentId);
   }
 
+  /** The hierarchy, lowest first: defaults, the AMS environment, the fleet, the agent. */
+  function merge(fleet: ConfigMap | undefined, agent: ConfigMap | undefined) {
+    return mergeConfig([
+      { source: 'default', values: defaults() },
+      { source: 'environment', values: environment },
+      { source: 'fleet', values: fleet ?? {} },
+      { source: 'agent', values: agent ?? {} },
+    ]);
+  }
+
   async function effective(agentId: string): Promise<EffectiveConfigView> {
     await requireAgent(agentId);
     const [fleet, agent] = await Promise.all([repo.current('fleet'), repo.current({ agentId })]);
-    const merged = mergeConfig([
-      { source: 'default', values: defaults() },
-      { source: 'environment', values: environment },
-      { source: 'fleet', values: fleet?.config ?? {} },
-      { source: 'agent', values: agent?.config ?? {} },
-    ]);
+    const merged = merge(fleet?.config, agent?.config);
     return {
       agent_id: agentId,
       version: agent?.version ?? 0,
@@ -83,12 +88,7 @@ export function createConfigService({ db, defaults, environment }: ConfigService
    */
   async function effectiveConfigs(agentIds: readonly string[]): Promise<ConfigMap[]> {
     const [fleet, agents] = await Promise.all([repo.current('fleet'), repo.currentForAgents(agentIds)]);
-    const shared = [
-      { source: 'default' as const, values: defaults() },
-      { source: 'environment' as const, values: environment },
-      { source: 'fleet' as const, values: fleet?.config ?? {} },
-    ];
-    return agentIds.map((id) => mergeConfig([...shared, { source: 'agent', values: agents.get(id)?.config ?? {} }]).config);
+    return agentIds.map((id) => merge(fleet?.config, agents.get(id)?.config).config);
   }
 
   /** Appends a version; also answers the stored layer it replaced, for the audit log. */

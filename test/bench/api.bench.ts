@@ -13,10 +13,9 @@ import Koa from 'koa';
 import pino from 'pino';
 import { startAms, type RunningAms } from '../../server/ams.js';
 import { apiRouter, apiRoutes, baseMiddleware, jsonBody } from '../../server/app.js';
-import { newAgentId } from '../../server/domain/identifiers.js';
 import { parseSettings } from '../../server/settings.js';
 import { AMS_VERSION } from '../../server/version.js';
-import { measure, quick, request, type Row } from './lib.js';
+import { measure, quick, request, seedFleet, type Row } from './lib.js';
 
 const AGENTS = 10_000;
 const VERSIONS = 100;
@@ -49,27 +48,8 @@ function appWithoutSecurity(ams: RunningAms): Koa {
 }
 
 async function seed(ams: RunningAms): Promise<{ configAgent: string; deepCursor: string }> {
-  const knex = ams.db.knex;
-  const t0 = Date.now() - AGENTS;
-  const agents = Array.from({ length: AGENTS }, (_, i) => ({
-    id: newAgentId(i % 2 ? 'security' : 'wifi'),
-    name: `BenchAgent${i}`,
-    type: i % 2 ? 'security' : 'wifi',
-    version: '1.0.0',
-    description: 'bench',
-    subscribed_topics: JSON.stringify(['logs.security']),
-    findings_topic: 'findings.security',
-    labels: JSON.stringify({ site: `site-${i % 20}`, group: i % 3 ? 'edge' : 'core' }),
-    created_at: new Date(t0 + i),
-    updated_at: new Date(t0 + i),
-  }));
-  await knex.batchInsert('agents', agents, 1000);
-  await knex.batchInsert(
-    'agent_status',
-    agents.map((a) => ({ agent_id: a.id, process_status: 'registered', health_status: 'unknown', recovery_status: 'none' })),
-    1000,
-  );
-  const configAgent = agents[AGENTS / 2].id;
+  const ids = await seedFleet(ams.db.knex, AGENTS, () => ({ process_status: 'registered', health_status: 'unknown' }));
+  const configAgent = ids[AGENTS / 2];
   for (let v = 1; v <= VERSIONS; v++) {
     await ams.services.config.putAgent(configAgent, { heartbeat_interval: (v % 60) + 1, log_level: 'INFO', tag: `v${v}` }, 'bench', `version ${v}`);
   }

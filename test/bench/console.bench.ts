@@ -17,11 +17,10 @@ import { build } from 'esbuild';
 import pino from 'pino';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startAms, type RunningAms } from '../../server/ams.js';
-import { newAgentId } from '../../server/domain/identifiers.js';
 import { parseSettings } from '../../server/settings.js';
 import { forkWithNode } from '../../src-main/host/fork.js';
 import { createHostLauncher, generateHostSecret } from '../../src-main/host/host-launcher.js';
-import { quick, request, stats, type Row, type Stats } from './lib.js';
+import { quick, request, seedFleet, stats, type Row, type Stats } from './lib.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const RENDERER = path.join(REPO, 'out/renderer');
@@ -116,26 +115,7 @@ async function readDashboardRun(page: Page): Promise<DashboardRun> {
 }
 
 async function seedAgents(ams: RunningAms): Promise<string[]> {
-  const t0 = Date.now() - AGENTS;
-  const rows = Array.from({ length: AGENTS }, (_, i) => ({
-    id: newAgentId(i % 2 ? 'security' : 'wifi'),
-    name: `BenchAgent${String(i).padStart(5, '0')}`,
-    type: i % 2 ? 'security' : 'wifi',
-    version: '1.0.0',
-    description: 'bench',
-    subscribed_topics: JSON.stringify(['logs.security']),
-    findings_topic: 'findings.security',
-    labels: JSON.stringify({ site: `site-${i % 20}`, group: i % 3 ? 'edge' : 'core' }),
-    created_at: new Date(t0 + i),
-    updated_at: new Date(t0 + i),
-  }));
-  await ams.db.knex.batchInsert('agents', rows, 1000);
-  await ams.db.knex.batchInsert(
-    'agent_status',
-    rows.map((a, i) => ({ agent_id: a.id, process_status: 'running', health_status: i % 7 ? 'healthy' : 'warning', recovery_status: 'none' })),
-    1000,
-  );
-  return rows.map((r) => r.id);
+  return seedFleet(ams.db.knex, AGENTS, (i) => ({ process_status: 'running', health_status: i % 7 ? 'healthy' : 'warning' }));
 }
 
 async function login(page: Page, url: string) {

@@ -1,6 +1,8 @@
 // Benchmark helpers: timing loops, percentiles and the printed table (figures and ratios to
 // a baseline measured in the same run). Benchmarks print; they never assert timings.
 import http from 'node:http';
+import type { Knex } from 'knex';
+import { newAgentId } from '../../server/domain/identifiers.js';
 
 export interface Stats {
   n: number;
@@ -68,3 +70,30 @@ export function printTable(title: string, rows: Row[]): void {
 }
 
 export const quick = process.env.BENCH_QUICK === '1';
+
+/**
+ * Inserts `count` agents straight into the tables (security and wifi alternating, 20 sites,
+ * edge/core groups, created 1 ms apart) with the status `statusOf(i)` gives; answers their ids.
+ */
+export async function seedFleet(
+  knex: Knex,
+  count: number,
+  statusOf: (i: number) => { process_status: string; health_status: string },
+): Promise<string[]> {
+  const t0 = Date.now() - count;
+  const rows = Array.from({ length: count }, (_, i) => ({
+    id: newAgentId(i % 2 ? 'security' : 'wifi'),
+    name: `BenchAgent${String(i).padStart(5, '0')}`,
+    type: i % 2 ? 'security' : 'wifi',
+    version: '1.0.0',
+    description: 'bench',
+    subscribed_topics: JSON.stringify(['logs.security']),
+    findings_topic: 'findings.security',
+    labels: JSON.stringify({ site: `site-${i % 20}`, group: i % 3 ? 'edge' : 'core' }),
+    created_at: new Date(t0 + i),
+    updated_at: new Date(t0 + i),
+  }));
+  await knex.batchInsert('agents', rows, 1000);
+  await knex.batchInsert('agent_status', rows.map((a, i) => ({ agent_id: a.id, ...statusOf(i), recovery_status: 'none' })), 1000);
+  return rows.map((r) => r.id);
+}
