@@ -2,6 +2,7 @@
 // layers and their version history. The newest version is the current one.
 import type { ConfigMap } from '../domain/agent-config.js';
 import type { Queryable } from './agents.repo.js';
+import { prepared } from './prepared.js';
 
 export interface ConfigVersionRow {
   version: number;
@@ -18,6 +19,9 @@ export interface ConfigVersionRow {
 const VERSION_COLUMNS = ['version', 'config', 'author', 'reason', 'created_at'];
 const AGENT_VERSION_COLUMNS = [...VERSION_COLUMNS, 'apply_status', 'apply_error', 'applied_at'];
 
+/** A stored layer's version and values, without its history fields. */
+export type StoredLayer = Pick<ConfigVersionRow, 'version' | 'config'>;
+
 /** Scope of a version history: one agent, or the fleet-wide settings. */
 export type ConfigScope = { agentId: string } | 'fleet';
 
@@ -29,6 +33,22 @@ export function configRepo(q: Queryable) {
   return {
     async current(scope: ConfigScope): Promise<ConfigVersionRow | undefined> {
       return versions(scope).select(columns(scope)).orderBy('version', 'desc').first();
+    },
+
+    /**
+     * The fleet's and the agent's current versions in one round trip (the effective
+     * configuration); undefined when there is no such agent.
+     */
+    async currentLayers(agentId: string): Promise<{ fleet: StoredLayer | null; agent: StoredLayer | null } | undefined> {
+      const { rows } = await q.raw<{ rows: Array<{ fleet: StoredLayer | null; agent: StoredLayer | null }> }>(
+        `SELECT (SELECT json_build_object('version', f.version, 'config', f.config)
+                   FROM fleet_config_versions f ORDER BY f.version DESC LIMIT 1) AS fleet,
+                (SELECT json_build_object('version', v.version, 'config', v.config)
+                   FROM agent_config_versions v WHERE v.agent_id = a.id ORDER BY v.version DESC LIMIT 1) AS agent
+           FROM agents a WHERE a.id = ?`,
+        [agentId],
+      ).options(prepared('config_layers'));
+      return rows[0];
     },
 
     /** The current version of each of these agents that has one (one query for many agents). */

@@ -81,7 +81,16 @@ async function openPglite(dir: string, log: Knex.Config['log']): Promise<Databas
     client: 'pg',
     connection: { host: socketDir, port: 5432, user: 'postgres', database: 'postgres' },
     // PGlite executes one statement at a time; one pooled connection keeps transactions whole.
-    pool: { min: 0, max: 1, idleTimeoutMillis: 600_000 },
+    pool: {
+      min: 0,
+      max: 1,
+      idleTimeoutMillis: 600_000,
+      // PGlite has one session for every socket connection: prepared statements of a closed
+      // connection outlive it, and a new connection that prepares the same name would fail.
+      afterCreate(conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) {
+        conn.query('DEALLOCATE ALL').then(() => done(null, conn), (err: Error) => done(err, conn));
+      },
+    },
     acquireConnectionTimeout: 60_000,
   });
   return withPing({

@@ -80,13 +80,13 @@ export function presentAgent(row: AgentRow): AgentView {
     health: row.health_status,
     recovery: row.recovery_status,
     pid: row.pid,
-    start_time: iso(row.start_time),
-    last_heartbeat: iso(row.last_heartbeat),
+    start_time: row.start_time,
+    last_heartbeat: row.last_heartbeat,
     last_error: row.last_error,
     reported_status: row.reported_status,
     uptime_s: row.uptime_s,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 
@@ -152,7 +152,7 @@ export function createAgentService({ db }: { db: Database }) {
 
     async list(filter: Omit<AgentFilter, 'after'> & { after?: AgentFilter['after'] }): Promise<Page<AgentView>> {
       const rows = await repo.list(filter);
-      return toPage(rows, filter.limit, presentAgent, (r) => ({ c: r.created_at.toISOString(), i: r.id }));
+      return toPage(rows, filter.limit, presentAgent, (r) => ({ c: r.created_at, i: r.id }));
     },
 
     async update(id: string, changes: AgentUpdate): Promise<AgentView> {

@@ -69,8 +69,9 @@ export function createConfigService({ db, defaults, environment }: ConfigService
   }
 
   async function effective(agentId: string): Promise<EffectiveConfigView> {
-    await requireAgent(agentId);
-    const [fleet, agent] = await Promise.all([repo.current('fleet'), repo.current({ agentId })]);
+    const layers = await repo.currentLayers(agentId);
+    if (!layers) throw new AgentNotFound(agentId);
+    const { fleet, agent } = layers;
     const merged = merge(fleet?.config, agent?.config);
     return {
       agent_id: agentId,

@@ -145,6 +145,21 @@ describe('GET /api/v1/agents', () => {
     expect(seen.sort()).toEqual(fleet.map((a) => a.id).sort());
   });
 
+  it('keeps answering when the pool replaces its database connections (prepared statements)', async () => {
+    const before = await t.api.get('/api/v1/agents?q=Pager&limit=5');
+    const one = await t.api.get(`/api/v1/agents/${fleet[0].id}`);
+    expect(before.status).toBe(200);
+    // New client connections while the statements prepared by the old ones may still exist
+    // on the server side (PGlite keeps one session across socket connections).
+    await t.ams.db.knex.destroy();
+    t.ams.db.knex.initialize();
+    const after = await t.api.get('/api/v1/agents?q=Pager&limit=5');
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(before.body);
+    const again = await t.api.get(`/api/v1/agents/${fleet[0].id}`);
+    expect(again.body).toEqual(one.body);
+  });
+
   it('filters by type, label, status, health and name', async () => {
     const byType = await t.api.get('/api/v1/agents?type=pager-wifi&limit=500');
     expect(byType.body.items).toHaveLength(11);
