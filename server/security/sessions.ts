@@ -4,7 +4,7 @@
 // algorithm allowed (HS256), iss/aud/exp/iat/jti/sub required and checked.
 import { randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { refreshTokensRepo, revokedAccessTokensRepo, rolesRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
@@ -58,6 +58,8 @@ export type SessionService = ReturnType<typeof createSessionService>;
 
 export function createSessionService({ db, logger, cache, settings, announce }: SessionDeps) {
   let setupTokenHash: string | undefined;
+  // Imported once: handing jose the raw bytes re-imports the key on every request.
+  const jwtKey = crypto.subtle.importKey('raw', settings.signingKey, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 
   async function issue(user: UserRow, familyId: string = randomUUID()): Promise<TokenPair> {
     const refresh = newOpaqueToken('ort');
@@ -76,7 +78,7 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${settings.accessTtlS}s`)
-      .sign(settings.signingKey);
+      .sign(await jwtKey);
     return { access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: settings.accessTtlS };
   }
 
@@ -94,19 +96,36 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
     };
   }
 
-  async function fromJwt(token: string): Promise<Principal> {
-    let payload;
+  // Tokens whose signature and claims were verified, so that a client's next requests skip
+  // the HMAC (a hop through the crypto thread pool). Expiry is checked again on every use;
+  // revocation and the user's state are checked after this, on every request.
+  const verified = new Map<string, JWTPayload>();
+
+  async function verifyJwt(token: string): Promise<JWTPayload> {
+    const hit = verified.get(token);
+    if (hit) {
+      if (hit.exp! * 1000 > Date.now()) return hit;
+      verified.delete(token);
+      throw new InvalidToken('it has expired');
+    }
     try {
-      ({ payload } = await jwtVerify(token, settings.signingKey, {
+      const { payload } = await jwtVerify(token, await jwtKey, {
         algorithms: [JWT_ALG],
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-      }));
+      });
+      if (verified.size >= 10_000) verified.clear();
+      verified.set(token, payload);
+      return payload;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new InvalidToken('it has expired');
       throw new InvalidToken('it is malformed, tampered with, or not issued by this AMS');
     }
+  }
+
+  async function fromJwt(token: string): Promise<Principal> {
+    const payload = await verifyJwt(token);
     if (await cache.isRevoked(payload.jti!)) throw new InvalidToken('it has been revoked');
     const user = await cache.user(payload.sub!);
     if (!user || user.disabled) throw new InvalidToken('its user no longer exists or is disabled');

@@ -82,6 +82,17 @@ describe('access tokens (RFC 8725)', () => {
     }
     expect((await me(bad.expired)).body.error.message).toContain('expired');
   });
+
+  it('refuses a token once it expires, though it was accepted (and remembered as verified) before', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const token = await claims({ exp: expiresAt });
+    expect((await me(token)).status).toBe(200);
+    expect((await me(token)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, expiresAt * 1000 - Date.now() + 50));
+    const res = await me(token);
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toContain('expired');
+  });
 });
 
 describe('refresh tokens (RFC 9700 §2.2.2)', () => {
