@@ -10,12 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import pg from 'pg';
 import pino from 'pino';
 import { startAms, type RunningAms } from '../../server/ams.js';
 import { apiRouter, apiRoutes, baseMiddleware, jsonBody } from '../../server/app.js';
+import { agentsRepo } from '../../server/db/agents.repo.js';
+import { prepared } from '../../server/db/prepared.js';
 import { parseSettings } from '../../server/settings.js';
 import { AMS_VERSION } from '../../server/version.js';
-import { measure, quick, request, seedFleet, type Row } from './lib.js';
+import { measurePair, quick, request, seedFleet, stats, type Row } from './lib.js';
 
 const AGENTS = 10_000;
 const VERSIONS = 100;
@@ -66,6 +69,23 @@ function decode(cursor: string): { created_at: string; id: string } {
   return { created_at: c, id: i };
 }
 
+/**
+ * The first page's SQL straight through the pg driver on a pooled connection, as a prepared
+ * statement with the same row parsing: the database round trip with no Knex, service, JSON or
+ * HTTP around it, which no change above the driver can go below.
+ */
+async function driverFloor<T>(ams: RunningAms, beside: (name: string, fn: () => Promise<unknown>) => Promise<T>): Promise<T> {
+  const { sql, bindings } = agentsRepo(ams.db.knex).listQuery({ limit: 100 }).toSQL().toNative();
+  const client = ams.db.knex.client as { acquireConnection(): Promise<pg.Client>; releaseConnection(c: pg.Client): Promise<void> };
+  const conn = await client.acquireConnection();
+  try {
+    const query = { text: sql, values: bindings as unknown[], ...prepared('bench_driver_floor', { isoTimestamps: true }) };
+    return await beside(`${ams.db.kind === 'pglite' ? 'pglite' : 'postgres'}: its query alone, bare pg driver (prepared)`, () => conn.query(query));
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
 export async function benchApi(dbLabel: string, dbUrl: string | undefined): Promise<{ foundation: Row[]; security: Row[] }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-bench-'));
   const logger = pino({ level: 'warn' }, pino.destination({ dest: path.join(dataDir, 'ams.log'), sync: false }));
@@ -82,26 +102,39 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
     let i = 0;
     const putBody = () => ({ config: { heartbeat_interval: (i++ % 60) + 1 } });
 
-    const base = await measure(() => request(`${bare.url}/`), N);
-    const list = await measure(() => request(`${api}/agents?limit=100`, 'GET', undefined, auth), N);
+    // Each case runs interleaved with its baseline (measurePair); the ratio is to the
+    // baseline samples taken in the same rounds, and the baseline row pools all of them.
+    const bareRoute = () => request(`${bare.url}/`);
+    const beside = async (name: string, fn: () => Promise<unknown>, note?: string): Promise<Row & { samples: number[] }> => {
+      const m = await measurePair(fn, bareRoute, N);
+      const paired = `bare route in the same rounds: p50 ${m.base.p50.toFixed(3)} ms, p99 ${m.base.p99.toFixed(3)} ms`;
+      return { name, s: m.s, base: m.base, note: note ? `${note}; ${paired}` : paired, samples: m.baseSamples };
+    };
+    const cases = [
+      await beside(`${dbLabel}: GET /agents?limit=100 (first page)`, () => request(`${api}/agents?limit=100`, 'GET', undefined, auth)),
+      await driverFloor(ams, (name, fn) => beside(name, fn, 'the floor under the row above')),
+      await beside(`${dbLabel}: GET /agents?limit=100 (page 91)`, () => request(`${api}/agents?limit=100&cursor=${deepCursor}`, 'GET', undefined, auth)),
+      await beside(`${dbLabel}: GET /agents/{id}/config`, () => request(`${api}/agents/${configAgent}/config`, 'GET', undefined, auth)),
+      await beside(`${dbLabel}: PUT /agents/{id}/config`, () => request(`${api}/agents/${configAgent}/config`, 'PUT', putBody(), auth), `${VERSIONS}+ versions stored`),
+    ];
     const foundation: Row[] = [
-      { name: `${dbLabel}: bare Koa route (baseline)`, s: base },
-      { name: `${dbLabel}: GET /agents?limit=100 (first page)`, s: list, base },
-      { name: `${dbLabel}: GET /agents?limit=100 (page 91)`, s: await measure(() => request(`${api}/agents?limit=100&cursor=${deepCursor}`, 'GET', undefined, auth), N), base },
-      { name: `${dbLabel}: GET /agents/{id}/config`, s: await measure(() => request(`${api}/agents/${configAgent}/config`, 'GET', undefined, auth), N), base },
-      { name: `${dbLabel}: PUT /agents/{id}/config`, s: await measure(() => request(`${api}/agents/${configAgent}/config`, 'PUT', putBody(), auth), N), base, note: `${VERSIONS}+ versions stored` },
+      { name: `${dbLabel}: bare Koa route (baseline, all rounds)`, s: stats(cases.flatMap((c) => c.samples)) },
+      ...cases.map(({ samples: _, ...row }) => row),
     ];
 
-    const listOpen = await measure(() => request(`${openApi}/agents?limit=100`), N);
-    const listSecured = await measure(() => request(`${api}/agents?limit=100`, 'GET', undefined, auth), N);
-    const putOpen = await measure(() => request(`${openApi}/agents/${configAgent}/config`, 'PUT', putBody()), N);
-    const putSecured = await measure(() => request(`${api}/agents/${configAgent}/config`, 'PUT', putBody(), auth), N);
-    const added = (a: typeof listOpen, b: typeof listOpen) => `added p50 ${(a.p50 - b.p50).toFixed(3)} ms, p99 ${(a.p99 - b.p99).toFixed(3)} ms`;
+    const added = (a: Row) => `added p50 ${(a.s.p50 - a.base!.p50).toFixed(3)} ms, p99 ${(a.s.p99 - a.base!.p99).toFixed(3)} ms`;
+    const withSecurity = async (name: string, secured: () => Promise<unknown>, open: () => Promise<unknown>): Promise<Row[]> => {
+      const m = await measurePair(secured, open, N);
+      const row: Row = { name: `${dbLabel}: ${name} with auth + RBAC${name.startsWith('PUT') ? ' + audit' : ''} + limits`, s: m.s, base: m.base };
+      return [{ name: `${dbLabel}: ${name} without security (baseline)`, s: m.base }, { ...row, note: added(row) }];
+    };
     const security: Row[] = [
-      { name: `${dbLabel}: GET /agents?limit=100 without security (baseline)`, s: listOpen },
-      { name: `${dbLabel}: GET /agents?limit=100 with auth + RBAC + limits`, s: listSecured, base: listOpen, note: added(listSecured, listOpen) },
-      { name: `${dbLabel}: PUT /agents/{id}/config without security (baseline)`, s: putOpen },
-      { name: `${dbLabel}: PUT /agents/{id}/config with auth + RBAC + audit + limits`, s: putSecured, base: putOpen, note: added(putSecured, putOpen) },
+      ...(await withSecurity('GET /agents?limit=100', () => request(`${api}/agents?limit=100`, 'GET', undefined, auth), () => request(`${openApi}/agents?limit=100`))),
+      ...(await withSecurity(
+        'PUT /agents/{id}/config',
+        () => request(`${api}/agents/${configAgent}/config`, 'PUT', putBody(), auth),
+        () => request(`${openApi}/agents/${configAgent}/config`, 'PUT', putBody()),
+      )),
     ];
     return { foundation, security };
   } finally {

@@ -29,6 +29,37 @@ export async function measure(fn: () => Promise<unknown>, n: number, warmup = Ma
   return stats(samples);
 }
 
+/**
+ * Times `fn` and its baseline `base` in alternating calls (which of the two goes first flips
+ * every round), so that both see the same machine: a busy spell on these shared cores, a
+ * garbage collection or a background timer lands on either with the same odds, and the
+ * ratio compares like with like. Sequential blocks let one of them catch a quiet minute and
+ * the other a noisy one.
+ */
+export async function measurePair(fn: () => Promise<unknown>, base: () => Promise<unknown>, n: number, warmup = Math.ceil(n / 10)): Promise<{ s: Stats; base: Stats; baseSamples: number[] }> {
+  for (let i = 0; i < warmup; i++) {
+    await base();
+    await fn();
+  }
+  const samples: number[] = [];
+  const baseSamples: number[] = [];
+  const timed = async (f: () => Promise<unknown>, into: number[]) => {
+    const t0 = performance.now();
+    await f();
+    into.push(performance.now() - t0);
+  };
+  for (let i = 0; i < n; i++) {
+    if (i % 2) {
+      await timed(fn, samples);
+      await timed(base, baseSamples);
+    } else {
+      await timed(base, baseSamples);
+      await timed(fn, samples);
+    }
+  }
+  return { s: stats(samples), base: stats(baseSamples), baseSamples };
+}
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** A minimal keep-alive HTTP request that reads the whole body (and fails on an unexpected status). */
@@ -95,5 +126,8 @@ export async function seedFleet(
   }));
   await knex.batchInsert('agents', rows, 1000);
   await knex.batchInsert('agent_status', rows.map((a, i) => ({ agent_id: a.id, ...statusOf(i), recovery_status: 'none' })), 1000);
+  // The planner's statistics, as autovacuum would have them on a database in use; without
+  // them the first minutes of queries run on guesses, and the analyze lands mid-measurement.
+  await knex.raw('ANALYZE agents, agent_status');
   return rows.map((r) => r.id);
 }
