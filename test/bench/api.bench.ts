@@ -74,13 +74,13 @@ function decode(cursor: string): { created_at: string; id: string } {
  * statement with the same row parsing: the database round trip with no Knex, service, JSON or
  * HTTP around it, which no change above the driver can go below.
  */
-async function driverFloor<T>(ams: RunningAms, beside: (name: string, fn: () => Promise<unknown>) => Promise<T>): Promise<T> {
+async function driverFloor<T>(ams: RunningAms, time: (fn: () => Promise<unknown>) => Promise<T>): Promise<T> {
   const { sql, bindings } = agentsRepo(ams.db.knex).listQuery({ limit: 100 }).toSQL().toNative();
   const client = ams.db.knex.client as { acquireConnection(): Promise<pg.Client>; releaseConnection(c: pg.Client): Promise<void> };
   const conn = await client.acquireConnection();
   try {
     const query = { text: sql, values: bindings as unknown[], ...prepared('bench_driver_floor', { isoTimestamps: true }) };
-    return await beside(`${ams.db.kind === 'pglite' ? 'pglite' : 'postgres'}: its query alone, bare pg driver (prepared)`, () => conn.query(query));
+    return await time(() => conn.query(query));
   } finally {
     await client.releaseConnection(conn);
   }
@@ -112,7 +112,7 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
     };
     const cases = [
       await beside(`${dbLabel}: GET /agents?limit=100 (first page)`, () => request(`${api}/agents?limit=100`, 'GET', undefined, auth)),
-      await driverFloor(ams, (name, fn) => beside(name, fn, 'the floor under the row above')),
+      await driverFloor(ams, (fn) => beside(`${dbLabel}: its query alone, bare pg driver (prepared)`, fn, 'the floor under the row above')),
       await beside(`${dbLabel}: GET /agents?limit=100 (page 91)`, () => request(`${api}/agents?limit=100&cursor=${deepCursor}`, 'GET', undefined, auth)),
       await beside(`${dbLabel}: GET /agents/{id}/config`, () => request(`${api}/agents/${configAgent}/config`, 'GET', undefined, auth)),
       await beside(`${dbLabel}: PUT /agents/{id}/config`, () => request(`${api}/agents/${configAgent}/config`, 'PUT', putBody(), auth), `${VERSIONS}+ versions stored`),

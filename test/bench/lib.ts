@@ -17,15 +17,18 @@ export function stats(samplesMs: number[]): Stats {
   return { n: sorted.length, p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
 }
 
+/** Runs `fn` once and appends its duration in ms to `into`. */
+async function timed(fn: () => Promise<unknown>, into: number[]): Promise<void> {
+  const t0 = performance.now();
+  await fn();
+  into.push(performance.now() - t0);
+}
+
 /** Runs `fn` sequentially: `warmup` untimed calls, then `n` timed ones. */
 export async function measure(fn: () => Promise<unknown>, n: number, warmup = Math.ceil(n / 10)): Promise<Stats> {
   for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
-  }
+  for (let i = 0; i < n; i++) await timed(fn, samples);
   return stats(samples);
 }
 
@@ -43,11 +46,6 @@ export async function measurePair(fn: () => Promise<unknown>, base: () => Promis
   }
   const samples: number[] = [];
   const baseSamples: number[] = [];
-  const timed = async (f: () => Promise<unknown>, into: number[]) => {
-    const t0 = performance.now();
-    await f();
-    into.push(performance.now() - t0);
-  };
   for (let i = 0; i < n; i++) {
     if (i % 2) {
       await timed(fn, samples);
