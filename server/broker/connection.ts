@@ -230,9 +230,13 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
         entry.sub?.unsubscribe();
       };
     },
-    /** Points the next reconnection at other servers (host mode after a port change). */
-    setServers(servers: string[]): void {
-      nc?.setServers(servers);
+    /**
+     * The server list changed (host mode after a port change): drops the current connection, so
+     * that the next attempt asks `servers()` again. Subscriptions are made again on connect.
+     */
+    serversChanged(): void {
+      const conn = nc;
+      if (conn && !conn.isClosed()) void conn.close().catch(() => undefined);
     },
     /** The underlying client, for what this module does not wrap; undefined while not connected. */
     raw: (): NatsConnection | undefined => nc,

@@ -132,7 +132,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
       if (info.url && info.url !== lastUrl) {
         lastUrl = info.url;
         logger.warn({ url: info.url }, 'nats-server moved to another port');
-        connection.setServers([info.url]);
+        connection.serversChanged();
       }
     });
   } else {
