@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { NatsServerFailed, NatsServerNotFound } from './errors.js';
 import { natsDir, writeSecretFile } from './key-store.js';
+import { backoffDelay } from '../domain/backoff.js';
 
 export type NatsServerState = 'stopped' | 'starting' | 'running' | 'restarting' | 'down';
 
@@ -32,8 +33,7 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 250, fact
 
 /** Delay before restart attempt `attempt` (1 = first restart after a failure). */
 export function nextRestartDelay(attempt: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): number {
-  const n = Math.max(1, Math.floor(attempt));
-  return Math.min(policy.initialDelayMs * policy.factor ** (n - 1), policy.maxDelayMs);
+  return backoffDelay({ initial: policy.initialDelayMs, factor: policy.factor, max: policy.maxDelayMs }, attempt);
 }
 
 /**

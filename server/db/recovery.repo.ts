@@ -1,6 +1,6 @@
 // agent_recovery_policies and agent_recovery_attempts: each agent's recovery policy and every
 // recovery attempt with its trigger, strategy, outcome and timing.
-import type { RecoveryPolicy } from '../supervisor/recovery-policy.js';
+import type { RecoveryPolicy } from '../domain/recovery-policy.js';
 import type { Queryable } from './agents.repo.js';
 
 export interface PolicyRow extends RecoveryPolicy {

@@ -4,8 +4,10 @@
 // id and is kept in a bounded ring buffer, so a client that reconnects with its last id can be
 // sent what it missed, or told to resync when that is no longer kept.
 
-export type ProcessStatus = 'discovered' | 'registered' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'degraded';
-export type HealthStatus = 'healthy' | 'warning' | 'critical' | 'unknown';
+import type { HealthState, ProcessState } from '../domain/statuses.js';
+
+export type ProcessStatus = ProcessState;
+export type HealthStatus = HealthState;
 
 /** What producers publish; the bus adds `id` and `time`. */
 export type AmsEventInput =

@@ -9,10 +9,10 @@ import type { EventBus } from '../events/bus.js';
 import type { BrokerHealth } from '../broker/index.js';
 import type { IngestStats } from './ingest.js';
 import type { ResourceSample, SamplerStats } from './sampler.js';
-import { PROCESS_STATES } from '../supervisor/state-machine.js';
+import { PROCESS_STATES } from '../domain/state-machine.js';
 
-export const HEALTH_STATES = ['healthy', 'warning', 'critical', 'unknown'] as const;
-export const RECOVERY_STATES = ['none', 'in_progress', 'success', 'failed'] as const;
+export { HEALTH_STATES, RECOVERY_STATES } from '../domain/statuses.js';
+import { HEALTH_STATES, RECOVERY_STATES } from '../domain/statuses.js';
 
 export interface PrometheusDeps {
   db: Database;

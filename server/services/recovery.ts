@@ -9,7 +9,7 @@ import { AgentNotFound } from '../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { StatusService } from './status.js';
 import { presentAttempt } from '../supervisor/recovery-engine.js';
-import type { RecoveryPolicy } from '../supervisor/recovery-policy.js';
+import type { RecoveryPolicy } from '../domain/recovery-policy.js';
 
 export interface Effectiveness {
   attempts: number;

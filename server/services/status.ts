@@ -8,8 +8,8 @@ import { agentStatusRepo, type AgentStatusRow, type StatusColumns } from '../db/
 import { statusHistoryRepo, type StatusHistoryRow } from '../db/status-history.repo.js';
 import { AgentNotFound } from '../errors.js';
 import type { AmsEventInput, EventBus, HealthStatus, ProcessStatus } from '../events/bus.js';
-import { canTransition, isProcessState, type ProcessState } from '../supervisor/state-machine.js';
-import { InvalidTransition } from '../supervisor/errors.js';
+import { canTransition, isProcessState, type ProcessState } from '../domain/state-machine.js';
+import { InvalidTransition } from '../domain/lifecycle-errors.js';
 import { type Page, toPage } from '../http/cursor.js';
 
 /** Event types of status history rows (the contract in notes/common.md). */

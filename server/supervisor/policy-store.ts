@@ -2,7 +2,7 @@
 // the recovery engine reads it at every step; a write through this store updates the cache.
 import type { Database } from '../db/database.js';
 import { recoveryRepo } from '../db/recovery.repo.js';
-import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from './recovery-policy.js';
+import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from '../domain/recovery-policy.js';
 
 export interface StoredPolicy {
   policy: RecoveryPolicy;

@@ -15,7 +15,7 @@ import type { StatusService } from '../services/status.js';
 import {
   actionForAttempt, nextAttemptNumber, nextRecoveryDelay, remainingAttempts, shouldEscalate, type RecoveryAction, type RecoveryPolicy,
   type RecoveryTrigger,
-} from './recovery-policy.js';
+} from '../domain/recovery-policy.js';
 import type { GuardDecision } from './config-guard.js';
 
 export interface AttemptCause {

@@ -25,8 +25,8 @@ import type { ConfigMap } from '../domain/agent-config.js';
 import { readPackage } from '../scanner/package-reader.js';
 import { locateAgentSdk } from '../agent-sdk/locate.js';
 import { agentEnvironment, CommandError, resolveCommand } from './command.js';
-import { NotStartable, RecoveryInProgress, InvalidTransition } from './errors.js';
-import { canTransition, firstStepOf, isProcessState, targetOf, type LifecycleAction, type ProcessState } from './state-machine.js';
+import { NotStartable, RecoveryInProgress, InvalidTransition } from '../domain/lifecycle-errors.js';
+import { canTransition, firstStepOf, isProcessState, targetOf, type LifecycleAction, type ProcessState } from '../domain/state-machine.js';
 import { createRunRecords } from './run-records.js';
 import { createLogSink } from './log-capture.js';
 import { createProcessManager, type ExitInfo, type ManagedProcess } from './process-manager.js';
@@ -34,7 +34,7 @@ import { createHealthMonitor, DEFAULT_INTERVAL_S, type HealthChange, type Monito
 import { effectiveThresholds } from './health-rules.js';
 import { createPolicyStore } from './policy-store.js';
 import { createRecoveryEngine, type AttemptCause } from './recovery-engine.js';
-import type { RecoveryPolicy } from './recovery-policy.js';
+import type { RecoveryPolicy } from '../domain/recovery-policy.js';
 import { configDiff, crashLoopDecision, type GuardDecision } from './config-guard.js';
 
 /** Why a lifecycle operation happens; goes into the history row's details. */

@@ -5,9 +5,8 @@ import { AGENT_ID_PATTERN, AGENT_NAME_PATTERN, AGENT_TYPE_MAX, AGENT_TYPE_PATTER
 import { pageOf, paginationQuery, repeated } from '../common.js';
 import { reservedTopicProblem } from '../../broker/subjects.js';
 
-export const PROCESS_STATUSES = ['discovered', 'registered', 'starting', 'running', 'stopping', 'stopped', 'failed', 'degraded'] as const;
-export const HEALTH_STATUSES = ['healthy', 'warning', 'critical', 'unknown'] as const;
-export const RECOVERY_STATUSES = ['none', 'in_progress', 'success', 'failed'] as const;
+export { PROCESS_STATES as PROCESS_STATUSES, HEALTH_STATES as HEALTH_STATUSES, RECOVERY_STATES as RECOVERY_STATUSES } from '../../domain/statuses.js';
+import { PROCESS_STATES as PROCESS_STATUSES, HEALTH_STATES as HEALTH_STATUSES, RECOVERY_STATES as RECOVERY_STATUSES } from '../../domain/statuses.js';
 
 export const AgentName = z.string().regex(AGENT_NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ or - (at most 64)');
 export const AgentVersion = z.string().max(64).refine((v) => semver.valid(v) !== null, 'must be a semantic version such as 1.0.0');

@@ -6,7 +6,7 @@ import type { AgentService } from '../../services/agents.js';
 import type { LifecycleService } from '../../services/lifecycle.js';
 import type { StatusService } from '../../services/status.js';
 import type { Cause, Supervisor } from '../../supervisor/supervisor.js';
-import type { LifecycleAction } from '../../supervisor/state-machine.js';
+import type { LifecycleAction } from '../../domain/state-machine.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { noteAudit } from '../../security/guard.js';

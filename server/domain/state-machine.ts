@@ -1,8 +1,9 @@
 // Process status transitions (DESIGN.md, seed §6.1) as a table, with pure functions. The
 // supervisor asks before every change; anything not in the table is refused.
 
-export const PROCESS_STATES = ['discovered', 'registered', 'starting', 'running', 'stopping', 'stopped', 'failed', 'degraded'] as const;
-export type ProcessState = (typeof PROCESS_STATES)[number];
+import { isProcessState, PROCESS_STATES, type ProcessState } from './statuses.js';
+
+export { isProcessState, PROCESS_STATES, type ProcessState };
 
 /**
  * Allowed transitions: the table of DESIGN.md plus two rows it leaves out.
@@ -20,10 +21,6 @@ export const TRANSITIONS: Readonly<Record<ProcessState, readonly ProcessState[]>
   failed: ['starting'],
   degraded: ['running', 'failed', 'stopping'],
 };
-
-export function isProcessState(s: string): s is ProcessState {
-  return (PROCESS_STATES as readonly string[]).includes(s);
-}
 
 export function canTransition(from: ProcessState, to: ProcessState): boolean {
   return TRANSITIONS[from]?.includes(to) ?? false;

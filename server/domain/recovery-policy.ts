@@ -1,6 +1,7 @@
 // Recovery policy (seed §6.4, DESIGN.md) as data, and the pure functions that compute the
 // next delay, the action of each attempt, escalation and the stability reset. The recovery
 // engine only executes them.
+import { backoffDelay } from './backoff.js';
 
 export interface RecoveryPolicy {
   auto_recovery: boolean;
@@ -52,9 +53,7 @@ export const POLICY_LIMITS = {
  * max_backoff), spread by the jitter; `random` in [0, 1).
  */
 export function nextRecoveryDelay(policy: RecoveryPolicy, attempt: number, random: number = Math.random()): number {
-  const base = Math.min(policy.retry_delay * policy.backoff_factor ** Math.max(0, attempt - 1), policy.max_backoff);
-  const spread = base * policy.jitter * (2 * random - 1);
-  return Math.max(0, Math.min(base + spread, policy.max_backoff));
+  return backoffDelay({ initial: policy.retry_delay, factor: policy.backoff_factor, max: policy.max_backoff, jitter: policy.jitter }, attempt, random);
 }
 
 export const RECOVERY_TRIGGERS = ['process_exit', 'health_critical', 'resource_exhaustion', 'dependency_failure', 'manual', 'config_crash_loop'] as const;
