@@ -26,6 +26,10 @@ import * as m025 from './20261124000025_create_alerts.js';
 import * as m026 from './20261124000026_create_notification_channels.js';
 import * as m027 from './20261124000027_create_alert_deliveries.js';
 import * as m028 from './20261124000028_create_alert_settings.js';
+import * as m101 from './20261206000001_create_hosts.js';
+import * as m102 from './20261206000002_add_desired_state.js';
+import * as m103 from './20261206000003_packages_per_host.js';
+import * as m104 from './20261206000004_observed_status.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -57,4 +61,8 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000026_create_notification_channels', ...m026 },
   { name: '20261124000027_create_alert_deliveries', ...m027 },
   { name: '20261124000028_create_alert_settings', ...m028 },
+  { name: '20261206000001_create_hosts', ...m101 },
+  { name: '20261206000002_add_desired_state', ...m102 },
+  { name: '20261206000003_packages_per_host', ...m103 },
+  { name: '20261206000004_observed_status', ...m104 },
 ];

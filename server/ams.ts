@@ -15,12 +15,10 @@ import { createAgentService } from './services/agents.js';
 import { createConfigService } from './services/config.js';
 import { createHealthService } from './services/health.js';
 import { createRegistrationService } from './services/registration.js';
-import { createScanner } from './scanner/scanner.js';
 import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
 import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
-import { createSampler, DEFAULT_METRICS_INTERVAL_S, warningThresholds } from './monitoring/sampler.js';
 import { createRetention } from './monitoring/retention.js';
 import { createPrometheusExporter } from './monitoring/prometheus.js';
 import { createMetricsService } from './services/metrics.js';
@@ -39,9 +37,26 @@ import { takeAlertEnvironment } from './alerts/environment.js';
 import { policyChannelsFrom } from './alerts/policy.js';
 import { createLiveStream } from './live/stream.js';
 import { createStatusService } from './services/status.js';
-import { createSupervisor } from './supervisor/supervisor.js';
 import { createLifecycleService } from './services/lifecycle.js';
-import { createRecoveryService } from './services/recovery.js';
+import { createRecoveryService, loadPolicy } from './services/recovery.js';
+import { createPackageService } from './services/packages.js';
+import { createHostService } from './services/hosts.js';
+import { createAgentSpecs } from './control/agent-specs.js';
+import { createHostRequests } from './control/host-requests.js';
+import { createObservationApplier } from './control/observation-applier.js';
+import { createHostMonitor } from './control/host-monitor.js';
+import { createExternalHealth } from './control/external-health.js';
+import { createHostSupervisor, type HostSupervisor } from './supervisor/host-supervisor.js';
+import { openLeaseBuckets } from './supervisor/host-lease.js';
+import { createBrokerConnection } from './broker/connection.js';
+import { ensureClusterResources } from './broker/jetstream.js';
+import { subjects } from './broker/subjects.js';
+import { desiredStateRepo } from './db/desired-state.repo.js';
+import { packagesRepo } from './db/packages.repo.js';
+import { agentStatusRepo } from './db/agent-status.repo.js';
+import { resolveHostId } from './host-id.js';
+import { DEFAULT_METRICS_INTERVAL_S } from './supervisor/resource-sampler.js';
+import { isLive, type ProcessState } from './domain/state-machine.js';
 
 export interface RunningAms {
   url: string;
@@ -50,7 +65,10 @@ export interface RunningAms {
   services: Services;
   security: Security;
   broker: Broker;
-  /** Stops accepting requests, finishes in-flight ones, closes the database, releases the lock. */
+  /** Role all: this host's supervisor (in this process, reached over NATS like any other). */
+  supervisor?: HostSupervisor;
+  hostId?: string;
+  /** Stops accepting requests, finishes in-flight ones, stops the supervisor, closes the database, releases the lock. */
   close(): Promise<void>;
 }
 
@@ -65,6 +83,14 @@ export interface StartAmsOptions {
   drainTimeoutMs?: number;
 }
 
+/** Queue group of ingest: with several API replicas each agent message is written once. */
+const INGEST_QUEUE = 'opmas-ingest';
+/** How long role all waits at start for its host's first scan to be registered. */
+const FIRST_SCAN_WAIT_MS = 20_000;
+/** How long deleting an agent waits for its host to stop the process (before its credentials are revoked). */
+const STOP_BEFORE_REMOVE_MS = 15_000;
+
+/** The API and control plane (role api), with this host's supervisor in the same process (role all). */
 export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Promise<RunningAms> {
   const { logger } = opts;
   const env = opts.env ?? process.env;
@@ -101,74 +127,101 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     });
     const broker = await startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir });
     cleanup.unshift(() => broker.stop());
+    const leaseTtlMs = settings.leaseTtlS * 1000;
+    const ensureJetStream = () => {
+      const nc = broker.connection.raw();
+      if (nc) void ensureClusterResources(nc, leaseTtlMs).catch((err) => logger.warn({ err: (err as Error).message }, 'JetStream resources not ready yet'));
+    };
+    ensureJetStream();
+    const offJetStream = broker.connection.onConnected(ensureJetStream);
+    cleanup.unshift(offJetStream);
+
     const credentials = createCredentialsService({ db, logger, broker: () => broker });
     const agents = createAgentService({ db });
-    agents.hooks.beforeRemove.push((id) => credentials.revokeAll(id, 'agent deleted').then(() => undefined));
-    agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
     const events = createEventBus();
     const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
     const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
-    const sampler = createSampler({
-      db,
-      events,
-      logger,
-      // The supervisor's live processes (it is created below, before anything is sampled).
-      listProcesses: () => supervisor.processes(),
-      intervalS: async () => {
+    const status = createStatusService({ db, events });
+    const specs = createAgentSpecs({
+      db, config, connection: broker.connection, logger,
+      async settings() {
         const fleet = (await config.fleet()).config;
-        const value = fleet.metrics_interval ?? environment.layer.metrics_interval;
-        return typeof value === 'number' ? value : DEFAULT_METRICS_INTERVAL_S;
+        const mi = fleet.metrics_interval ?? environment.layer.metrics_interval;
+        const ri = fleet.reconcile_interval;
+        return { metrics_interval: typeof mi === 'number' ? mi : null, reconcile_interval: typeof ri === 'number' ? ri : null };
       },
-      // An agent deleted meanwhile has no config: it gets the defaults (its samples are dropped anyway).
-      thresholds: async (ids) =>
-        new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
     });
-    // Agents may report network counters the OS cannot give per process (see sampler.ts); the
-    // supervisor's health monitor hears every heartbeat and agent metric too.
+    cleanup.unshift(() => specs.stop());
+    const push = (ids: string[]) => specs.push(ids);
+    const hosts = createHostService({ db });
+    const packages = createPackageService({ db, agents, config, audit: security.audit, events, logger, connection: broker.connection, liveHosts: () => hosts.up() });
+    // The supervisor of this host, when this process has one (role all): set below.
+    let supervisor: HostSupervisor | undefined;
+    const lifecycle = createLifecycleService({ db, config, status, connection: broker.connection, logger, broker: () => broker.health(), push, localSupervisor: () => supervisor?.health() });
+    const recovery = createRecoveryService({ db, status, lifecycle, push });
+    const hostRequests = createHostRequests({
+      db, connection: broker.connection, logger, credentials, config, status,
+      epochs: async () => (await openLeaseBuckets(broker.connection.raw()!, leaseTtlMs)).epochs,
+      onConfigWritten: (id) => void push([id]),
+    });
+    cleanup.unshift(() => hostRequests.stop());
+    const applier = createObservationApplier({ db, logger, events, connection: broker.connection, packages, credentials, push });
+    cleanup.unshift(() => applier.stop());
+    const hostMonitor = createHostMonitor({ db, logger, connection: broker.connection, events, leaseTtlMs });
+    cleanup.unshift(() => hostMonitor.stop());
+
+    /** Agents that run on their own (registered through the API, no host) are judged here from their heartbeats. */
+    const externalHealth = createExternalHealth({ db, status, logger, config });
+    cleanup.unshift(() => externalHealth.stop());
     const ingest = createIngest({
       db,
       logger,
       listeners: {
-        heartbeat: (id, body, at) => {
-          if (body.metrics) sampler.noteReported(id, body.metrics);
-          supervisor.listeners.heartbeat(id, body, at);
-        },
-        metrics: (id, body) => {
-          sampler.noteReported(id, body);
-          supervisor.listeners.metrics(id, body);
-        },
+        heartbeat: (id, body, at) => externalHealth.heartbeat(id, at, body.metrics),
+        metrics: (id, body) => externalHealth.agentMetrics(id, body),
         // Log lines agents send over NATS reach the live stream too (the console's follow mode);
-        // lines from stdout/stderr are published by the supervisor's capture.
+        // lines from stdout/stderr come through the hosts' observations.
         log: (id, body) =>
           void events.publish({ type: 'log.line', agent_id: id, level: body.level, message: body.message, timestamp: new Date(body.timestamp).toISOString(), source: 'nats', context: body.context ?? null }),
       },
     });
     cleanup.unshift(() => ingest.stop());
     const retention = createRetention({ db, logger, settings });
-    const scanner = createScanner({
-      db,
-      agentsDir: settings.agentsDir,
-      agents,
-      audit: security.audit,
-      logger,
-      onEvent: (e) =>
-        events.publish(
-          e.type === 'package.scan.completed'
-            ? { type: e.type, details: { ...e.scan } }
-            : { type: e.type, agent_id: e.agent_id, path: e.path, details: { reasons: e.reasons } },
-        ),
+
+    /** The host stops the agent's process before it is deleted, so it ends as asked rather than cut off by the revocation. */
+    async function stopOnHost(agentId: string, why: 'deleted' | 'disabled'): Promise<void> {
+      const row = await agentStatusRepo(db.knex).get(agentId);
+      const hostId = await desiredStateRepo(db.knex).hostOf(agentId);
+      if (!row || !hostId || !isLive(row.process_status as ProcessState)) return;
+      await desiredStateRepo(db.knex).set(agentId, { desired_state: 'stopped' });
+      if (why === 'deleted') specs.removed(hostId, agentId);
+      else await push([agentId]);
+      const until = Date.now() + STOP_BEFORE_REMOVE_MS;
+      while (Date.now() < until) {
+        const now = await agentStatusRepo(db.knex).get(agentId);
+        if (!now || !isLive(now.process_status as ProcessState)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      logger.warn({ agentId, hostId }, 'the host did not stop the agent in time; its credentials are revoked anyway');
+    }
+    agents.hooks.beforeRemove.push(async (id) => {
+      await stopOnHost(id, 'deleted');
+      await credentials.revokeAll(id, 'agent deleted');
     });
-    cleanup.unshift(() => scanner.stop());
-    const status = createStatusService({ db, events });
-    const supervisor = createSupervisor({ db, logger, events, status, config, credentials, agents, scanner, broker, dataDir: settings.dataDir, env });
-    // Stop the process before its credentials are revoked, so that it ends as asked rather than cut off.
-    agents.hooks.beforeRemove.unshift((id) => supervisor.beforeRemove(id));
-    agents.hooks.afterDisable.unshift((id) => supervisor.afterDisable(id));
-    // Runs before the broker stops: agents are asked to stop over it.
-    cleanup.unshift(() => supervisor.stop());
-    // Agents' messages flow once everything that listens to them exists.
-    broker.consume(ingest.handlers);
+    agents.hooks.afterDisable.push(async (id) => {
+      await push([id]);
+      await stopOnHost(id, 'disabled');
+      await credentials.revokeAll(id, 'agent disabled');
+    });
+    agents.hooks.afterEnable.push((id) => push([id]));
+    // The host learns of the deletion (its spec is gone); a deleted agent's package stays registered until the next scan.
+    agents.hooks.beforeRemove.push(async (id) => {
+      const hostId = await desiredStateRepo(db.knex).hostOf(id);
+      if (hostId) specs.removed(hostId, id);
+    });
+
+    broker.consume(ingest.handlers, { queue: INGEST_QUEUE });
     const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
     const alerts = createAlertService({
       db,
@@ -176,7 +229,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       logger,
       channels: notificationChannels,
       crashLoop: alertEnvironment.crashLoop,
-      policyChannels: policyChannelsFrom((id) => supervisor.policies.policyOf(id)),
+      policyChannels: policyChannelsFrom(async (id) => (await loadPolicy(db, id)).policy),
       agentInfo: (id) => agents.get(id).then((a) => ({ name: a.agent_name, status: a.status }), () => undefined),
     });
     cleanup.unshift(() => alerts.stop());
@@ -184,7 +237,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const services: Services = {
       agents,
       registration,
-      scanner,
+      packages,
+      hosts,
       credentials,
       ingest,
       events,
@@ -193,20 +247,36 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       notificationChannels,
       metrics: createMetricsService({ db }),
       logs: createLogService({ db }),
-      sampler,
       retention,
-      prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler }),
+      prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler: () => supervisor?.samplerStats() }),
       status,
-      supervisor,
-      lifecycle: createLifecycleService({ db, config, supervisor, broker: () => broker.health() }),
-      recovery: createRecoveryService({ db, supervisor, status }),
+      lifecycle,
+      recovery,
+      configChanges: {
+        applyConfig: (id) => lifecycle.applyConfig(id),
+        async changed(ids) {
+          if (ids === 'all') {
+            for (const hostId of await hosts.up()) {
+              try {
+                broker.connection.publish(subjects.host(hostId).specs, { agents: await specs.build(await desiredStateRepo(db.knex).specRows(hostId)), removed: [] });
+              } catch {
+                // the host's periodic sync brings it
+              }
+            }
+            return;
+          }
+          // A new configuration is a reason to try an agent whose recovery was spent again.
+          await desiredStateRepo(db.knex).release(ids);
+          await push(ids);
+        },
+      },
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
         startedAt: Date.now(),
         critical: ['database'],
         checks: {
-          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION }),
+          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION, role: settings.role }),
           database: async () => {
             const latency = await db.ping();
             if (!schema.ready()) return { status: 'down', latency_ms: latency, kind: db.kind, error: 'schema migrations have not completed' };
@@ -217,21 +287,32 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             const st = ingest.stats();
             return { status: 'ok', latency_ms: Math.round(st.lastFlushMs * 100) / 100, heartbeats: st.heartbeats, metric_rows: st.metricRows, log_rows: st.logRows, flushes: st.flushes };
           },
-          supervisor: async () => supervisor.health(),
+          supervisor: async () => {
+            if (supervisor) return supervisor.health();
+            const list = (await hosts.list()).items;
+            const up = list.filter((h) => h.status === 'up').length;
+            return { status: list.length === 0 || up > 0 ? 'ok' : 'degraded', latency_ms: 0, hosts: list.length, hosts_up: up };
+          },
+          observations: async () => {
+            const st = applier.stats();
+            return { status: st.holding || db.kind === 'postgres' ? 'ok' : 'degraded', latency_ms: 0, ...st };
+          },
         },
       }),
     };
     // Work that needs the schema runs now, or as soon as the database is reachable.
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
-    await whenSchemaReady(() => scanner.start());
-    await whenSchemaReady(() => supervisor.start());
+    specs.listen();
+    hostRequests.listen();
+    applier.start();
+    hostMonitor.start();
     await whenSchemaReady(async () => alerts.start());
     await whenSchemaReady(async () => {
-      await sampler.start();
       retention.start();
+      await externalHealth.start();
     });
-    cleanup.unshift(() => retention.stop(), () => sampler.stop());
+    cleanup.unshift(() => retention.stop());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 
@@ -246,7 +327,69 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     });
     const port = (server.address() as AddressInfo).port;
     const url = `${tls ? 'https' : 'http'}://${connectableHost(settings.host)}:${port}`;
-    logger.info({ url, dataDir: settings.dataDir, database: db.kind }, 'AMS listening');
+    logger.info({ url, dataDir: settings.dataDir, database: db.kind, role: settings.role }, 'AMS listening');
+
+    let hostId: string | undefined;
+    let stopSupervisor: (() => Promise<void>) | undefined;
+    if (settings.role === 'all') {
+      hostId = resolveHostId(settings.dataDir, settings.hostId);
+      const id = hostId;
+      // Agents found before hosts existed belong to this host.
+      await whenSchemaReady(async () => {
+        await packagesRepo(db.knex).claimUnassigned(id);
+      });
+      const supCreds = await broker.issuer.issueSupervisor(id);
+      const connection = createBrokerConnection({
+        servers: () => broker.servers(),
+        creds: () => supCreds.creds,
+        tls: broker.tls,
+        logger: logger.child({ component: 'supervisor' }),
+        name: `opmas-supervisor-${id}`,
+        inboxPrefix: subjects.host(id).inboxPrefix,
+      });
+      connection.start();
+      supervisor = createHostSupervisor({
+        hostId: id,
+        dataDir: settings.dataDir,
+        agentsDir: settings.agentsDir,
+        env,
+        logger: logger.child({ component: 'supervisor' }),
+        version: AMS_VERSION,
+        connection,
+        natsUrl: () => broker.url,
+        leaseTtlMs,
+        leaseRenewMs: Math.max(100, leaseTtlMs / 3),
+        reconcileIntervalMs: settings.reconcileIntervalS * 1000,
+        onFenced: () => logger.error({ hostId: id }, 'this AMS lost its host to another supervisor; it runs no agents any more'),
+      });
+      const sup = supervisor;
+      stopSupervisor = async () => {
+        await sup.stop();
+        await connection.close();
+      };
+      const registered = new Promise<void>((resolve) => {
+        let wanted: string | undefined;
+        const off = events.subscribe((e) => {
+          if (e.type === 'package.scan.completed' && wanted && (e.details as { id?: string } | undefined)?.id === wanted) {
+            off();
+            resolve();
+          }
+        });
+        void sup.start().then(
+          ({ firstScanId }) => {
+            wanted = firstScanId;
+          },
+          (err) => {
+            off();
+            resolve();
+            logger.error({ err: (err as Error).message }, 'the supervisor of this host did not start');
+          },
+        );
+      });
+      // Tests and the desktop app see the agents of the agents directory registered when this returns.
+      const waited = await Promise.race([registered.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_SCAN_WAIT_MS).unref())]);
+      if (!waited) logger.warn('the first scan of the agents directory is not registered yet; it will be when the database and broker allow');
+    }
 
     let closing: Promise<void> | undefined;
     return {
@@ -256,10 +399,14 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       services,
       security,
       broker,
+      supervisor,
+      hostId,
       close: () =>
         (closing ??= (async () => {
           await live.close();
           await closeServer(server, opts.drainTimeoutMs ?? 8000);
+          // The supervisor stops its agents and publishes what it observed while the control plane still applies it.
+          await stopSupervisor?.().catch((err) => logger.warn({ err: (err as Error).message }, 'stopping the supervisor failed'));
           await runCleanup(cleanup, logger);
         })()),
     };

@@ -23,7 +23,10 @@ import type { AgentService } from './services/agents.js';
 import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
 import type { RegistrationService } from './services/registration.js';
-import type { Scanner } from './scanner/scanner.js';
+import type { PackageService } from './services/packages.js';
+import type { HostService } from './services/hosts.js';
+import { hostRoutes } from './api/hosts/routes.js';
+import type { ConfigChanges } from './api/config/routes.js';
 import type { CredentialsService } from './services/credentials.js';
 import type { Ingest } from './monitoring/ingest.js';
 import type { EventBus } from './events/bus.js';
@@ -36,7 +39,6 @@ import { metricRoutes, prometheusRoutes } from './api/metrics/routes.js';
 import { logRoutes } from './api/logs/routes.js';
 import type { MetricsService } from './services/metrics.js';
 import type { LogService } from './services/logs.js';
-import type { Sampler } from './monitoring/sampler.js';
 import type { Retention } from './monitoring/retention.js';
 import type { PrometheusExporter } from './monitoring/prometheus.js';
 import { lifecycleRoutes } from './api/lifecycle/routes.js';
@@ -44,7 +46,6 @@ import { recoveryRoutes } from './api/recovery/routes.js';
 import type { StatusService } from './services/status.js';
 import type { LifecycleService } from './services/lifecycle.js';
 import type { RecoveryService } from './services/recovery.js';
-import type { Supervisor } from './supervisor/supervisor.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -53,7 +54,9 @@ export interface Services {
   config: ConfigService;
   health: HealthService;
   registration: RegistrationService;
-  scanner: Scanner;
+  /** What each host's supervisor found on disk, and rescans. */
+  packages: PackageService;
+  hosts: HostService;
   credentials: CredentialsService;
   ingest: Ingest;
   /** Everything that happens, for the live stream, alert rules and notifications. */
@@ -63,15 +66,14 @@ export interface Services {
   /** Bucketed metric series (per agent and fleet-wide). */
   metrics: MetricsService;
   logs: LogService;
-  /** Resource samples of supervised processes; `latest(agentId)` for status and health. */
-  sampler: Sampler;
   retention: Retention;
   prometheus: PrometheusExporter;
   /** The only writer of process, health and recovery status; status history. */
   status: StatusService;
-  /** Agent processes: lifecycle, health monitoring, recovery, runtime configuration. */
-  supervisor: Supervisor;
+  /** Operator intents (start, stop, restart, recover, apply config) and the views of what is. */
   lifecycle: LifecycleService;
+  /** What configuration changes mean for the hosts. */
+  configChanges: ConfigChanges;
   recovery: RecoveryService;
 }
 
@@ -101,6 +103,7 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...logRoutes(services),
     ...lifecycleRoutes(services),
     ...recoveryRoutes(services),
+    ...hostRoutes(services),
   ];
 }
 

@@ -5,11 +5,23 @@ import path from 'node:path';
 import { startAms } from './ams.js';
 import { createLogger } from './logger.js';
 import { DataDirLocked } from './lockfile.js';
-import { parseSettings, SettingsError, takeSecrets } from './settings.js';
+import { parseSettings, SETTINGS_FLAGS, SettingsError, takeSecrets } from './settings.js';
+import { startSupervisorRole } from './supervisor/standalone.js';
+import { HostHeld } from './supervisor/host-lease.js';
+import { BrokerSettingsInvalid } from './broker/errors.js';
 
 const SHUTDOWN_LIMIT_MS = 9500;
 
+function usage(): string {
+  const lines = Object.entries(SETTINGS_FLAGS).map(([flag, f]) => `  --${flag.padEnd(24)} ${f.help} [${f.env}]`);
+  return ['usage: npm run serve -- [flags]', '', 'Runs the AMS. Flags win over the environment variables in brackets.', '', ...lines, '  --help                   this text', ''].join('\n');
+}
+
 async function main(): Promise<void> {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(usage());
+    process.exit(0);
+  }
   let settings;
   try {
     settings = parseSettings(process.argv.slice(2));
@@ -24,6 +36,7 @@ async function main(): Promise<void> {
   const secrets = takeSecrets(process.env);
   const logger = createLogger(settings.logLevel);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  if (settings.role === 'supervisor') return runSupervisor(settings, logger);
 
   let ams;
   try {
@@ -46,7 +59,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const ready = { event: 'ready', url: ams.url, pid: process.pid };
+  const ready = { event: 'ready', url: ams.url, pid: process.pid, ...(settings.role === 'api' ? { role: 'api' } : {}) };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   process.send?.(ready);
   const parentPort = electronParentPort();
@@ -82,6 +95,41 @@ async function main(): Promise<void> {
   parentPort?.on('message', (e) => {
     if ((e.data as { event?: string })?.event === 'shutdown') stop('ipc');
   });
+}
+
+/** `--role supervisor`: no HTTP, no database; ready once it holds its host's lease. */
+async function runSupervisor(settings: ReturnType<typeof parseSettings>, logger: ReturnType<typeof createLogger>): Promise<void> {
+  let sup;
+  try {
+    sup = await startSupervisorRole(settings, { logger, onFenced: () => process.exit(3) });
+  } catch (err) {
+    if (err instanceof HostHeld || err instanceof DataDirLocked || err instanceof BrokerSettingsInvalid || err instanceof SettingsError) {
+      process.stderr.write(`opmas-ams: ${(err as Error).message}\n`);
+      process.exit(err instanceof BrokerSettingsInvalid || err instanceof SettingsError ? 2 : 1);
+    }
+    logger.fatal({ err }, 'supervisor failed to start');
+    process.exit(1);
+  }
+  const ready = { event: 'ready', role: 'supervisor', host_id: sup.hostId, epoch: sup.epoch, pid: process.pid };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+  process.send?.(ready);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const limit = setTimeout(() => process.exit(0), SHUTDOWN_LIMIT_MS);
+    limit.unref();
+    sup.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 /**

@@ -4,7 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+/** What this process runs (DESIGN.md "Cluster"). */
+export const ROLES = ['all', 'api', 'supervisor'] as const;
+export type Role = (typeof ROLES)[number];
+
 export interface AmsSettings {
+  /** all: API + control plane + this host's supervisor (default); api: no processes; supervisor: no HTTP, no database. */
+  role: Role;
+  /** This host's id for its supervisor; default the id kept in `<dataDir>/host-id` (made on first start). */
+  hostId?: string;
+  /** Seconds between the supervisor's full reconciliations. */
+  reconcileIntervalS: number;
+  /** Seconds a host's lease lives without renewal (renewed every third of it). */
+  leaseTtlS: number;
   host: string;
   port: number;
   dataDir: string;
@@ -61,6 +73,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** Flags accepted by `npm run serve --`, with the environment variable each one mirrors. */
 export const SETTINGS_FLAGS = {
+  role: { env: 'OPMAS_ROLE', help: 'all (API + a supervisor for this host, default) | api (REST + WebSocket, runs no processes) | supervisor (this host\'s agents, no HTTP, no database)' },
+  'host-id': { env: 'OPMAS_HOST_ID', help: "this host's id for its supervisor (default: made on first start, kept in <data-dir>/host-id)" },
+  'reconcile-interval': { env: 'OPMAS_RECONCILE_INTERVAL', help: 'seconds between the supervisor\'s full reconciliations (default 10)' },
+  'lease-ttl': { env: 'OPMAS_LEASE_TTL', help: "seconds a host's supervisor lease lives without renewal (default 10)" },
   host: { env: 'OPMAS_HOST', help: 'address to bind (default 127.0.0.1)' },
   port: { env: 'OPMAS_PORT', help: 'TCP port, 0 picks a free one (default 8470)' },
   'data-dir': { env: 'OPMAS_DATA_DIR', help: 'data directory (default: per-user data dir)' },
@@ -135,7 +151,24 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
   const insecureEnv = env.OPMAS_INSECURE;
   const insecure = values.insecure === true || insecureEnv === '1' || insecureEnv?.toLowerCase() === 'true';
   const dataDir = path.resolve(pick('data-dir') ?? defaultDataDir(env));
+  const role = (pick('role') ?? 'all').toLowerCase();
+  if (!(ROLES as readonly string[]).includes(role)) throw new SettingsError(`--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
+  const hostId = pick('host-id');
+  if (hostId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(hostId)) {
+    throw new SettingsError(`--host-id must be 1 to 64 letters, digits, _ or - (starting with a letter or digit), got ${JSON.stringify(hostId)}`);
+  }
+  const seconds = (flag: keyof typeof SETTINGS_FLAGS, fallback: number, min: number, max: number): number => {
+    const text = pick(flag);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > max) throw new SettingsError(`--${flag} must be a number of seconds from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return n;
+  };
   return {
+    role: role as Role,
+    hostId,
+    reconcileIntervalS: seconds('reconcile-interval', 10, 0.1, 3600),
+    leaseTtlS: seconds('lease-ttl', 10, 1, 3600),
     host: pick('host') ?? '127.0.0.1',
     port,
     dataDir,

@@ -60,11 +60,31 @@ export function agentPermissions(grant: AgentGrant): UserPermissions {
   };
 }
 
-/** The AMS's own user: hears every agent, sends control requests, gets replies, may use JetStream. */
+/**
+ * The AMS's own user (the control plane): hears every agent, sends control requests, answers its
+ * hosts' supervisors and sends them specs, consumes observations and watches leases (JetStream).
+ */
 export function amsPermissions(): UserPermissions {
   return {
-    pub: { allow: [subjects.everyAgent.control, '$JS.API.>'] },
-    sub: { allow: [subjects.everyAgent.all, subjects.amsInbox] },
+    pub: { allow: [subjects.everyAgent.control, subjects.everyHost.supervisors, '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>'] },
+    sub: { allow: [subjects.everyAgent.all, subjects.amsInbox, 'opmas.ctl.>'] },
+    resp: { max: 1, ttl: 0 },
+  };
+}
+
+/**
+ * One host's supervisor: publishes its observations (JetStream) and requests under its own host
+ * id, renews its own lease, hears its agents' heartbeats and metrics and sends them control
+ * requests; it reads nothing of other hosts' requests or specs.
+ */
+export function supervisorPermissions(hostId: string): UserPermissions {
+  const host = subjects.host(hostId);
+  return {
+    pub: {
+      allow: [host.observations, `opmas.ctl.${hostId}.>`, subjects.everyAgent.control, '$JS.API.>', `$KV.OPMAS_HOST_LEASES.${hostId}`, `$KV.OPMAS_HOST_EPOCHS.${hostId}`],
+    },
+    sub: { allow: [host.supervisorAll, host.inbox, subjects.everyAgent.heartbeat, subjects.everyAgent.metrics] },
+    resp: { max: 1, ttl: 0 },
   };
 }
 
@@ -142,6 +162,8 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
     /** A fresh user for one agent, restricted to its own subjects and topics. */
     issueAgent: async (grant: AgentGrant) => issueUser(grant.agentId, agentPermissions(grant)),
     issueAms: () => issueUser('opmas-ams', amsPermissions()),
+    /** The user of one host's supervisor (role all issues its own; a cluster's are made by `nats-config`). */
+    issueSupervisor: (hostId: string) => issueUser(`opmas-supervisor-${hostId}`, supervisorPermissions(hostId)),
     /** Any user of the application account, for tools and tests; prefer issueAgent. */
     issueUser,
     /**

@@ -146,3 +146,18 @@ export async function pushRevocations(settings: ExternalBrokerSettings, revocati
     await nc?.close().catch(() => undefined);
   }
 }
+
+/** What a `--role supervisor` process needs to reach NATS: the URLs, its own user's creds, TLS files. */
+export function readSupervisorNatsSettings(env: NodeJS.ProcessEnv): { servers: string[]; creds: string; tls?: BrokerTlsOptions } {
+  const servers = (env.OPMAS_NATS_URL ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (servers.length === 0) throw new BrokerSettingsInvalid('--role supervisor needs OPMAS_NATS_URL: the NATS server URL(s) of the cluster');
+  const badUrl = servers.find((s) => !URL_PATTERN.test(s));
+  if (badUrl) throw new BrokerSettingsInvalid(`OPMAS_NATS_URL must be nats://, tls://, ws:// or wss:// URLs separated by commas; got ${JSON.stringify(badUrl)}`);
+  if (!env.OPMAS_NATS_CREDS) throw new BrokerSettingsInvalid("--role supervisor needs OPMAS_NATS_CREDS: the path of this host's supervisor user .creds file");
+  const creds = readTextFile(env.OPMAS_NATS_CREDS, 'OPMAS_NATS_CREDS');
+  const tls: BrokerTlsOptions = { caFile: env.OPMAS_NATS_TLS_CA || undefined, certFile: env.OPMAS_NATS_TLS_CERT || undefined, keyFile: env.OPMAS_NATS_TLS_KEY || undefined };
+  return { servers, creds, tls: Object.values(tls).some(Boolean) ? tls : undefined };
+}

@@ -4,8 +4,17 @@ import type { Queryable } from './agents.repo.js';
 
 export function credentialsRepo(q: Queryable) {
   return {
-    async add(agentId: string, publicKey: string): Promise<void> {
-      await q('agent_credentials').insert({ agent_id: agentId, public_key: publicKey });
+    async add(agentId: string, publicKey: string, issuedFor?: { host_id: string; epoch: number; start_id: string }): Promise<void> {
+      await q('agent_credentials').insert({ agent_id: agentId, public_key: publicKey, ...issuedFor });
+    },
+    /**
+     * The agent's live keys issued before `key` (an older start, or an older epoch of its host):
+     * stale once the process using `key` runs. Keys issued after it (the next start's spare) stay.
+     */
+    async olderThan(agentId: string, key: string): Promise<string[]> {
+      const ref = await q('agent_credentials').where({ agent_id: agentId, public_key: key }).first('id');
+      if (!ref) return [];
+      return q('agent_credentials').where({ agent_id: agentId }).whereNull('revoked_at').where('id', '<', ref.id).pluck('public_key');
     },
     /** Marks every live key of the agent revoked; answers those keys. */
     async revokeAgent(agentId: string, reason: string, except?: string): Promise<string[]> {

@@ -13,6 +13,8 @@ export const EVENT_PERMISSIONS: ReadonlyArray<{ match: string; permission: Permi
   { match: 'alert.', permission: 'alerts:read' },
   // Package scans name folders on the AMS host: the same permission as GET /packages.
   { match: 'package.', permission: 'packages:read' },
+  // Hosts: the same permission as GET /hosts.
+  { match: 'host.', permission: 'agents:read' },
 ];
 
 export function requiredPermission(type: string): Permission | undefined {

@@ -18,7 +18,12 @@ export interface CredentialsDeps {
 
 export type CredentialsService = ReturnType<typeof createCredentialsService>;
 
+/** How long after a start its older keys are revoked (the new process connects first). */
+const REVOKE_DELAY_MS = 3000;
+
 export function createCredentialsService({ db, logger, broker }: CredentialsDeps) {
+  const pendingOlder = new Map<string, string>();
+  let olderTimer: NodeJS.Timeout | undefined;
   async function issue(agent: { id: string; subscribed_topics: string[]; findings_topic: string | null }): Promise<IssuedCredentials> {
     const b = broker();
     if (!b) throw new BrokerUnavailable('no broker is configured to issue NATS credentials');
@@ -48,13 +53,37 @@ export function createCredentialsService({ db, logger, broker }: CredentialsDeps
       await credentialsRepo(trx).add(agentId, publicKey);
     },
 
-    /** Fresh credentials for a running agent (the supervisor); older keys stay valid until revoked. */
-    async issueFor(agentId: string): Promise<IssuedCredentials> {
+    /** Fresh credentials for a start of the agent (a supervisor asks); older keys stay valid until revoked. */
+    async issueFor(agentId: string, issuedFor?: { host_id: string; epoch: number; start_id: string }): Promise<IssuedCredentials> {
       const agent = await agentsRepo(db.knex).findById(agentId);
       if (!agent) throw new AgentNotFound(agentId);
       const issued = await issue(agent);
-      await credentialsRepo(db.knex).add(agentId, issued.publicKey);
+      await credentialsRepo(db.knex).add(agentId, issued.publicKey, issuedFor);
       return issued;
+    },
+
+    /**
+     * A process of the agent runs with `key`: the agent's keys issued before it (older starts,
+     * older epochs of its host) are revoked, in a batch with others (in host mode each
+     * application is a nats-server reload that briefly drops every connection), a moment later so
+     * the new process has connected first. The live process's key and any newer spare are kept.
+     */
+    revokeOlderThan(agentId: string, key: string): void {
+      pendingOlder.set(agentId, key);
+      if (olderTimer) return;
+      olderTimer = setTimeout(() => {
+        olderTimer = undefined;
+        const batch = [...pendingOlder];
+        pendingOlder.clear();
+        void (async () => {
+          const entries: Array<{ agentId: string; keys: string[] }> = [];
+          for (const [id, k] of batch) entries.push({ agentId: id, keys: await credentialsRepo(db.knex).olderThan(id, k) });
+          const keys: string[] = [];
+          for (const e of entries) keys.push(...(await credentialsRepo(db.knex).revokeKeys(e.agentId, e.keys, 'superseded by a new start')));
+          await revokeKeys(keys, entries.map((e) => e.agentId).join(','));
+        })().catch((err) => logger.warn({ err: (err as Error).message }, 'revoking older credentials failed'));
+      }, REVOKE_DELAY_MS);
+      olderTimer.unref();
     },
 
     /** New credentials, and every older key of the agent revoked (its connections drop). */

@@ -23,7 +23,7 @@ export const AgentStatusSchema = z
     exit_signal: z.string().nullable(),
     config_version: z.number().int().nullable().describe('The stored config version the running process has'),
     stable_config_version: z.number().int().nullable().describe('The last version the agent ran healthy under for stable_after seconds'),
-    adopted: z.boolean().describe('The process was left running by an earlier AMS and taken over'),
+    adopted: z.boolean().describe('The process was left running by an earlier supervisor and taken over'),
     metrics: Metrics,
   })
   .meta({ id: 'AgentStatus' });
@@ -57,8 +57,8 @@ export const StatusHistoryPage = pageOf(StatusHistoryEntrySchema, 'StatusHistory
 
 export const HealthReasonSchema = z
   .looseObject({
-    kind: z.enum(['heartbeat', 'threshold']),
-    level: z.enum(['warning', 'critical']),
+    kind: z.enum(['heartbeat', 'threshold', 'host']),
+    level: z.enum(['warning', 'critical', 'unknown']),
     message: z.string(),
     metric: z.string().optional(),
     value: z.number().optional(),

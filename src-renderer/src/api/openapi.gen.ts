@@ -570,6 +570,40 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every host a supervisor has run on, with its supervisor's state and its agents by status */
+        get: operations["listHosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One host */
+        get: operations["getHost"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics": {
         parameters: {
             query?: never;
@@ -631,7 +665,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Start a full scan of the agents directory (or answer the one running); follow it at /packages/scans/{id} */
+        /** Ask every host's supervisor to scan its agents directory now; answers the first host's scan; follow it at /packages/scans/{id} */
         post: operations["rescanPackages"];
         delete?: never;
         options?: never;
@@ -810,10 +844,20 @@ export type components = {
             agent_version: string;
             created_at: string;
             description: string | null;
+            /**
+             * @description What should be: written only by intent (an operator, autostart at registration, disable/delete, package removal)
+             * @enum {string}
+             */
+            desired_state: "running" | "stopped";
             disabled: boolean;
             findings_topic: string | null;
             /** @enum {string} */
             health: "healthy" | "warning" | "critical" | "unknown";
+            /** @description Recovery is spent: the agent should run but is not started again until an operator acts or its configuration or package changes */
+            held: boolean;
+            held_reason: string | null;
+            /** @description The host whose supervisor runs the agent; null for agents that run on their own */
+            host_id: string | null;
             id: string;
             labels: {
                 [key: string]: string;
@@ -891,7 +935,7 @@ export type components = {
             trigger: ("process_exit" | "health_critical" | "resource_exhaustion" | "dependency_failure" | "manual" | "config_crash_loop") | null;
         };
         AgentStatus: {
-            /** @description The process was left running by an earlier AMS and taken over */
+            /** @description The process was left running by an earlier supervisor and taken over */
             adopted: boolean;
             agent_id: string;
             /** @description The stored config version the running process has */
@@ -1187,10 +1231,10 @@ export type components = {
         };
         HealthReason: {
             /** @enum {string} */
-            kind: "heartbeat" | "threshold";
+            kind: "heartbeat" | "threshold" | "host";
             last_heartbeat?: string | null;
             /** @enum {string} */
-            level: "warning" | "critical";
+            level: "warning" | "critical" | "unknown";
             message: string;
             metric?: string;
             missed?: number;
@@ -1198,6 +1242,74 @@ export type components = {
             value?: number;
         } & {
             [key: string]: unknown;
+        };
+        Host: {
+            address: string | null;
+            agents: {
+                by_status: {
+                    [key: string]: number;
+                };
+                total: number;
+            };
+            agents_dir: string | null;
+            /** @description Increments with every new supervisor of the host; observations of older epochs are refused */
+            epoch: number;
+            id: string;
+            /** @description The supervisor's last lease renewal seen */
+            last_seen: string | null;
+            name: string;
+            pid: number | null;
+            started_at: string | null;
+            /**
+             * @description up while its supervisor holds the host lease
+             * @enum {string}
+             */
+            status: "up" | "down" | "unknown";
+            status_since: string | null;
+            version: string | null;
+        };
+        HostList: {
+            items: components["schemas"]["Host"][];
+        };
+        LifecycleAccepted: {
+            agent_id: string;
+            agent_name: string;
+            agent_type: string;
+            agent_version: string;
+            created_at: string;
+            description: string | null;
+            /**
+             * @description What should be: written only by intent (an operator, autostart at registration, disable/delete, package removal)
+             * @enum {string}
+             */
+            desired_state: "running" | "stopped";
+            disabled: boolean;
+            findings_topic: string | null;
+            /** @enum {string} */
+            health: "healthy" | "warning" | "critical" | "unknown";
+            /** @description Recovery is spent: the agent should run but is not started again until an operator acts or its configuration or package changes */
+            held: boolean;
+            held_reason: string | null;
+            /** @description The host whose supervisor runs the agent; null for agents that run on their own */
+            host_id: string | null;
+            /** @description Whether the agent's host is up; the host acts when it is back */
+            host_status: ("up" | "down" | "unknown") | null;
+            id: string;
+            labels: {
+                [key: string]: string;
+            };
+            last_error: string | null;
+            last_heartbeat: string | null;
+            pid: number | null;
+            /** @enum {string} */
+            recovery: "none" | "in_progress" | "success" | "failed";
+            reported_status: string | null;
+            start_time: string | null;
+            /** @enum {string} */
+            status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
+            subscribed_topics: string[];
+            updated_at: string;
+            uptime_s: number | null;
         };
         LogLine: {
             agent_id: string;
@@ -1279,6 +1391,10 @@ export type components = {
             fields: {
                 [key: string]: string;
             };
+            /** @description The host whose supervisor found the package */
+            host_id: string | null;
+            /** @description Why the package command cannot be run on its host (a valid package that cannot be started) */
+            launch_error: string | null;
             path: string;
             reasons: string[];
             /** @enum {string} */
@@ -1296,6 +1412,7 @@ export type components = {
             done: number;
             error: string | null;
             finished_at: string | null;
+            host_id: string;
             id: string;
             started_at: string;
             /** @enum {string} */
@@ -1516,10 +1633,20 @@ export type components = {
             agent_version: string;
             created_at: string;
             description: string | null;
+            /**
+             * @description What should be: written only by intent (an operator, autostart at registration, disable/delete, package removal)
+             * @enum {string}
+             */
+            desired_state: "running" | "stopped";
             disabled: boolean;
             findings_topic: string | null;
             /** @enum {string} */
             health: "healthy" | "warning" | "critical" | "unknown";
+            /** @description Recovery is spent: the agent should run but is not started again until an operator acts or its configuration or package changes */
+            held: boolean;
+            held_reason: string | null;
+            /** @description The host whose supervisor runs the agent; null for agents that run on their own */
+            host_id: string | null;
             id: string;
             labels: {
                 [key: string]: string;
@@ -1642,7 +1769,10 @@ export interface operations {
             query?: {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
+                desired_state?: "running" | "stopped";
                 health?: "healthy" | "warning" | "critical" | "unknown";
+                /** @description Only the agents of this host */
+                host_id?: string;
                 /** @description key:value; repeat to require several labels */
                 label?: string[];
                 /** @description Page size, 1 to 500 */
@@ -2854,13 +2984,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it */
+            /** @description Accepted: the desired state and the first transition are recorded and the agent's host is told; the agent as GET /agents/{id} answers it, with whether its host is up */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Agent"];
+                    "application/json": components["schemas"]["LifecycleAccepted"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -2921,13 +3051,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it */
+            /** @description Accepted: the desired state and the first transition are recorded and the agent's host is told; the agent as GET /agents/{id} answers it, with whether its host is up */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Agent"];
+                    "application/json": components["schemas"]["LifecycleAccepted"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -3040,7 +3170,7 @@ export interface operations {
             query?: {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
-                event_type?: "discovered" | "registered" | "start_requested" | "process_started" | "stop_requested" | "process_stopped" | "process_exited" | "degraded" | "recovered" | "health_changed" | "recovery_attempt" | "recovery_succeeded" | "recovery_failed" | "recovery_escalated" | "recovery_cancelled" | "config_applied" | "config_rejected" | "config_rolled_back" | "adopted" | "orphan_stopped";
+                event_type?: "discovered" | "registered" | "start_requested" | "process_started" | "stop_requested" | "process_stopped" | "process_exited" | "degraded" | "recovered" | "health_changed" | "recovery_attempt" | "recovery_succeeded" | "recovery_failed" | "recovery_escalated" | "recovery_cancelled" | "config_applied" | "config_rejected" | "config_rolled_back" | "adopted" | "orphan_stopped" | "held" | "released";
                 /** @description Oldest time included (ISO 8601) */
                 from?: string;
                 /** @description Page size, 1 to 500 */
@@ -3123,13 +3253,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it */
+            /** @description Accepted: the desired state and the first transition are recorded and the agent's host is told; the agent as GET /agents/{id} answers it, with whether its host is up */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Agent"];
+                    "application/json": components["schemas"]["LifecycleAccepted"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -4253,6 +4383,111 @@ export interface operations {
             };
         };
     };
+    listHosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hosts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostList"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Host"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getFleetMetrics: {
         parameters: {
             query?: {
@@ -4421,6 +4656,8 @@ export interface operations {
             query?: {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
+                /** @description Only the packages of this host */
+                host_id?: string;
                 /** @description Page size, 1 to 500 */
                 limit?: number;
                 status?: "registered" | "invalid" | "conflict" | "incompatible" | "removed";
@@ -4498,6 +4735,15 @@ export interface operations {
             };
             /** @description Not permitted */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
-// Resource sampler: every `metrics_interval` seconds it samples each supervised agent process
-// (CPU %, RSS, disk I/O), stores the samples in agent_resource_metrics in one batched INSERT
-// per tick, publishes one `metrics.sample` event per agent and keeps the latest in memory.
+// Resource sampler (on each host, part of the supervisor): every `metrics_interval` seconds it
+// samples each supervised agent process (CPU %, RSS, disk I/O) and sends the round as one
+// `metrics.samples` observation (the control plane stores the rows in agent_resource_metrics and
+// publishes one `metrics.sample` event per agent); the health monitor gets each sample at once.
 //
 // Where the numbers come from:
 // - cpu_percent and memory_mb: pidusage (/proc/<pid>/stat on Linux, ps on macOS, wmic on
@@ -11,19 +12,19 @@
 // - net_rx_bytes / net_tx_bytes: Linux keeps network counters per interface and namespace, not
 //   per process, so the sampler cannot measure them. An agent may report them (cumulative) in
 //   its heartbeat or metrics message; ingest stores those in agent_metrics, and the sampler
-//   adds the latest reported values to its event (without storing them twice).
+//   adds the latest reported values to its sample (marked so they are not stored twice).
+// - response_ms: the round trip of the health monitor's latest ping of the agent.
 import fs from 'node:fs/promises';
 import pidusage from 'pidusage';
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.js';
-import { metricsRepo, type ResourceSampleRow } from '../db/metrics.repo.js';
-import type { EventBus } from '../events/bus.js';
-import { DEFAULT_THRESHOLDS } from '../supervisor/health-rules.js';
+import type { SampleWire } from '../broker/host-protocol.js';
+import { DEFAULT_THRESHOLDS } from './health-rules.js';
 
 export const DEFAULT_METRICS_INTERVAL_S = 10;
 const MIN_INTERVAL_S = 0.05;
 const THRESHOLD_REFRESH_MS = 60_000;
-const REPORTED = ['net_rx_bytes', 'net_tx_bytes'] as const;
+/** Reported by the agent itself (ingest stores them in agent_metrics): carried in samples, not stored again. */
+export const REPORTED = ['net_rx_bytes', 'net_tx_bytes'] as const;
 
 export interface SupervisedProcess {
   agentId: string;
@@ -38,15 +39,19 @@ export interface ResourceSample {
 }
 
 export interface SamplerDeps {
-  db: Database;
-  events: EventBus;
   logger: Logger;
+  /** Sends one round's samples (the supervisor journals them as an observation). */
+  emit(samples: SampleWire[]): void;
+  /** Each sample as it is taken (the health monitor's thresholds). */
+  onSample?(sample: ResourceSample): void;
+  /** Latest ping round trip of an agent, ms (the health monitor). */
+  responseMs?(agentId: string): number | undefined;
   /** The supervisor's live agent processes. */
   listProcesses: () => SupervisedProcess[];
   /** Seconds between samples (config key `metrics_interval`); read before every tick. */
   intervalS?: () => number | Promise<number>;
   /** Warning threshold per metric and agent, stored beside each sample (threshold_value). */
-  thresholds?: (agentIds: string[]) => Promise<Map<string, Partial<Record<string, number>>>>;
+  thresholds?: (agentIds: string[]) => Map<string, Partial<Record<string, number>>>;
 }
 
 export interface SamplerStats {
@@ -81,8 +86,7 @@ export async function readProcIo(pid: number): Promise<{ read: number; write: nu
 export type Sampler = ReturnType<typeof createSampler>;
 
 export function createSampler(deps: SamplerDeps) {
-  const { db, events, logger } = deps;
-  const repo = metricsRepo(db.knex);
+  const { logger } = deps;
   const tracked = new Map<string, Tracked>();
   const latest = new Map<string, ResourceSample>();
   const reported = new Map<string, Partial<Record<(typeof REPORTED)[number], number>>>();
@@ -107,7 +111,7 @@ export function createSampler(deps: SamplerDeps) {
   async function refreshThresholds(agentIds: string[]): Promise<void> {
     if (!deps.thresholds || Date.now() - thresholdsAt < THRESHOLD_REFRESH_MS) return;
     try {
-      thresholds = await deps.thresholds(agentIds);
+      thresholds = deps.thresholds(agentIds);
       thresholdsAt = Date.now();
     } catch (err) {
       logger.debug({ err: (err as Error).message }, 'thresholds unavailable for the resource samples');
@@ -133,6 +137,8 @@ export function createSampler(deps: SamplerDeps) {
       values.disk_write_bytes = io.write;
     }
     for (const [k, v] of Object.entries(reported.get(p.agentId) ?? {})) values[k] = v;
+    const ping = deps.responseMs?.(p.agentId);
+    if (ping !== undefined) values.response_ms = ping;
     return { agent_id: p.agentId, t: usage.timestamp || Date.now(), values };
   }
 
@@ -151,23 +157,17 @@ export function createSampler(deps: SamplerDeps) {
     // pidusage forgets a pid after `maxage` ms without a call; keep it across a few intervals.
     const maxage = Math.max(60_000, intervalS * 3000);
     const samples = (await Promise.all(processes.map((p) => sampleProcess(p, maxage)))).filter((s): s is ResourceSample => s !== undefined);
-    const rows: ResourceSampleRow[] = [];
-    for (const s of samples) {
-      const limits = thresholds.get(s.agent_id) ?? {};
-      for (const [metric_type, metric_value] of Object.entries(s.values)) {
-        if ((REPORTED as readonly string[]).includes(metric_type)) continue; // already in agent_metrics
-        rows.push({ agent_id: s.agent_id, metric_type, metric_value, threshold_value: limits[metric_type] ?? null, created_at: new Date(s.t) });
-      }
-    }
-    try {
-      stats.rows_written += await repo.insertResourceSamples(rows);
-    } catch (err) {
-      stats.write_failures += 1;
-      logger.warn({ err: (err as Error).message, rows: rows.length }, 'resource samples not stored');
-    }
     for (const s of samples) {
       latest.set(s.agent_id, s);
-      events.publish({ type: 'metrics.sample', agent_id: s.agent_id, t: s.t, values: s.values });
+      deps.onSample?.(s);
+    }
+    const wire: SampleWire[] = samples.map((s) => ({ agent_id: s.agent_id, t: s.t, values: s.values, thresholds: Object.fromEntries(Object.entries(thresholds.get(s.agent_id) ?? {}).filter(([, v]) => typeof v === 'number')) as Record<string, number> }));
+    try {
+      for (let i = 0; i < wire.length; i += 1000) deps.emit(wire.slice(i, i + 1000));
+      stats.rows_written += samples.reduce((n, s) => n + Object.keys(s.values).length, 0);
+    } catch (err) {
+      stats.write_failures += 1;
+      logger.warn({ err: (err as Error).message, samples: samples.length }, 'resource samples not journaled');
     }
     stats.ticks += 1;
     stats.samples += samples.length;
