@@ -155,7 +155,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     cleanup.unshift(() => specs.stop());
     const push = (ids: string[]) => specs.push(ids);
     const hosts = createHostService({ db });
-    const packages = createPackageService({ db, agents, config, audit: security.audit, events, logger, connection: broker.connection, liveHosts: () => hosts.up() });
+    const packages = createPackageService({ db, agents, config, audit: security.audit, events, logger, connection: broker.connection, liveHosts: () => hosts.reachable() });
     // The supervisor of this host, when this process has one (role all): set below.
     let supervisor: HostSupervisor | undefined;
     const lifecycle = createLifecycleService({ db, config, status, connection: broker.connection, logger, broker: () => broker.health(), push, localSupervisor: () => supervisor?.health() });
@@ -256,9 +256,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         applyConfig: (id) => lifecycle.applyConfig(id),
         async changed(ids) {
           if (ids === 'all') {
-            for (const hostId of await hosts.up()) {
+            for (const hostId of await hosts.reachable()) {
               try {
-                broker.connection.publish(subjects.host(hostId).specs, { agents: await specs.build(await desiredStateRepo(db.knex).specRows(hostId)), removed: [] });
+                broker.connection.publish(subjects.host(hostId).specs, { agents: [], removed: [], resync: true });
               } catch {
                 // the host's periodic sync brings it
               }

@@ -37,6 +37,8 @@ export const StatusSet = z
     config_since: Iso.nullable(),
     stable_config_version: z.number().int().nullable(),
     adopted: z.boolean(),
+    /** The supervisor's view of the recovery episode (after it closed, say). */
+    recovery_state: z.record(z.string(), z.unknown()).nullable(),
   })
   .partial();
 export type StatusSet = z.infer<typeof StatusSet>;
@@ -127,6 +129,8 @@ export const ObservationBodies = {
     to: z.enum(HEALTH_STATES),
     reasons: z.array(Json),
     details: Json,
+    /** The newest values the judgement saw (error rate, response time, samples). */
+    metrics: z.record(z.string(), z.number()).optional(),
   }),
   'status.recovery': z.object({
     agent_id: AgentId,
@@ -293,7 +297,12 @@ export const SyncReply = z.object({
 export type SyncReply = z.infer<typeof SyncReply>;
 
 /** Pushed after a change commits: the new specs of some agents, or that an agent is gone. */
-export const SpecPush = z.object({ agents: z.array(AgentSpec), removed: z.array(AgentId) });
+export const SpecPush = z.object({
+  agents: z.array(AgentSpec),
+  removed: z.array(AgentId),
+  /** Something fleet-wide changed: sync everything now. */
+  resync: z.boolean().optional(),
+});
 export type SpecPush = z.infer<typeof SpecPush>;
 
 export const CredsRequest = z.object({ agent_id: AgentId, epoch: z.number().int(), start_id: z.string().max(64) });

@@ -55,6 +55,20 @@ const toColumns = (set: StatusSet | undefined): StatusColumns | undefined => {
   return out as StatusColumns;
 };
 
+/** Stores a round of resource samples (and the newest values per agent) and collects their metrics.sample events. */
+export async function storeSamples(trx: Knex.Transaction, samples: ObservationBody<'metrics.samples'>['samples'], publish: (e: AmsEventInput) => void): Promise<void> {
+  const rows: ResourceSampleRow[] = [];
+  for (const s of samples) {
+    for (const [metric_type, metric_value] of Object.entries(s.values)) {
+      if ((REPORTED as readonly string[]).includes(metric_type)) continue; // stored by ingest already
+      rows.push({ agent_id: s.agent_id, metric_type, metric_value, threshold_value: s.thresholds && Object.hasOwn(s.thresholds, metric_type) ? s.thresholds[metric_type] : null, created_at: new Date(s.t) });
+    }
+  }
+  for (let i = 0; i < rows.length; i += 2000) await metricsRepo(trx).insertResourceSamples(rows.slice(i, i + 2000));
+  await agentStatusRepo(trx).mergeLatestMetrics(samples.map((s) => ({ agentId: s.agent_id, metrics: s.values })));
+  for (const s of samples) publish({ type: 'metrics.sample', agent_id: s.agent_id, t: s.t, values: s.values });
+}
+
 export type ObservationApplier = ReturnType<typeof createObservationApplier>;
 
 export function createObservationApplier(deps: {
@@ -79,7 +93,7 @@ export function createObservationApplier(deps: {
 
   /** The body of one observation, inside the transaction; bus events and follow-ups are collected. */
   async function applyBody(trx: Knex.Transaction, o: Observation, publish: (e: AmsEventInput) => void, later: Array<() => void | Promise<void>>): Promise<void> {
-    const w = statusWriter(trx, publish, 'observed');
+    const w = statusWriter(trx, publish, 'observed', new Date(o.at));
     switch (o.kind) {
       case 'host.hello': {
         const b = o.body as ObservationBody<'host.hello'>;
@@ -96,7 +110,7 @@ export function createObservationApplier(deps: {
       }
       case 'status.health': {
         const b = o.body as ObservationBody<'status.health'>;
-        await w.setHealth(b.agent_id, b.to, b.reasons, b.details);
+        await w.setHealth(b.agent_id, b.to, b.reasons, b.details, b.metrics);
         return;
       }
       case 'status.recovery': {
@@ -142,17 +156,7 @@ export function createObservationApplier(deps: {
         return;
       }
       case 'metrics.samples': {
-        const b = o.body as ObservationBody<'metrics.samples'>;
-        const rows: ResourceSampleRow[] = [];
-        for (const s of b.samples) {
-          for (const [metric_type, metric_value] of Object.entries(s.values)) {
-            if ((REPORTED as readonly string[]).includes(metric_type)) continue; // stored by ingest already
-            rows.push({ agent_id: s.agent_id, metric_type, metric_value, threshold_value: s.thresholds && Object.hasOwn(s.thresholds, metric_type) ? s.thresholds[metric_type] : null, created_at: new Date(s.t) });
-          }
-        }
-        for (let i = 0; i < rows.length; i += 2000) await metricsRepo(trx).insertResourceSamples(rows.slice(i, i + 2000));
-        await agentStatusRepo(trx).mergeLatestMetrics(b.samples.map((s) => ({ agentId: s.agent_id, metrics: s.values })));
-        for (const s of b.samples) publish({ type: 'metrics.sample', agent_id: s.agent_id, t: s.t, values: s.values });
+        await storeSamples(trx, (o.body as ObservationBody<'metrics.samples'>).samples, publish);
         return;
       }
       case 'logs.lines': {
@@ -296,23 +300,33 @@ export function createObservationApplier(deps: {
     }
   }
 
+  /**
+   * The durable consumer, made again from the first observation not acked yet: what an earlier
+   * holder had taken but not acked (it died, or stopped) comes first and at once, in stream order,
+   * rather than after its ack wait behind newer ones. What was applied but not acked is
+   * recognised by its host's position and only acked.
+   */
   async function ensureConsumer(): Promise<void> {
     const nc = deps.connection.raw();
     if (!nc) throw new Error('not connected to NATS');
     const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    let start: number | undefined;
     try {
-      await jsm.consumers.info(OBSERVATIONS_STREAM, APPLIER_CONSUMER);
+      const info = await jsm.consumers.info(OBSERVATIONS_STREAM, APPLIER_CONSUMER);
+      start = info.ack_floor.stream_seq + 1;
+      await jsm.consumers.delete(OBSERVATIONS_STREAM, APPLIER_CONSUMER);
     } catch {
-      await jsm.consumers.add(OBSERVATIONS_STREAM, {
-        durable_name: APPLIER_CONSUMER,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: subjects.everyHost.observations,
-        max_ack_pending: 256,
-        ack_wait: ACK_WAIT_NS,
-        max_deliver: -1,
-      });
+      // none yet: from the start of the stream
     }
+    await jsm.consumers.add(OBSERVATIONS_STREAM, {
+      durable_name: APPLIER_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      ...(start !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start } : { deliver_policy: DeliverPolicy.All }),
+      filter_subject: subjects.everyHost.observations,
+      max_ack_pending: 256,
+      ack_wait: ACK_WAIT_NS,
+      max_deliver: -1,
+    });
   }
 
   /** Consumes while this replica holds the lock; starts over after a lost connection. */

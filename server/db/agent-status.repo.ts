@@ -32,7 +32,7 @@ export interface AgentStatusRow {
 
 /** Columns a status change may set besides the status itself. */
 export type StatusColumns = Partial<
-  Pick<AgentStatusRow, 'pid' | 'start_time' | 'last_error' | 'exit_code' | 'exit_signal' | 'config_version' | 'config_since' | 'stable_config_version' | 'adopted'>
+  Pick<AgentStatusRow, 'pid' | 'start_time' | 'last_error' | 'exit_code' | 'exit_signal' | 'config_version' | 'config_since' | 'stable_config_version' | 'adopted' | 'recovery_state'>
 >;
 
 export interface StatusCountRow {
@@ -51,7 +51,7 @@ export function agentStatusRepo(q: Queryable) {
 
     async update(
       agentId: string,
-      values: Partial<Pick<AgentStatusRow, 'process_status' | 'health_status' | 'recovery_status'>> & StatusColumns & { health_reasons?: unknown[]; recovery_state?: unknown },
+      values: Partial<Pick<AgentStatusRow, 'process_status' | 'health_status' | 'recovery_status'>> & StatusColumns & { health_reasons?: unknown[] },
     ): Promise<void> {
       const row: Record<string, unknown> = { ...values, updated_at: q.fn.now(3) };
       if (values.health_reasons !== undefined) row.health_reasons = JSON.stringify(values.health_reasons);

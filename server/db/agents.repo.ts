@@ -113,9 +113,13 @@ export function agentsRepo(q: Queryable) {
       return base('agent_by_name').where('a.name', name).first();
     },
 
-    /** The registered agents of one host (for judging that host's packages). */
-    ofHost: (hostId: string): Promise<Array<{ id: string; name: string; type: string; version: string }>> =>
-      q('agents').where({ host_id: hostId }).select('id', 'name', 'type', 'version'),
+    /** The registered agents of one host and those of no host (for judging that host's packages). */
+    ofHost: (hostId: string): Promise<Array<{ id: string; name: string; type: string; version: string; host_id: string | null }>> =>
+      q('agents')
+        .where((w) => w.where({ host_id: hostId }).orWhereNull('host_id'))
+        .select('id', 'name', 'type', 'version', 'host_id')
+        // An agent of this host wins over a host-less one of the same name.
+        .orderByRaw('host_id IS NULL'),
 
     /** Keyset page ordered by (created_at, id); returns up to limit+1 rows so the caller knows if there is more. */
     async list(f: AgentFilter): Promise<AgentRow[]> {

@@ -68,5 +68,9 @@ export function createHostService({ db }: { db: Database }) {
     async up(): Promise<string[]> {
       return (await hostsRepo(db.knex).list()).filter((h) => h.status === 'up').map((h) => h.id);
     },
+    /** Hosts not known to be down (a host just started may not be marked up yet). */
+    async reachable(): Promise<string[]> {
+      return (await hostsRepo(db.knex).list()).filter((h) => h.status !== 'down').map((h) => h.id);
+    },
   };
 }

@@ -117,7 +117,11 @@ export function createPackageService(deps: {
       path: r.path, fields: r.fields, problems: r.problems, checksum: r.checksum,
       ...(r.agent ? { agent: { ...r.agent, command: r.agent.command ?? '' } } : {}),
     }));
-    const registered = await agentsRepo(db.knex).ofHost(hostId);
+    const candidates = await agentsRepo(db.knex).ofHost(hostId);
+    // One agent per name: this host's own, else one registered through the API (which the package then runs).
+    const byName = new Map<string, (typeof candidates)[number]>();
+    for (const a of candidates) if (!byName.has(a.name)) byName.set(a.name, a);
+    const registered = [...byName.values()];
     const decisions = reconcile(readings, registered);
     const previous = new Map((await repo.ofHost(hostId)).map((p) => [p.path, p]));
     for (const [i, d] of decisions.entries()) {
@@ -136,7 +140,12 @@ export function createPackageService(deps: {
           agentId = agent.id;
           changed.push(agent.id);
           await auditSystem('package.register', agent.id, { path: d.path, version: d.agent.version, host_id: hostId });
-        } else if (d.action === 'update' && d.agent && agentId) {
+        } else if (d.status === 'registered' && agentId && byName.get(d.agent?.name ?? '')?.host_id === null) {
+          // A package for an agent registered through the API: this host runs it from now on.
+          await desiredStateRepo(db.knex).set(agentId, { host_id: hostId });
+          changed.push(agentId);
+        }
+        if (d.action === 'update' && d.agent && agentId) {
           await deps.agents.update(agentId, { agent_version: d.agent.version, description: d.agent.description, subscribed_topics: d.agent.subscribed_topics, findings_topic: d.agent.findings_topic });
           changed.push(agentId);
           await auditSystem('package.update', agentId, { path: d.path, version: d.agent.version, host_id: hostId });

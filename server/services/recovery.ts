@@ -119,7 +119,7 @@ export function createRecoveryService({ db, status, lifecycle, push }: { db: Dat
         trigger: (recorded?.trigger as never) ?? null,
         episode_started_at: recorded?.episode_started_at ?? null,
         attempts: attempts.map(presentAttempt),
-        remaining: Math.max(0, p.max_retries - (inProgress || row?.recovery_status === 'failed' ? (recorded?.attempts_made ?? 0) : 0)),
+        remaining: Math.max(0, p.max_retries - (recorded?.attempts_made ?? 0)),
         next_attempt_at: inProgress ? (recorded?.next_attempt_at ?? null) : null,
         policy: p,
         stats: await stats(agentId),

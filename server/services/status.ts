@@ -72,9 +72,11 @@ export type StatusWriter = ReturnType<typeof statusWriter>;
  * transaction commits. In `observed` mode a process change is recorded whatever the current
  * status (the supervisor saw it happen), except a request step already recorded.
  */
-export function statusWriter(trx: Knex.Transaction, publish: (e: AmsEventInput) => void, mode: 'checked' | 'observed' = 'checked') {
+export function statusWriter(trx: Knex.Transaction, publish: (e: AmsEventInput) => void, mode: 'checked' | 'observed' = 'checked', observedAt?: Date) {
   const repo = agentStatusRepo(trx);
-  const history = statusHistoryRepo(trx);
+  const base = statusHistoryRepo(trx);
+  // An observation's rows carry the time the host observed it, not the time it was applied.
+  const history = { append: (e: Parameters<typeof base.append>[0]) => base.append(observedAt ? { ...e, created_at: observedAt } : e) };
   async function lock(agentId: string): Promise<AgentStatusRow> {
     const row = await repo.lock(agentId);
     if (!row) throw new AgentNotFound(agentId);
@@ -108,10 +110,11 @@ export function statusWriter(trx: Knex.Transaction, publish: (e: AmsEventInput) 
     transition: (agentId: string, change: ProcessChange) => transitions(agentId, [change]),
 
     /** Health with its reasons; a change appends a history row and publishes health.changed. Answers the previous health when it changed. */
-    async setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}): Promise<HealthStatus | undefined> {
+    async setHealth(agentId: string, to: HealthStatus, reasons: Array<Record<string, unknown>>, details: Record<string, unknown> = {}, metrics?: Record<string, number>): Promise<HealthStatus | undefined> {
       const row = await lock(agentId);
       const from = row.health_status as HealthStatus;
       await repo.update(agentId, { health_status: to, health_reasons: reasons });
+      if (metrics && Object.keys(metrics).length > 0) await repo.mergeLatestMetrics([{ agentId, metrics }]);
       if (from === to) return undefined;
       await history.append({ agent_id: agentId, event_type: 'health_changed', from_status: from, to_status: to, details: { ...details, reasons } });
       publish({ type: 'health.changed', agent_id: agentId, from, to, reasons });

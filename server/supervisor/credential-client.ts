@@ -28,10 +28,24 @@ export type CredentialClient = ReturnType<typeof createCredentialClient>;
 export function createCredentialClient(deps: { hostId: string; epoch: () => number; connection: BrokerConnection; records: RunRecords; logger: Logger; timeoutMs?: number }) {
   const host = subjects.host(deps.hostId);
   const spares = new Map<string, { grant: string; pending: Promise<AgentCredentials | undefined> }>();
+  /** The credentials each agent last started with (its run dir's copy goes when the process ends). */
+  const last = new Map<string, AgentCredentials>();
 
+  /** Asks up to three times: a request can be lost in a broker blip (each revocation reloads nats-server in host mode). */
   async function request(agentId: string): Promise<AgentCredentials> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await requestOnce(agentId);
+      } catch (err) {
+        if (err instanceof CredentialsUnavailable || attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+
+  async function requestOnce(agentId: string): Promise<AgentCredentials> {
     const startId = randomUUID();
-    const raw = await deps.connection.request(host.creds, { agent_id: agentId, epoch: deps.epoch(), start_id: startId }, deps.timeoutMs ?? 5000);
+    const raw = await deps.connection.request(host.creds, { agent_id: agentId, epoch: deps.epoch(), start_id: startId }, deps.timeoutMs ?? 2000);
     const refused = ErrorReply.safeParse(raw);
     if (refused.success) throw new CredentialsUnavailable(`the control plane refused credentials for ${agentId}: ${refused.data.error.message}`);
     const reply = CredsReply.safeParse(raw);
@@ -60,28 +74,32 @@ export function createCredentialClient(deps: { hostId: string; epoch: () => numb
       try {
         return await request(agentId);
       } catch (err) {
-        const file = deps.records.paths(agentId).creds;
-        let creds: string | undefined;
-        try {
-          creds = fs.readFileSync(file, 'utf8');
-        } catch {
-          creds = undefined;
+        let creds = last.get(agentId)?.creds;
+        if (!creds) {
+          try {
+            creds = fs.readFileSync(deps.records.paths(agentId).creds, 'utf8');
+          } catch {
+            creds = undefined;
+          }
         }
         const publicKey = creds ? publicKeyOf(creds) : undefined;
-        if (!creds || !publicKey) throw err;
+        if (!creds || !publicKey || err instanceof CredentialsUnavailable) throw err;
         deps.logger.warn({ agentId, reason: (err as Error).message }, 'no fresh credentials to be had; the agent starts again with its current ones');
         return { creds, publicKey, startId: randomUUID(), reused: true };
       }
     },
 
-    /** After a start: ask for the next start's set in the background. */
-    started(agentId: string, grant: string): void {
+    /** After a start: remember what it runs with, and ask for the next start's set in the background. */
+    started(agentId: string, grant: string, used: AgentCredentials): void {
+      last.set(agentId, used);
+      if (used.reused) return;
       const pending = request(agentId).catch(() => undefined);
       spares.set(agentId, { grant, pending });
     },
 
     forget(agentId: string): void {
       spares.delete(agentId);
+      last.delete(agentId);
     },
   };
 }

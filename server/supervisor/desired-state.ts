@@ -109,7 +109,7 @@ export function createDesiredState(deps: DesiredStateDeps) {
     return true;
   }
 
-  return {
+  const this_ = {
     /** Loads the desired state kept on disk (not authoritative: nothing is stopped because of it). */
     loadCache(): number {
       try {
@@ -155,7 +155,8 @@ export function createDesiredState(deps: DesiredStateDeps) {
           ids.push(id);
         }
         saveCache();
-        deps.onChange(ids, false);
+        if (ids.length > 0) deps.onChange(ids, false);
+        if (push.data.resync) void this_.sync();
       });
     },
 
@@ -191,4 +192,5 @@ export function createDesiredState(deps: DesiredStateDeps) {
       unsubscribe = undefined;
     },
   };
+  return this_;
 }

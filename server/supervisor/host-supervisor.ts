@@ -171,8 +171,10 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     onStable: (id) =>
       void queue.run(id, async () => {
         const row = await status.get(id);
-        if (!row || row.config_version === null || row.stable_config_version === row.config_version || monitor.health(id) !== 'healthy') return;
-        await status.setColumns(id, { stable_config_version: row.config_version });
+        if (!row) return;
+        // The episode is over: its attempts no longer count against the budget.
+        const stable = row.config_version !== null && row.stable_config_version !== row.config_version && monitor.health(id) === 'healthy';
+        await status.setColumns(id, { recovery_state: engine.wireState(id) as unknown as Record<string, unknown>, ...(stable ? { stable_config_version: row.config_version } : {}) });
       }).catch(() => undefined),
     actions: {
       async restart(agentId, cause) {
@@ -214,6 +216,10 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     },
   });
   status.setRecoveryStateSource((id) => engine.wireState(id));
+  status.setMetricsSource((id) => {
+    const m = monitor.view(id)?.metrics;
+    return m ? (Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'number')) as Record<string, number>) : undefined;
+  });
 
   const configApplier = createConfigApplier(ctx, launcher, {
     applied(agentId) {
@@ -480,10 +486,29 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
       return { epoch: journal.epoch, firstScanId };
     },
 
+    /**
+     * A resource sample taken elsewhere, judged as if this host's sampler had taken it (tests, and
+     * tools that measure what the sampler cannot).
+     */
+    noteSample(agentId: string, values: Record<string, number>): void {
+      monitor.sample(agentId, values);
+    },
+    /** What this supervisor believes of an agent right now, before the control plane has it. */
+    view(agentId: string) {
+      const row = status.all().find((r) => r.agent_id === agentId);
+      const spec = specs.get(agentId);
+      return {
+        process_status: row?.process_status ?? null,
+        health_status: monitor.health(agentId) ?? row?.health_status ?? null,
+        recovery: spec ? engine.state(agentId, spec.policy as RecoveryPolicy) : null,
+        pid: pm.get(agentId)?.pid ?? null,
+      };
+    },
     /** Every live agent process of this host. */
     processes: () => pm.list().map((p) => ({ agentId: p.agentId, pid: p.pid, adopted: p.adopted })),
     journalStats: () => journal.stats(),
     samplerStats: () => sampler.stats(),
+    samplerInterval: () => sampler.interval(),
     /** Publishes what is journaled (tests and shutdown); false when NATS did not take it in time. */
     drained: (timeoutMs?: number) => journal.drained(timeoutMs),
     /** Lifecycle work and observations done (tests). */

@@ -141,7 +141,7 @@ export function createLauncher(ctx: SupervisorContext, hooks: { onStarted(proc: 
     }
     monitor.processStarted(agentId, proc.startedAt, monitorConfigOf(config));
     hooks.onStarted(proc);
-    if (!creds.reused) ctx.creds.started(agentId, grant);
+    ctx.creds.started(agentId, grant, creds);
     return proc;
   }
 

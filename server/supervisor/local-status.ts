@@ -36,6 +36,7 @@ export interface LocalColumns {
   config_since?: Date | null;
   stable_config_version?: number | null;
   adopted?: boolean;
+  recovery_state?: Record<string, unknown> | null;
 }
 
 export interface LocalProcessChange {
@@ -59,6 +60,7 @@ export type LocalStatus = ReturnType<typeof createLocalStatus>;
 
 export function createLocalStatus({ journal }: { journal: Pick<Journal, 'emit'> }) {
   const rows = new Map<string, LocalStatusRow>();
+  let metricsOf: (agentId: string) => Record<string, number> | undefined = () => undefined;
   let recoveryState: (agentId: string) => RecoveryStateWire = () => ({ in_progress: false, attempts_made: 0, next_attempt_at: null, exhausted: false, episode_started_at: null, trigger: null });
 
   function require(agentId: string): LocalStatusRow {
@@ -68,10 +70,15 @@ export function createLocalStatus({ journal }: { journal: Pick<Journal, 'emit'> 
   }
   const apply = (row: LocalStatusRow, set: LocalColumns | undefined) => {
     if (!set) return;
-    for (const [k, v] of Object.entries(set)) if (k !== 'adopted') (row as unknown as Record<string, unknown>)[k] = v;
+    for (const [k, v] of Object.entries(set)) if (k !== 'adopted' && k !== 'recovery_state') (row as unknown as Record<string, unknown>)[k] = v;
   };
 
   return {
+    /** Where the newest values of an agent come from (sent with every health change). */
+    setMetricsSource(fn: (agentId: string) => Record<string, number> | undefined): void {
+      metricsOf = fn;
+    },
+
     /** Where the engine's view of an episode comes from (it is sent with every recovery change). */
     setRecoveryStateSource(fn: (agentId: string) => RecoveryStateWire): void {
       recoveryState = fn;
@@ -134,7 +141,8 @@ export function createLocalStatus({ journal }: { journal: Pick<Journal, 'emit'> 
       if (!row) return undefined;
       const from = row.health_status;
       row.health_status = to;
-      journal.emit('status.health', { agent_id: agentId, to, reasons, details });
+      const metrics = metricsOf(agentId);
+      journal.emit('status.health', { agent_id: agentId, to, reasons, details, ...(metrics ? { metrics } : {}) });
       return from === to ? undefined : from;
     },
 

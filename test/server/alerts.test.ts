@@ -8,7 +8,7 @@ import { createAgent } from '../helpers/factories.js';
 import { eventually } from '../helpers/wait.js';
 
 let t: TestAms;
-const seen: Array<AmsEvent & { alert?: any }> = [];
+const seen: Array<AmsEvent & { alert?: any; agent_id?: string | null }> = [];
 beforeAll(async () => {
   // A short crash-loop window so the clearing sweep is observable.
   t = await startTestAms({ env: { OPMAS_ALERT_CRASH_LOOP_COUNT: '3', OPMAS_ALERT_CRASH_LOOP_WINDOW: '2' } });
