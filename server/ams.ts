@@ -55,7 +55,6 @@ import { desiredStateRepo } from './db/desired-state.repo.js';
 import { packagesRepo } from './db/packages.repo.js';
 import { agentStatusRepo } from './db/agent-status.repo.js';
 import { resolveHostId } from './host-id.js';
-import { DEFAULT_METRICS_INTERVAL_S } from './supervisor/resource-sampler.js';
 import { isLive, type ProcessState } from './domain/state-machine.js';
 
 export interface RunningAms {

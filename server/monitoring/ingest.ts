@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { AgentMessage, AgentMessageHandlers } from '../broker/index.js';
 import type { HeartbeatBody, LogBody, MetricsBody, StatusBody } from '../broker/protocol.js';
+import { asDatabaseUnavailable } from '../db/database.js';
 
 export interface IngestListeners {
   heartbeat?(agentId: string, body: HeartbeatBody, at: Date): void;
@@ -24,6 +25,10 @@ interface Reported {
 }
 
 export interface IngestStats {
+  /** Batches kept for the next flush because the database was unavailable. */
+  retried: number;
+  /** Metric and log rows dropped because too many were waiting (the database away for long). */
+  dropped_rows: number;
   flushes: number;
   heartbeats: number;
   metricRows: number;
@@ -41,7 +46,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
   let metricRows: Array<{ agent_id: string; name: string; value: number; timestamp: Date }> = [];
   let logRows: Array<{ agent_id: string; level: string; message: string; context: string | null; source: string; timestamp: Date }> = [];
   let flushing: Promise<void> | undefined;
-  const stats: IngestStats = { flushes: 0, heartbeats: 0, metricRows: 0, logRows: 0, lastFlushMs: 0 };
+  const stats: IngestStats = { retried: 0, dropped_rows: 0, flushes: 0, heartbeats: 0, metricRows: 0, logRows: 0, lastFlushMs: 0 };
   const timer = setInterval(() => void flush(), flushMs);
   timer.unref();
 
@@ -96,7 +101,26 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
         stats.metricRows += batch.metricRows.length;
         stats.logRows += batch.logRows.length;
       } catch (err) {
-        logger.warn({ err: (err as Error).message, heartbeats: batch.reported.size, metrics: batch.metricRows.length, logs: batch.logRows.length }, 'ingest flush failed; batch dropped');
+        if (asDatabaseUnavailable(err)) {
+          // Nothing is lost while the database is away: the batch waits for the next flush (newer
+          // heartbeats of the same agent win; rows are kept up to the bound, oldest dropped first).
+          for (const [id, r] of batch.reported) if (!reported.has(id)) reported.set(id, r);
+          const keep = (older: typeof metricRows, newer: typeof metricRows) => {
+            const all = [...older, ...newer];
+            const over = all.length - MAX_PENDING_ROWS;
+            if (over > 0) stats.dropped_rows += over;
+            return over > 0 ? all.slice(over) : all;
+          };
+          metricRows = keep(batch.metricRows, metricRows);
+          logRows = [...batch.logRows, ...logRows];
+          if (logRows.length > MAX_PENDING_ROWS) {
+            stats.dropped_rows += logRows.length - MAX_PENDING_ROWS;
+            logRows = logRows.slice(logRows.length - MAX_PENDING_ROWS);
+          }
+          if (stats.retried++ % 50 === 0) logger.warn({ err: (err as Error).message, heartbeats: reported.size, metrics: metricRows.length, logs: logRows.length }, 'the database is unavailable; ingest keeps its batch for the next flush');
+        } else {
+          logger.warn({ err: (err as Error).message, heartbeats: batch.reported.size, metrics: batch.metricRows.length, logs: batch.logRows.length }, 'ingest flush failed; batch dropped');
+        }
       } finally {
         stats.lastFlushMs = performance.now() - started;
         flushing = undefined;

@@ -24,7 +24,7 @@ import { createRunRecords } from './run-records.js';
 import { createLogSink } from './log-capture.js';
 import { createProcessManager, type ExitInfo, type ManagedProcess } from './process-manager.js';
 import { createHealthMonitor, type HealthChange } from './health-monitor.js';
-import { createRecoveryEngine, type AttemptCause } from './recovery-engine.js';
+import { createRecoveryEngine } from './recovery-engine.js';
 import { crashLoopDecision, type GuardDecision } from './config-guard.js';
 import { createDesiredState } from './desired-state.js';
 import { createCredentialClient } from './credential-client.js';
@@ -507,6 +507,8 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     /** Every live agent process of this host. */
     processes: () => pm.list().map((p) => ({ agentId: p.agentId, pid: p.pid, adopted: p.adopted })),
     journalStats: () => journal.stats(),
+    /** The newest observation's sequence number in this epoch. */
+    lastSeq: () => journal.lastSeq(),
     samplerStats: () => sampler.stats(),
     samplerInterval: () => sampler.interval(),
     /** Publishes what is journaled (tests and shutdown); false when NATS did not take it in time. */

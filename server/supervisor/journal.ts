@@ -179,6 +179,8 @@ export function createJournal(opts: JournalOptions) {
     get epoch() {
       return epoch;
     },
+    /** The sequence number of this run's newest observation. */
+    lastSeq: () => seq,
 
     /** Records an observation now (journaled at once, published as soon as NATS takes it). */
     emit<K extends ObservationKind>(kind: K, body: ObservationBody<K>): Observation<K> {
