@@ -367,9 +367,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         await connection.close();
       };
       const registered = new Promise<void>((resolve) => {
+        // Scans completed so far (the first may be applied before start() answers its id).
+        const completed = new Set<string>();
         let wanted: string | undefined;
         const off = events.subscribe((e) => {
-          if (e.type === 'package.scan.completed' && wanted && (e.details as { id?: string } | undefined)?.id === wanted) {
+          if (e.type !== 'package.scan.completed') return;
+          const id = (e.details as { id?: string } | undefined)?.id;
+          if (!id) return;
+          completed.add(id);
+          if (id === wanted) {
             off();
             resolve();
           }
@@ -377,6 +383,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         void sup.start().then(
           ({ firstScanId }) => {
             wanted = firstScanId;
+            if (completed.has(firstScanId)) {
+              off();
+              resolve();
+            }
           },
           (err) => {
             off();

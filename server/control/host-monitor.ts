@@ -127,6 +127,8 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
   const offConnected = deps.connection.onConnected(() => {
     if (!active) return;
     watcher?.stop();
+    // The watch starts over with every lease's current value: each counts as a renewal seen now.
+    renewed.clear();
     void watch().catch(() => undefined);
   });
 
