@@ -108,7 +108,7 @@ export function createJournal(opts: JournalOptions) {
         continue;
       }
       if ((droppedSamples > 0 || droppedLines > 0) && epoch > 0) {
-        // Said once NATS takes observations again, ahead of what is left.
+        // Said once NATS takes observations again (numbered, and so published, after what is waiting).
         const note: Observation = { v: 1, host: opts.hostId, epoch, seq: ++seq, at: new Date().toISOString(), kind: 'journal.dropped', body: { samples: droppedSamples, log_lines: droppedLines, since: droppedSince ?? new Date().toISOString() } };
         logger.warn({ samples: droppedSamples, logLines: droppedLines }, 'samples and log lines were dropped while NATS was unreachable');
         droppedSamples = 0;
