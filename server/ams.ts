@@ -176,6 +176,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const ingest = createIngest({
       db,
       logger,
+      reportedStatus: (entries) => status.recordReported(entries),
       listeners: {
         heartbeat: (id, body, at) => externalHealth.heartbeat(id, at, body.metrics),
         metrics: (id, body) => externalHealth.agentMetrics(id, body),

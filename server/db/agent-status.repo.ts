@@ -59,6 +59,27 @@ export function agentStatusRepo(q: Queryable) {
       await q('agent_status').where('agent_id', agentId).update(row);
     },
 
+    /**
+     * What agents reported about themselves (heartbeat time, uptime, status word), for many agents
+     * in one statement; null leaves a column as it is.
+     */
+    async recordReported(entries: Array<{ agentId: string; heartbeatAt: Date | null; uptime: number | null; status: string | null; detail: string | null }>): Promise<void> {
+      if (entries.length === 0) return;
+      const values = entries.map(() => '(?, ?::timestamptz, ?::float8, ?, ?)').join(', ');
+      const bindings = entries.flatMap((e) => [e.agentId, e.heartbeatAt?.toISOString() ?? null, e.uptime, e.status, e.detail]);
+      await q.raw(
+        `UPDATE agent_status AS s SET
+           last_heartbeat = COALESCE(v.t, s.last_heartbeat),
+           uptime_s = COALESCE(v.u, s.uptime_s),
+           reported_status = COALESCE(v.r, s.reported_status),
+           reported_detail = CASE WHEN v.r IS NULL THEN s.reported_detail ELSE v.d END,
+           updated_at = now()
+         FROM (VALUES ${values}) AS v(id, t, u, r, d)
+         WHERE s.agent_id = v.id`,
+        bindings,
+      );
+    },
+
     /** Merges the newest metric values of several agents into latest_metrics, one statement. */
     async mergeLatestMetrics(values: Array<{ agentId: string; metrics: Record<string, number> }>): Promise<void> {
       if (values.length === 0) return;

@@ -1,9 +1,8 @@
 // Singleton work across API replicas (the observation applier, the host monitor): a PostgreSQL
-// session advisory lock held on a connection of its own for as long as the work runs. When the
+// session advisory lock held on a connection of its own (outside the pool) for as long as the work runs. When the
 // holder dies its session ends and the lock is free for the next replica, which takes it within
 // `retryMs`; a holder whose connection is lost stops acting at once. PGlite serves one process,
 // so there the lock is simply held (and no connection is put aside: it has only one).
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Database } from './database.js';
 
@@ -15,7 +14,12 @@ export const SINGLETON_KEYS = {
   alertSweep: 0x6f706d05,
 } as const;
 
-type PgClient = { query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>; on(e: string, l: (...a: unknown[]) => void): void; removeListener(e: string, l: (...a: unknown[]) => void): void };
+type PgClient = {
+  query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  on(e: string, l: (...a: unknown[]) => void): void;
+  removeListener(e: string, l: (...a: unknown[]) => void): void;
+  end(): Promise<void>;
+};
 
 export interface SingletonLock {
   /** Keeps trying to take the lock; calls `onAcquired` when it is held and `onLost` when it is lost. */
@@ -32,19 +36,14 @@ export function createSingletonLock(db: Database, key: number, logger: Logger, o
   let timer: NodeJS.Timeout | undefined;
   let conn: PgClient | undefined;
   let lost: (() => void) | undefined;
-  const client = db.knex.client as Knex.Client & { acquireConnection(): Promise<PgClient>; releaseConnection(c: PgClient): Promise<void> };
 
   async function release(): Promise<void> {
     const c = conn;
     conn = undefined;
     if (!c) return;
     c.removeListener('error', onConnError);
-    try {
-      await c.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
-    } catch {
-      // The session is gone, and its lock with it.
-    }
-    await client.releaseConnection(c).catch(() => undefined);
+    // Ending the session releases its lock.
+    await c.end().catch(() => undefined);
   }
 
   function loseIt(why: string): void {
@@ -68,11 +67,11 @@ export function createSingletonLock(db: Database, key: number, logger: Logger, o
     }
     let c: PgClient | undefined;
     try {
-      const got = await client.acquireConnection();
+      const got = (await db.session!()) as unknown as PgClient;
       c = got;
       const { rows } = await got.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key]);
       if (!rows[0]?.ok) {
-        await client.releaseConnection(got);
+        await got.end().catch(() => undefined);
         return;
       }
       conn = got;
@@ -81,7 +80,7 @@ export function createSingletonLock(db: Database, key: number, logger: Logger, o
       logger.info({ singleton: opts.name }, 'holding the singleton lock');
       onAcquired();
     } catch (err) {
-      if (c && c !== conn) await client.releaseConnection(c).catch(() => undefined);
+      if (c && c !== conn) await c.end().catch(() => undefined);
       logger.debug({ singleton: opts.name, err: (err as Error).message }, 'singleton lock not taken this time');
     }
   }

@@ -41,7 +41,24 @@ const MAX_PENDING_ROWS = 50_000;
 
 export type Ingest = ReturnType<typeof createIngest>;
 
-export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db: Database; logger: Logger; flushMs?: number; listeners?: IngestListeners }) {
+export interface IngestDeps {
+  db: Database;
+  logger: Logger;
+  flushMs?: number;
+  listeners?: IngestListeners;
+  /** Records what agents reported about themselves (the status service: the only writer of agent_status). */
+  reportedStatus: (entries: ReportedEntry[]) => Promise<void>;
+}
+
+export interface ReportedEntry {
+  agentId: string;
+  heartbeatAt: Date | null;
+  uptime: number | null;
+  status: string | null;
+  detail: string | null;
+}
+
+export function createIngest({ db, logger, flushMs = 100, listeners = {}, reportedStatus }: IngestDeps) {
   let reported = new Map<string, Reported>();
   let metricRows: Array<{ agent_id: string; name: string; value: number; timestamp: Date }> = [];
   let logRows: Array<{ agent_id: string; level: string; message: string; context: string | null; source: string; timestamp: Date }> = [];
@@ -73,21 +90,11 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
     const started = performance.now();
     flushing = (async () => {
       try {
+        // What agents say about themselves goes through the status service's own repo function.
         const entries = [...batch.reported.entries()];
         for (let i = 0; i < entries.length; i += CHUNK) {
-          const chunk = entries.slice(i, i + CHUNK);
-          const values = chunk.map(() => '(?, ?::timestamptz, ?::float8, ?, ?)').join(', ');
-          const bindings = chunk.flatMap(([id, r]) => [id, r.heartbeatAt?.toISOString() ?? null, r.uptime ?? null, r.status ?? null, r.detail ?? null]);
-          await db.knex.raw(
-            `UPDATE agent_status AS s SET
-               last_heartbeat = COALESCE(v.t, s.last_heartbeat),
-               uptime_s = COALESCE(v.u, s.uptime_s),
-               reported_status = COALESCE(v.r, s.reported_status),
-               reported_detail = CASE WHEN v.r IS NULL THEN s.reported_detail ELSE v.d END,
-               updated_at = now()
-             FROM (VALUES ${values}) AS v(id, t, u, r, d)
-             WHERE s.agent_id = v.id`,
-            bindings,
+          await reportedStatus(
+            entries.slice(i, i + CHUNK).map(([id, r]) => ({ agentId: id, heartbeatAt: r.heartbeatAt ?? null, uptime: r.uptime ?? null, status: r.status ?? null, detail: r.detail ?? null })),
           );
         }
         // Rows of agents that were deleted meanwhile are dropped by the join.

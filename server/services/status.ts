@@ -219,6 +219,9 @@ export function createStatusService({ db, events }: { db: Database; events: Even
       await agentStatusRepo(db.knex).update(agentId, set);
     },
 
+    /** What agents say about themselves (ingest): heartbeat time, uptime and status word, many at once. */
+    recordReported: (entries: Parameters<ReturnType<typeof agentStatusRepo>['recordReported']>[0]) => agentStatusRepo(db.knex).recordReported(entries),
+
     async history(f: { agentId: string; from?: string; to?: string; eventType?: string; before?: { time: string; id: number }; limit: number }): Promise<Page<StatusHistoryView>> {
       const rows = await statusHistoryRepo(db.knex).list(f);
       return toPage(rows, f.limit, presentHistory, (r) => ({ t: r.created_at.toISOString(), i: Number(r.id) }));

@@ -68,7 +68,7 @@ describe('the AMS killed with SIGKILL three times in a row', () => {
     const history: Array<{ event_type: string; to_status: string | null; created_at: string }> = [];
     let cursor: string | null = null;
     do {
-      const res = await api.get(`/api/v1/agents/${id}/status/history?limit=500&from=${encodeURIComponent(since)}${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: { body: { items: typeof history; next_cursor: string | null } } = await api.get(`/api/v1/agents/${id}/status/history?limit=500&from=${encodeURIComponent(since)}${cursor ? `&cursor=${cursor}` : ''}`);
       history.push(...res.body.items);
       cursor = res.body.next_cursor;
     } while (cursor);
