@@ -188,16 +188,36 @@ describe('the console with a running agent', () => {
     await list.locator('li', { hasText: 'SecurityAgent started' }).first().waitFor();
     expect(await page.getByTestId('follow').isChecked()).toBe(true);
     // An event without a message makes the agent log a warning over NATS: it appears on top.
-    await shipEmptyEvent();
-    await eventually(() => list.locator('li').first().innerText(), (s) => s.includes('dropped an event without a message'), 'the new line on top');
+    // Shipped again until it shows: an event published while a revocation reloads nats-server
+    // (the older keys of the last restart) can reach the agent before it has subscribed again.
+    await eventually(
+      async () => {
+        await shipEmptyEvent();
+        return list.locator('li').first().innerText();
+      },
+      (s) => s.includes('dropped an event without a message'),
+      'the new line on top',
+      30_000,
+      500,
+    );
     await page.getByLabel('Level').selectOption('WARNING');
     await eventually(() => list.locator('li .log-level').allInnerTexts(), (levels) => levels.length > 0 && levels.every((l) => l === 'WARNING' || l === 'ERROR' || l === 'CRITICAL'), 'only warnings and worse');
     await page.getByRole('searchbox', { name: 'Search' }).fill('dropped');
     await eventually(() => list.locator('li').count(), (n) => n >= 1, 'the search');
     // Paused: new lines are counted, then shown on request.
     await page.getByTestId('follow').uncheck();
-    await shipEmptyEvent();
-    await page.getByRole('button', { name: /new lines? — show and follow/ }).click();
+    const showHeld = page.getByRole('button', { name: /new lines? — show and follow/ });
+    await eventually(
+      async () => {
+        await shipEmptyEvent();
+        return showHeld.isVisible();
+      },
+      (visible) => visible,
+      'a held line counted',
+      30_000,
+      500,
+    );
+    await showHeld.click();
     await eventually(() => list.locator('li', { hasText: 'dropped an event without a message' }).count(), (n) => n >= 2, 'the held line shown');
     expect(await c.axe()).toEqual([]);
     await c.shot('agent-logs-live');
