@@ -9,6 +9,7 @@ import type { ConfigService } from './config.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { monitorConfigOf } from '../supervisor/supervisor.js';
 import type { BrokerHealth } from '../broker/index.js';
+import { dictionary } from '../domain/own.js';
 
 export interface Counts {
   total: number;
@@ -17,7 +18,7 @@ export interface Counts {
   recovery: Record<string, number>;
 }
 
-const emptyCounts = (): Counts => ({ total: 0, process: {}, health: {}, recovery: {} });
+const emptyCounts = (): Counts => ({ total: 0, process: dictionary(), health: dictionary(), recovery: dictionary() });
 
 function add(c: Counts, r: StatusCountRow): void {
   c.total += r.n;
@@ -82,9 +83,10 @@ export function createLifecycleService({ db, config, supervisor, broker }: Lifec
       const counts = await repo().counts();
       const agents = emptyCounts();
       for (const r of counts.all) add(agents, r);
-      const byType: Record<string, Counts> = {};
+      // Keyed by names users chose (an agent type may be `constructor`): no prototype to collide with.
+      const byType = dictionary<Counts>();
       for (const r of counts.byType) add((byType[r.agent_type] ??= emptyCounts()), r);
-      const byLabel: Record<string, Counts> = {};
+      const byLabel = dictionary<Counts>();
       for (const r of counts.byLabel) add((byLabel[r.label] ??= emptyCounts()), r);
       const started = performance.now();
       const database = await db.ping().then(

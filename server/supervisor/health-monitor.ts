@@ -5,6 +5,7 @@
 // supervisor, which turns `critical` into `degraded` and recovery.
 import type { Logger } from 'pino';
 import type { StatusService } from '../services/status.js';
+import { dictionary } from '../domain/own.js';
 import {
   criticalCause, DEFAULT_THRESHOLDS, evaluateHealth, type Health, type HealthReason, heartbeatDeadlines, startupDeadlineMs, THRESHOLD_METRICS,
   type ThresholdMetric, type Thresholds,
@@ -79,7 +80,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   function stateOf(agentId: string, initial?: Partial<AgentHealth>): AgentHealth {
     let s = agents.get(agentId);
     if (!s) {
-      s = { intervalS: DEFAULT_INTERVAL_S, thresholds: DEFAULT_THRESHOLDS, supervised: false, metrics: {}, latest: {}, health: 'unknown', reasons: [], pinging: false, writes: Promise.resolve(), ...initial };
+      s = { intervalS: DEFAULT_INTERVAL_S, thresholds: DEFAULT_THRESHOLDS, supervised: false, metrics: {}, latest: dictionary<number>(), health: 'unknown', reasons: [], pinging: false, writes: Promise.resolve(), ...initial };
       agents.set(agentId, s);
     }
     return s;
@@ -236,7 +237,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       s.processStartMs = startedAt.getTime();
       s.lastHeartbeatMs = opts.adopted ? opts.adopted.lastHeartbeatMs : undefined;
       s.metrics = {};
-      s.latest = {};
+      s.latest = dictionary<number>();
       s.counters = undefined;
       s.intervalS = config.intervalS;
       s.thresholds = config.thresholds;
