@@ -32,6 +32,7 @@ import { AMS_VERSION } from './version.js';
 import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
+import { parseTrustedProxies } from './security/client-address.js';
 import { createAlertService } from './alerts/service.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
@@ -95,7 +96,13 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         adminPassword: secrets.adminPassword,
         hostSecret: secrets.hostSecret,
       },
-      limits: { loginPerMinute: settings.loginRateLimitPerMinute, apiPerMinute: settings.rateLimitPerMinute },
+      limits: {
+        loginPerMinute: settings.loginRateLimitPerMinute,
+        apiPerMinute: settings.rateLimitPerMinute,
+        authFailuresPerMinute: settings.authFailureRateLimitPerMinute,
+        healthPerMinute: settings.healthRateLimitPerMinute,
+      },
+      trustedProxies: parseTrustedProxies(settings.trustProxy.join(',')),
       corsOrigins: settings.corsOrigins,
       announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
     });
@@ -224,6 +231,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     // Work that needs the schema runs now, or as soon as the database is reachable.
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
+    security.limits.start();
+    cleanup.unshift(() => security.limits.stop());
     await whenSchemaReady(() => scanner.start());
     await whenSchemaReady(() => supervisor.start());
     await whenSchemaReady(async () => alerts.start());

@@ -19,6 +19,7 @@ import { authRoutes } from './api/auth/routes.js';
 import { identityRoutes } from './api/identities/routes.js';
 import type { Security } from './security/index.js';
 import { corsPolicy, securityHeaders } from './security/headers.js';
+import { clientAddressMiddleware } from './security/client-address.js';
 import type { AgentService } from './services/agents.js';
 import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
@@ -135,6 +136,8 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[]; route
   const routes = apiRoutes(deps.services, deps.security);
   const router = apiRouter(routes, deps.version, deps.security.guard);
 
+  // First: the audit log, the rate limits and the services all read ctx.ip.
+  app.use(clientAddressMiddleware(deps.security.trustedProxies));
   app.use(securityHeaders());
   const cors = corsPolicy(deps.security.corsOrigins);
   if (cors) app.use(cors);
