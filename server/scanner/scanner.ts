@@ -41,7 +41,7 @@ export interface ScanView {
 }
 
 export type ScannerEvent =
-  | { type: 'package.registered' | 'package.updated' | 'package.invalid' | 'package.conflict' | 'package.incompatible' | 'package.removed'; path: string; agent_id: string | null; reasons: string[] }
+  | { type: 'package.registered' | 'package.updated' | 'package.invalid' | 'package.conflict' | 'package.incompatible' | 'package.removed' | 'package.ignored'; path: string; agent_id: string | null; reasons: string[] }
   | { type: 'package.scan.completed'; scan: ScanView };
 
 export interface ScannerDeps {
@@ -83,7 +83,7 @@ export function createScanner(deps: ScannerDeps) {
   let timer: NodeJS.Timeout | undefined;
   let latestId: string | undefined;
 
-  const emptyCounts = (): Record<PackageStatus, number> => ({ registered: 0, invalid: 0, conflict: 0, incompatible: 0, removed: 0 });
+  const emptyCounts = (): Record<PackageStatus, number> => ({ registered: 0, invalid: 0, conflict: 0, incompatible: 0, removed: 0, ignored: 0 });
 
   async function runScan(scan: ScanView): Promise<ScanView> {
     try {

@@ -14,7 +14,8 @@ import { AsyncView, Empty, ErrorState, InlineError, Loading } from '../common/st
 import { useResource } from '../common/use-resource';
 import { ColumnHeads } from '../common/column-heads';
 
-const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed'];
+// `ignored`: dot-prefixed (hidden) folders, listed with the reason they are not read.
+const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed', 'ignored'];
 
 export function PackagesView() {
   const { packages, scan, load, rescan, canScan, canTokens } = useConsoleStore(
