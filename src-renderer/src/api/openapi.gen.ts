@@ -823,7 +823,10 @@ export type components = {
             pid: number | null;
             /** @enum {string} */
             recovery: "none" | "in_progress" | "success" | "failed";
+            /** @description The status word of the agent's latest heartbeat or status message, as sent */
             reported_status: string | null;
+            /** @description Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported */
+            reported_status_known: boolean | null;
             start_time: string | null;
             /** @enum {string} */
             status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
@@ -1281,8 +1284,11 @@ export type components = {
             };
             path: string;
             reasons: string[];
-            /** @enum {string} */
-            status: "registered" | "invalid" | "conflict" | "incompatible" | "removed";
+            /**
+             * @description ignored: a dot-prefixed (hidden) folder, reported with the reason and never read
+             * @enum {string}
+             */
+            status: "registered" | "invalid" | "conflict" | "incompatible" | "removed" | "ignored";
             updated_at: string;
         };
         PackagePage: {
@@ -1534,7 +1540,10 @@ export type components = {
             pid: number | null;
             /** @enum {string} */
             recovery: "none" | "in_progress" | "success" | "failed";
+            /** @description The status word of the agent's latest heartbeat or status message, as sent */
             reported_status: string | null;
+            /** @description Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported */
+            reported_status_known: boolean | null;
             start_time: string | null;
             /** @enum {string} */
             status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
@@ -4423,7 +4432,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1 to 500 */
                 limit?: number;
-                status?: "registered" | "invalid" | "conflict" | "incompatible" | "removed";
+                status?: "registered" | "invalid" | "conflict" | "incompatible" | "removed" | "ignored";
             };
             header?: never;
             path?: never;

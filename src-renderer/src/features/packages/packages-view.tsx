@@ -96,7 +96,13 @@ export function PackagesView() {
                   <code className="path">{p.path}</code>
                 </td>
                 <td>
-                  {p.agent_id ? <Link to={agentPath(p.agent_id)}>{p.agent_name}</Link> : (p.agent_name ?? <span className="muted">unnamed</span>)}
+                  {p.agent_id ? (
+                    <Link to={agentPath(p.agent_id)}>{p.agent_name}</Link>
+                  ) : p.status === 'ignored' ? (
+                    <span className="muted">not read</span>
+                  ) : (
+                    (p.agent_name ?? <span className="muted">unnamed</span>)
+                  )}
                   {p.agent_version && <span className="muted"> {p.agent_version}</span>}
                   {p.agent_type && <span className="muted"> · {p.agent_type}</span>}
                 </td>
