@@ -12,6 +12,7 @@ import { errorHandler, BODY_LIMIT_BYTES } from './http/errors.js';
 import { apiVersioning, CURRENT_API_VERSION } from './http/versioning.js';
 import { mountRoutes, type RouteGuard, type RouteSpec } from './http/route.js';
 import { buildOpenApi } from './http/openapi.js';
+import { withImplicitResponses } from './api/common.js';
 import { agentRoutes } from './api/agents/routes.js';
 import { configRoutes } from './api/config/routes.js';
 import { healthRoutes } from './api/health/routes.js';
@@ -102,7 +103,7 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...logRoutes(services),
     ...lifecycleRoutes(services),
     ...recoveryRoutes(services),
-  ];
+  ].map(withImplicitResponses);
 }
 
 /** Routes outside /api/v1 (same guard): the Prometheus exposition at /metrics. */
