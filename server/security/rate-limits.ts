@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Database } from '../db/database.js';
 import { createSharedLimiter, pruneRateLimits } from '../db/rate-limit-store.js';
 import { RateLimited } from './errors.js';
@@ -24,6 +24,11 @@ export interface RateLimitSettings {
   authFailuresPerMinute: number;
   /** Requests per minute per address to /api/v1/health and /metrics. */
   healthPerMinute: number;
+  /**
+   * Counts the per-token API limit in the database too (for the API benchmark, which measures
+   * what that would cost; the product keeps it in memory, see the README).
+   */
+  apiInDatabase?: boolean;
 }
 
 /** Paths with the health limit instead of the API limit (after API version rewriting). */
@@ -41,7 +46,7 @@ function rejection(err: unknown): RateLimited | undefined {
   return err instanceof RateLimiterRes ? new RateLimited(err.msBeforeNext / 1000) : undefined;
 }
 
-async function consume(limiter: Pick<RateLimiterAbstract, 'consume'>, key: string): Promise<void> {
+async function consume(limiter: { consume(key: string): Promise<unknown> }, key: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (err) {
@@ -91,7 +96,7 @@ export function createRateLimits(settings: RateLimitSettings, deps: { db?: Datab
   const loginByIp = shared('login-ip', settings.loginPerMinute);
   const loginByUser = shared('login-user', settings.loginPerMinute);
   const authFailures = shared('auth-fail', settings.authFailuresPerMinute);
-  const api = new RateLimiterMemory({ keyPrefix: 'api', points: settings.apiPerMinute, duration: 60 });
+  const api = settings.apiInDatabase ? shared('api', settings.apiPerMinute) : new RateLimiterMemory({ keyPrefix: 'api', points: settings.apiPerMinute, duration: 60 });
   const health = new RateLimiterMemory({ keyPrefix: 'health', points: settings.healthPerMinute, duration: 60 });
   // Addresses past the failed-authentication limit, until their window ends: refused here without
   // a database round trip (each further failure is still counted in the shared store first).
