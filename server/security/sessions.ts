@@ -248,12 +248,13 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
         await revokedAccessTokensRepo(db.knex).add(principal.jti, new Date(principal.exp * 1000));
         cache.markRevoked(principal.jti, principal.exp * 1000);
       }
-      if (principal?.sid) cache.markSessionRevoked(principal.sid, await revokeSession(db.knex, principal.sid, 'logout'));
+      // Each login's refresh tokens and its revocation record are written together: a crash in
+      // between leaves neither, and the client's retry of the logout does it all again.
+      const revoke = async (familyId: string) => cache.markSessionRevoked(familyId, await db.knex.transaction((trx) => revokeSession(trx, familyId, 'logout')));
+      if (principal?.sid) await revoke(principal.sid);
       if (refreshToken) {
         const row = await refreshTokensRepo(db.knex).byHash(hashToken(refreshToken));
-        if (row && (!principal || principal.type !== 'user' || row.user_id === principal.id) && row.family_id !== principal?.sid) {
-          cache.markSessionRevoked(row.family_id, await revokeSession(db.knex, row.family_id, 'logout'));
-        }
+        if (row && (!principal || principal.type !== 'user' || row.user_id === principal.id) && row.family_id !== principal?.sid) await revoke(row.family_id);
       }
     },
 
