@@ -26,6 +26,8 @@ import * as m025 from './20261124000025_create_alerts.js';
 import * as m026 from './20261124000026_create_notification_channels.js';
 import * as m027 from './20261124000027_create_alert_deliveries.js';
 import * as m028 from './20261124000028_create_alert_settings.js';
+import * as m041 from './20261124000041_create_revoked_sessions.js';
+import * as m042 from './20261124000042_create_rate_limits.js';
 import * as m101 from './20261206000001_create_hosts.js';
 import * as m102 from './20261206000002_add_desired_state.js';
 import * as m103 from './20261206000003_packages_per_host.js';
@@ -61,6 +63,8 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000026_create_notification_channels', ...m026 },
   { name: '20261124000027_create_alert_deliveries', ...m027 },
   { name: '20261124000028_create_alert_settings', ...m028 },
+  { name: '20261124000041_create_revoked_sessions', ...m041 },
+  { name: '20261124000042_create_rate_limits', ...m042 },
   { name: '20261206000001_create_hosts', ...m101 },
   { name: '20261206000002_add_desired_state', ...m102 },
   { name: '20261206000003_packages_per_host', ...m103 },

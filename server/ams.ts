@@ -30,6 +30,7 @@ import { AMS_VERSION } from './version.js';
 import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
+import { parseTrustedProxies } from './security/client-address.js';
 import { createAlertService } from './alerts/service.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
@@ -120,7 +121,13 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         adminPassword: secrets.adminPassword,
         hostSecret: secrets.hostSecret,
       },
-      limits: { loginPerMinute: settings.loginRateLimitPerMinute, apiPerMinute: settings.rateLimitPerMinute },
+      limits: {
+        loginPerMinute: settings.loginRateLimitPerMinute,
+        apiPerMinute: settings.rateLimitPerMinute,
+        authFailuresPerMinute: settings.authFailureRateLimitPerMinute,
+        healthPerMinute: settings.healthRateLimitPerMinute,
+      },
+      trustedProxies: parseTrustedProxies(settings.trustProxy.join(',')),
       corsOrigins: settings.corsOrigins,
       announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
     });
@@ -307,6 +314,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     hostRequests.listen();
     applier.start();
     hostMonitor.start();
+    security.limits.start();
+    cleanup.unshift(() => security.limits.stop());
     await whenSchemaReady(async () => alerts.start());
     await whenSchemaReady(async () => {
       retention.start();

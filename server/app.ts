@@ -12,6 +12,7 @@ import { errorHandler, BODY_LIMIT_BYTES } from './http/errors.js';
 import { apiVersioning, CURRENT_API_VERSION } from './http/versioning.js';
 import { mountRoutes, type RouteGuard, type RouteSpec } from './http/route.js';
 import { buildOpenApi } from './http/openapi.js';
+import { withImplicitResponses } from './api/common.js';
 import { agentRoutes } from './api/agents/routes.js';
 import { configRoutes } from './api/config/routes.js';
 import { healthRoutes } from './api/health/routes.js';
@@ -19,6 +20,7 @@ import { authRoutes } from './api/auth/routes.js';
 import { identityRoutes } from './api/identities/routes.js';
 import type { Security } from './security/index.js';
 import { corsPolicy, securityHeaders } from './security/headers.js';
+import { clientAddressMiddleware } from './security/client-address.js';
 import type { AgentService } from './services/agents.js';
 import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
@@ -104,7 +106,7 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...lifecycleRoutes(services),
     ...recoveryRoutes(services),
     ...hostRoutes(services),
-  ];
+  ].map(withImplicitResponses);
 }
 
 /** Routes outside /api/v1 (same guard): the Prometheus exposition at /metrics. */
@@ -138,6 +140,8 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[]; route
   const routes = apiRoutes(deps.services, deps.security);
   const router = apiRouter(routes, deps.version, deps.security.guard);
 
+  // First: the audit log, the rate limits and the services all read ctx.ip.
+  app.use(clientAddressMiddleware(deps.security.trustedProxies));
   app.use(securityHeaders());
   const cors = corsPolicy(deps.security.corsOrigins);
   if (cors) app.use(cors);

@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseTrustedProxies } from './security/client-address.js';
 
 /** What this process runs (DESIGN.md "Cluster"). */
 export const ROLES = ['all', 'api', 'supervisor'] as const;
@@ -39,6 +40,12 @@ export interface AmsSettings {
   rateLimitPerMinute: number;
   /** Login and setup attempts per minute, per address and per username. */
   loginRateLimitPerMinute: number;
+  /** Failed authentications per minute per client address before 429. */
+  authFailureRateLimitPerMinute: number;
+  /** Requests per minute per address to /api/v1/health and /metrics. */
+  healthRateLimitPerMinute: number;
+  /** --trust-proxy: addresses and CIDR ranges of proxies whose X-Forwarded-For is believed. */
+  trustProxy: string[];
   corsOrigins: string[];
   /** Days of raw metric samples kept (agent_resource_metrics, agent_metrics). */
   metricsRetentionDays: number;
@@ -92,6 +99,9 @@ export const SETTINGS_FLAGS = {
   'refresh-token-ttl': { env: 'OPMAS_REFRESH_TOKEN_TTL', help: 'refresh token lifetime in seconds (default 604800)' },
   'rate-limit': { env: 'OPMAS_RATE_LIMIT', help: 'API requests per minute per token (default 3000)' },
   'login-rate-limit': { env: 'OPMAS_LOGIN_RATE_LIMIT', help: 'login/setup attempts per minute per address and per username (default 10)' },
+  'auth-failure-rate-limit': { env: 'OPMAS_AUTH_FAILURE_RATE_LIMIT', help: 'failed authentications per minute per client address before 429 (default 30)' },
+  'health-rate-limit': { env: 'OPMAS_HEALTH_RATE_LIMIT', help: 'requests per minute per address to /api/v1/health and /metrics (default 60000)' },
+  'trust-proxy': { env: 'OPMAS_TRUST_PROXY', help: 'comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For names the client (default: none)' },
   'cors-origins': { env: 'OPMAS_CORS_ORIGINS', help: 'comma-separated origins allowed by CORS (default: none)' },
   'metrics-retention-days': { env: 'OPMAS_METRICS_RETENTION_DAYS', help: 'days of raw metric samples kept (default 7)' },
   'log-retention-days': { env: 'OPMAS_LOG_RETENTION_DAYS', help: 'days of agent logs kept (default 7)' },
@@ -105,6 +115,15 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
   if (platform === 'win32') return path.join(env.APPDATA || path.join(home, 'AppData', 'Roaming'), 'opmas-console');
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'opmas-console');
   return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'opmas-console');
+}
+
+/** The --trust-proxy list, each entry checked now so that a typo stops the AMS at start. */
+function trustProxyList(text: string | undefined): string[] {
+  try {
+    return [...parseTrustedProxies(text).entries];
+  } catch (err) {
+    throw new SettingsError((err as Error).message);
+  }
 }
 
 export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): AmsSettings {
@@ -184,6 +203,9 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     refreshTokenTtlS: int('refresh-token-ttl', 604_800, 60, 31_536_000),
     rateLimitPerMinute: int('rate-limit', 3000, 1, 10_000_000),
     loginRateLimitPerMinute: int('login-rate-limit', 10, 1, 100_000),
+    authFailureRateLimitPerMinute: int('auth-failure-rate-limit', 30, 1, 1_000_000),
+    healthRateLimitPerMinute: int('health-rate-limit', 60_000, 1, 10_000_000),
+    trustProxy: trustProxyList(pick('trust-proxy')),
     corsOrigins: (pick('cors-origins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     metricsRetentionDays: int('metrics-retention-days', 7, 1, 3650),
     logRetentionDays: int('log-retention-days', 7, 1, 3650),

@@ -195,7 +195,7 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
       chain = run.catch(() => undefined);
       return run;
     },
-    isRevoked: (publicKey: string) => publicKey in deps.revocations.list(),
+    isRevoked: (publicKey: string) => Object.hasOwn(deps.revocations.list(), publicKey),
     revocations: () => deps.revocations.list(),
   };
 }

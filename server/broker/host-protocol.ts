@@ -101,8 +101,8 @@ export const PackageReadingWire = z.object({
   checksum: z.string().nullable(),
   /** Why the package's command cannot be run on this host, when it cannot. */
   launch_error: z.string().nullable(),
-  /** The package is present but not judged (dot-folders, unreadable): status and reasons as given. */
-  ignored: z.boolean().optional(),
+  /** Present but not a package by rule (a dot-folder): why, listed as `ignored`. */
+  ignored: z.string().max(500).optional(),
 });
 export type PackageReadingWire = z.infer<typeof PackageReadingWire>;
 

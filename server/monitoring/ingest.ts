@@ -9,6 +9,7 @@ import type { Database } from '../db/database.js';
 import type { AgentMessage, AgentMessageHandlers } from '../broker/index.js';
 import type { HeartbeatBody, LogBody, MetricsBody, StatusBody } from '../broker/protocol.js';
 import { asDatabaseUnavailable } from '../db/database.js';
+import { createStatusWordWatch } from './status-words.js';
 
 export interface IngestListeners {
   heartbeat?(agentId: string, body: HeartbeatBody, at: Date): void;
@@ -34,6 +35,8 @@ export interface IngestStats {
   metricRows: number;
   logRows: number;
   lastFlushMs: number;
+  /** Heartbeats whose status word the protocol does not define (still proof of life). */
+  unknownStatuses: number;
 }
 
 const CHUNK = 1000;
@@ -63,7 +66,8 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {}, report
   let metricRows: Array<{ agent_id: string; name: string; value: number; timestamp: Date }> = [];
   let logRows: Array<{ agent_id: string; level: string; message: string; context: string | null; source: string; timestamp: Date }> = [];
   let flushing: Promise<void> | undefined;
-  const stats: IngestStats = { retried: 0, dropped_rows: 0, flushes: 0, heartbeats: 0, metricRows: 0, logRows: 0, lastFlushMs: 0 };
+  const stats: IngestStats = { retried: 0, dropped_rows: 0, flushes: 0, heartbeats: 0, metricRows: 0, logRows: 0, lastFlushMs: 0, unknownStatuses: 0 };
+  const statusWords = createStatusWordWatch({ logger });
   const timer = setInterval(() => void flush(), flushMs);
   timer.unref();
 
@@ -157,6 +161,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {}, report
       r.heartbeatAt = m.receivedAt;
       r.uptime = m.body.uptime;
       r.status = m.body.status;
+      statusWords.note(m.agentId, m.body.status);
       stats.heartbeats += 1;
       if (m.body.metrics) addMetrics(m.agentId, m.body.metrics, m.receivedAt);
       listeners.heartbeat?.(m.agentId, m.body, m.receivedAt);
@@ -188,7 +193,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {}, report
 
   return {
     handlers,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, unknownStatuses: statusWords.unknown() }),
     flush,
     async stop(): Promise<void> {
       clearInterval(timer);

@@ -45,6 +45,7 @@ export function createPrometheusExporter(deps: PrometheusDeps) {
     ingestMetricRows: counter('opmas_ingest_metric_rows_total', 'Agent metric rows written'),
     ingestLogRows: counter('opmas_ingest_log_rows_total', 'Agent log rows written'),
     ingestFlushes: counter('opmas_ingest_flushes_total', 'Batched ingest writes'),
+    ingestUnknownStatus: counter('opmas_ingest_unknown_status_total', 'Heartbeats whose status word the protocol does not define (kept as the reported status; the heartbeat still counts)'),
     ingestLastFlush: gauge('opmas_ingest_last_flush_seconds', 'Duration of the last ingest flush'),
     dropped: counter('opmas_broker_dropped_messages_total', 'Agent messages the AMS dropped, by reason', ['reason']),
     brokerUp: gauge('opmas_broker_up', '1 when the AMS is connected to the broker'),
@@ -78,6 +79,7 @@ export function createPrometheusExporter(deps: PrometheusDeps) {
     m.ingestMetricRows.inc(ingest.metricRows);
     m.ingestLogRows.inc(ingest.logRows);
     m.ingestFlushes.inc(ingest.flushes);
+    m.ingestUnknownStatus.inc(ingest.unknownStatuses ?? 0);
     m.ingestLastFlush.set(ingest.lastFlushMs / 1000);
     for (const [reason, n] of Object.entries(broker?.dropped_messages ?? {})) m.dropped.inc({ reason }, n);
     m.brokerUp.set(broker?.connection === 'connected' ? 1 : 0);

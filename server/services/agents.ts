@@ -6,6 +6,7 @@ import { type AgentChanges, type AgentFilter, type AgentRow, agentsRepo } from '
 import { AgentNotFound, Conflict } from '../errors.js';
 import { newAgentId } from '../domain/identifiers.js';
 import { type Page, toPage } from '../http/cursor.js';
+import { isKnownReportedStatus } from '../broker/protocol.js';
 
 export interface AgentView {
   id: string;
@@ -34,6 +35,8 @@ export interface AgentView {
   last_error: string | null;
   /** What the agent last said about itself (heartbeat or status message). */
   reported_status: string | null;
+  /** Whether the reported word is one the protocol defines (ready, degraded, stopping); null when nothing was reported. */
+  reported_status_known: boolean | null;
   uptime_s: number | null;
   created_at: string;
   updated_at: string;
@@ -99,6 +102,7 @@ export function presentAgent(row: AgentRow): AgentView {
     last_heartbeat: row.last_heartbeat,
     last_error: row.last_error,
     reported_status: row.reported_status,
+    reported_status_known: row.reported_status === null ? null : isKnownReportedStatus(row.reported_status),
     uptime_s: row.uptime_s,
     created_at: row.created_at,
     updated_at: row.updated_at,

@@ -21,6 +21,7 @@ import { subjects } from '../broker/subjects.js';
 import { firstStepOf, isProcessState, targetOf, type LifecycleAction, type ProcessState } from '../domain/state-machine.js';
 import { InvalidTransition, NotStartable, RecoveryInProgress } from '../domain/lifecycle-errors.js';
 import { DEFAULT_INTERVAL_S } from '../supervisor/health-monitor.js';
+import { dictionary } from '../domain/own.js';
 
 export interface Counts {
   total: number;
@@ -29,7 +30,7 @@ export interface Counts {
   recovery: Record<string, number>;
 }
 
-const emptyCounts = (): Counts => ({ total: 0, process: {}, health: {}, recovery: {} });
+const emptyCounts = (): Counts => ({ total: 0, process: dictionary(), health: dictionary(), recovery: dictionary() });
 
 function add(c: Counts, r: StatusCountRow): void {
   c.total += r.n;
@@ -204,9 +205,10 @@ export function createLifecycleService(deps: LifecycleDeps) {
       const counts = await repo().counts();
       const agents = emptyCounts();
       for (const r of counts.all) add(agents, r);
-      const byType: Record<string, Counts> = {};
+      // Keyed by names users chose (an agent type may be `constructor`): no prototype to collide with.
+      const byType = dictionary<Counts>();
       for (const r of counts.byType) add((byType[r.agent_type] ??= emptyCounts()), r);
-      const byLabel: Record<string, Counts> = {};
+      const byLabel = dictionary<Counts>();
       for (const r of counts.byLabel) add((byLabel[r.label] ??= emptyCounts()), r);
       const started = performance.now();
       const database = await db.ping().then(

@@ -15,6 +15,7 @@ import {
   resolveWindow,
   type SeriesWindow,
 } from '../domain/metric-series.js';
+import { dictionary, ownValue } from '../domain/own.js';
 
 export interface SeriesQuery extends RawWindowQuery {
   /** `names=a,b` and/or repeated `names=`. */
@@ -47,8 +48,9 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
 
   const rangeOf = (w: SeriesWindow): SeriesRange => ({ from: new Date(w.fromMs), to: new Date(w.toMs), stepMs: w.stepMs });
 
+  /** The answer's fixed keys, in an object without a prototype: series are keyed by names agents chose (`constructor`, `__proto__`). */
   function frame(w: SeriesWindow): SeriesAnswer {
-    return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), step: w.stepMs / 1000, t: w.t };
+    return Object.assign(dictionary<SeriesAnswer[string]>(), { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), step: w.stepMs / 1000, t: w.t });
   }
 
   /** Places (bucket, value) pairs into an array aligned with `w.t`. */
@@ -95,7 +97,7 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
       const range = rangeOf(w);
       const derived = Object.keys(DERIVED_FROM);
       const counterNames = names
-        ? [...new Set([...names.filter((n) => COUNTER_METRICS.has(n) && !derived.includes(n)), ...names.flatMap((n) => DERIVED_FROM[n] ?? [])])]
+        ? [...new Set([...names.filter((n) => COUNTER_METRICS.has(n) && !derived.includes(n)), ...names.flatMap((n) => ownValue(DERIVED_FROM, n) ?? [])])]
         : [...COUNTER_METRICS];
       const gaugeFilter = names
         ? { names: names.filter((n) => !COUNTER_METRICS.has(n) && !derived.includes(n)) }
@@ -104,7 +106,7 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
         gaugeFilter.names?.length === 0 ? [] : repo.agentGauges(agentId, range, gaugeFilter),
         repo.agentCounters(agentId, range, counterNames),
       ]);
-      const answer: SeriesAnswer & { agent_id: string } = { agent_id: agentId, ...frame(w) };
+      const answer = Object.assign(frame(w), { agent_id: agentId });
       for (const [name, rows] of byName(gauges)) if (!RESERVED_NAMES.has(name)) answer[name] = column(w, rows.map((r) => [r.b, r.v]));
       const c = byName(counters);
       for (const [name, rows] of c) {

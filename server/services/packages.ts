@@ -63,7 +63,7 @@ const present = (r: PackageRow): PackageView => ({
   updated_at: r.updated_at.toISOString(),
 });
 
-const emptyCounts = (): Record<PackageStatus, number> => ({ registered: 0, invalid: 0, conflict: 0, incompatible: 0, removed: 0 });
+const emptyCounts = (): Record<PackageStatus, number> => ({ registered: 0, invalid: 0, conflict: 0, incompatible: 0, removed: 0, ignored: 0 });
 
 const presentScan = (s: ScanRow): ScanView => ({
   id: s.id,
@@ -116,6 +116,7 @@ export function createPackageService(deps: {
     const readings: PackageReading[] = scan.readings.map((r) => ({
       path: r.path, fields: r.fields, problems: r.problems, checksum: r.checksum,
       ...(r.agent ? { agent: { ...r.agent, command: r.agent.command ?? '' } } : {}),
+      ...(r.ignored ? { ignored: r.ignored } : {}),
     }));
     const candidates = await agentsRepo(db.knex).ofHost(hostId);
     // One agent per name: this host's own, else one registered through the API (which the package then runs).

@@ -4,6 +4,7 @@
 // timer latency only), stores every change through the status service and tells the
 // supervisor, which turns `critical` into `degraded` and recovery.
 import type { Logger } from 'pino';
+import { dictionary } from '../domain/own.js';
 import {
   criticalCause, DEFAULT_THRESHOLDS, evaluateHealth, type Health, type HealthReason, heartbeatDeadlines, startupDeadlineMs, THRESHOLD_METRICS,
   type ThresholdMetric, type Thresholds,
@@ -84,7 +85,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   function stateOf(agentId: string, initial?: Partial<AgentHealth>): AgentHealth {
     let s = agents.get(agentId);
     if (!s) {
-      s = { intervalS: DEFAULT_INTERVAL_S, thresholds: DEFAULT_THRESHOLDS, supervised: false, metrics: {}, latest: {}, health: 'unknown', reasons: [], pinging: false, writes: Promise.resolve(), ...initial };
+      s = { intervalS: DEFAULT_INTERVAL_S, thresholds: DEFAULT_THRESHOLDS, supervised: false, metrics: {}, latest: dictionary<number>(), health: 'unknown', reasons: [], pinging: false, writes: Promise.resolve(), ...initial };
       agents.set(agentId, s);
     }
     return s;
@@ -255,7 +256,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       s.processStartMs = startedAt.getTime();
       s.lastHeartbeatMs = opts.adopted ? opts.adopted.lastHeartbeatMs : undefined;
       s.metrics = {};
-      s.latest = {};
+      s.latest = dictionary<number>();
       s.counters = undefined;
       s.intervalS = config.intervalS;
       s.intervalSinceMs = undefined;

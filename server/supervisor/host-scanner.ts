@@ -58,7 +58,7 @@ export function createHostScanner(deps: HostScannerDeps) {
       agent: r.agent ? { ...r.agent } : null,
       checksum: r.checksum,
       launch_error: launchError,
-      ...((r as { ignored?: boolean }).ignored ? { ignored: true } : {}),
+      ...(r.ignored ? { ignored: r.ignored } : {}),
     };
   }
 

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { LogLineWire } from '../broker/host-protocol.js';
+import { jsonLimitProblem } from '../domain/json-limits.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -64,14 +65,15 @@ export function parseLogLine(line: string, stream: OutputStream, now: Date): Par
   } catch {
     return plain;
   }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return plain;
+  // A line nested past the JSON limits stays plain text: storing it as context would overflow JSON.stringify.
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj) || jsonLimitProblem(obj)) return plain;
   const o = obj as Record<string, unknown>;
   if (o.nats === true) return undefined;
   const message = typeof o.message === 'string' ? o.message : typeof o.msg === 'string' ? o.msg : undefined;
   if (message === undefined) return { ...plain, context: o };
-  const context: Record<string, unknown> = {};
-  if (o.context && typeof o.context === 'object' && !Array.isArray(o.context)) Object.assign(context, o.context);
-  for (const [k, v] of Object.entries(o)) if (!OWN_FIELDS.has(k)) context[k] = v;
+  // Built from entries: a key named `__proto__` in the line stays an own key, never a prototype.
+  const nested = o.context && typeof o.context === 'object' && !Array.isArray(o.context) ? Object.entries(o.context) : [];
+  const context: Record<string, unknown> = Object.fromEntries([...nested, ...Object.entries(o).filter(([k]) => !OWN_FIELDS.has(k))]);
   return {
     level: levelOf(o.level) ?? plain.level,
     message,

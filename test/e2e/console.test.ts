@@ -10,13 +10,18 @@ import { writePackage } from '../helpers/packages.js';
 import { recordCreds } from '../helpers/creds.js';
 import { recordSecret } from '../helpers/secrets.js';
 import { eventually } from '../helpers/wait.js';
+import { connectWithCreds } from '../helpers/broker.js';
+import { subjects } from '../../server/broker/index.js';
 
 let c: ConsoleSuite;
 let securityId: string;
 
 beforeAll(async () => {
   c = await startConsole({
-    packages: (dir) => writePackage(dir, 'broken-agent', { name: '9lives', version: 'one', command: 'node agent.mjs' }),
+    packages: (dir) => {
+      writePackage(dir, 'broken-agent', { name: '9lives', version: 'one', command: 'node agent.mjs' });
+      writePackage(dir, '.hidden-agent', { name: 'HiddenAgent', version: '1.0.0', command: 'node agent.mjs' });
+    },
   });
   const agents = await eventually(() => c.t.api.get('/api/v1/agents'), (r) => r.body.items?.length === 2, 'the scanner to register the sample agents');
   securityId = agents.body.items.find((a: { agent_name: string }) => a.agent_name === 'SecurityAgent').id;
@@ -99,6 +104,28 @@ describe('the web console', () => {
     }
   });
 
+  it('shows a status word the protocol does not know as reported, with a note, while the agent is alive', async () => {
+    const { page } = c;
+    const res = await c.t.api.post('/api/v1/agents', { agent_name: 'ForeignAgent', agent_version: '1.0.0', agent_type: 'foreign' });
+    expect(res.status).toBe(201);
+    recordCreds(res.body.nats.creds);
+    const id = res.body.agent_id as string;
+    const nc = await connectWithCreds(res.body.nats.url, res.body.nats.creds, { inboxPrefix: subjects.agent(id).inboxPrefix, maxReconnectAttempts: 0 });
+    try {
+      nc.publish(subjects.agent(id).heartbeat, new TextEncoder().encode(JSON.stringify({ agent_id: id, status: 'healthy', timestamp: new Date().toISOString(), uptime: 3 })));
+      await nc.flush();
+      await eventually(() => c.t.api.get(`/api/v1/agents/${id}`), (r) => r.body.reported_status === 'healthy', 'the heartbeat to be stored');
+      await c.open(`/agents/${id}`);
+      const reported = page.getByTestId('reported-status');
+      await waitForText(page, 'not a status word the protocol knows', '[data-testid=reported-status]');
+      expect(await reported.innerText()).toMatch(/^healthy/);
+      expect(await c.axe()).toEqual([]);
+      await c.shot('agent-status-unknown-word');
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('rotates the credentials and shows the new ones once', async () => {
     const { page } = c;
     await c.open(`/agents/${securityId}/credentials`);
@@ -132,6 +159,10 @@ describe('the web console', () => {
     expect(reasons.join('\n')).toMatch(/AGENT_NAME/);
     expect(reasons.join('\n')).toMatch(/AGENT_VERSION/);
     expect(await page.locator('tr[data-status=registered]').count()).toBe(2);
+    // A hidden folder is listed as ignored, with the reason.
+    const hidden = page.locator('tr[data-status=ignored]', { hasText: '.hidden-agent' });
+    expect(await hidden.locator('.reasons li').innerText()).toMatch(/starts with a dot/);
+    expect(await hidden.locator('.badge').innerText()).toMatch(/ignored/i);
     expect(await c.axe()).toEqual([]);
     await c.shot('packages');
 

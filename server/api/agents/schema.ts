@@ -80,7 +80,11 @@ export const AgentSchema = z
     start_time: z.string().nullable(),
     last_heartbeat: z.string().nullable(),
     last_error: z.string().nullable(),
-    reported_status: z.string().nullable(),
+    reported_status: z.string().nullable().describe("The status word of the agent's latest heartbeat or status message, as sent"),
+    reported_status_known: z
+      .boolean()
+      .nullable()
+      .describe('Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported'),
     uptime_s: z.number().nullable(),
     created_at: z.string(),
     updated_at: z.string(),

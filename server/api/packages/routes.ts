@@ -9,7 +9,9 @@ import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses, pageOf, paginationQuery } from '../common.js';
 import { AgentType } from '../agents/schema.js';
 
-const PackageStatus = z.enum(['registered', 'invalid', 'conflict', 'incompatible', 'removed']);
+const PackageStatus = z
+  .enum(['registered', 'invalid', 'conflict', 'incompatible', 'removed', 'ignored'])
+  .describe('ignored: a dot-prefixed (hidden) folder, reported with the reason and never read');
 export const PackageSchema = z
   .object({
     host_id: z.string().nullable().describe('The host whose supervisor found the package'),

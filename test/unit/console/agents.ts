@@ -28,6 +28,7 @@ export function agent(overrides: Partial<Agent> = {}): Agent {
     last_heartbeat: null,
     last_error: null,
     reported_status: null,
+    reported_status_known: null,
     uptime_s: null,
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',

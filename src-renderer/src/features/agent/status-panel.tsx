@@ -60,7 +60,15 @@ export function StatusPanel({ agent }: { agent: Agent }) {
             {agent.last_heartbeat && <span className="muted"> ({dateTime(agent.last_heartbeat)})</span>}
           </dd>
           <dt>Reported by the agent</dt>
-          <dd>{agent.reported_status ?? '—'}</dd>
+          <dd data-testid="reported-status">
+            {agent.reported_status ?? '—'}
+            {agent.reported_status_known === false && (
+              <span className="muted small">
+                {' '}
+                (not a status word the protocol knows: ready, degraded, stopping; its heartbeats still count as alive)
+              </span>
+            )}
+          </dd>
           <dt>Started</dt>
           <dd>{agent.start_time ? dateTime(agent.start_time) : '—'}</dd>
           <dt>Uptime</dt>

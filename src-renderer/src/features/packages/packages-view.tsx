@@ -14,7 +14,8 @@ import { AsyncView, Empty, ErrorState, InlineError, Loading } from '../common/st
 import { useResource } from '../common/use-resource';
 import { ColumnHeads } from '../common/column-heads';
 
-const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed'];
+// `ignored`: dot-prefixed (hidden) folders, listed with the reason they are not read.
+const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed', 'ignored'];
 
 export function PackagesView() {
   const { packages, scan, load, rescan, canScan, canTokens } = useConsoleStore(
@@ -95,7 +96,13 @@ export function PackagesView() {
                   <code className="path">{p.path}</code>
                 </td>
                 <td>
-                  {p.agent_id ? <Link to={agentPath(p.agent_id)}>{p.agent_name}</Link> : (p.agent_name ?? <span className="muted">unnamed</span>)}
+                  {p.agent_id ? (
+                    <Link to={agentPath(p.agent_id)}>{p.agent_name}</Link>
+                  ) : p.status === 'ignored' ? (
+                    <span className="muted">not read</span>
+                  ) : (
+                    (p.agent_name ?? <span className="muted">unnamed</span>)
+                  )}
                   {p.agent_version && <span className="muted"> {p.agent_version}</span>}
                   {p.agent_type && <span className="muted"> · {p.agent_type}</span>}
                 </td>
