@@ -32,6 +32,7 @@ import * as m101 from './20261206000001_create_hosts.js';
 import * as m102 from './20261206000002_add_desired_state.js';
 import * as m103 from './20261206000003_packages_per_host.js';
 import * as m104 from './20261206000004_observed_status.js';
+import * as m105 from './20261206000005_create_event_outbox.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -69,4 +70,5 @@ export const migrations: NamedMigration[] = [
   { name: '20261206000002_add_desired_state', ...m102 },
   { name: '20261206000003_packages_per_host', ...m103 },
   { name: '20261206000004_observed_status', ...m104 },
+  { name: '20261206000005_create_event_outbox', ...m105 },
 ];

@@ -19,6 +19,7 @@ import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
 import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
+import { createEventStream } from './events/event-stream.js';
 import { createRetention } from './monitoring/retention.js';
 import { createPrometheusExporter } from './monitoring/prometheus.js';
 import { createMetricsService } from './services/metrics.js';
@@ -83,6 +84,8 @@ export interface StartAmsOptions {
   drainTimeoutMs?: number;
 }
 
+/** Events kept by every replica for a client that reconnects with its last event id. */
+const EVENT_REPLAY = 10_000;
 /** Queue group of ingest: with several API replicas each agent message is written once. */
 const INGEST_QUEUE = 'opmas-ingest';
 /** How long role all waits at start for its host's first scan to be registered. */
@@ -145,7 +148,11 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const credentials = createCredentialsService({ db, logger, broker: () => broker });
     const agents = createAgentService({ db });
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
-    const events = createEventBus();
+    const events = createEventBus({ capacity: EVENT_REPLAY });
+    // Live events go through the cluster's event stream: recorded with their change, the same ids on every replica.
+    const eventStream = createEventStream({ db, logger, connection: broker.connection, bus: events, capacity: EVENT_REPLAY });
+    events.setRecorder(eventStream);
+    cleanup.unshift(() => eventStream.stop());
     const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
     const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
     const status = createStatusService({ db, events });
@@ -300,6 +307,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             const up = list.filter((h) => h.status === 'up').length;
             return { status: list.length === 0 || up > 0 ? 'ok' : 'degraded', latency_ms: 0, hosts: list.length, hosts_up: up };
           },
+          events: async () => {
+            const st = eventStream.stats();
+            return { status: st.last_error && st.publishing ? 'degraded' : 'ok', latency_ms: 0, ...st };
+          },
           observations: async () => {
             const st = applier.stats();
             return { status: st.holding || db.kind === 'postgres' ? 'ok' : 'degraded', latency_ms: 0, ...st };
@@ -310,6 +321,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     // Work that needs the schema runs now, or as soon as the database is reachable.
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await whenSchemaReady(() => security.sessions.init());
+    eventStream.start();
     specs.listen();
     hostRequests.listen();
     applier.start();

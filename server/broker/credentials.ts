@@ -66,7 +66,7 @@ export function agentPermissions(grant: AgentGrant): UserPermissions {
  */
 export function amsPermissions(): UserPermissions {
   return {
-    pub: { allow: [subjects.everyAgent.control, subjects.everyHost.supervisors, '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>'] },
+    pub: { allow: [subjects.everyAgent.control, subjects.everyHost.supervisors, 'opmas.events.>', '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>'] },
     sub: { allow: [subjects.everyAgent.all, subjects.amsInbox, 'opmas.ctl.>'] },
     resp: { max: 1, ttl: 0 },
   };

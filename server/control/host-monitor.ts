@@ -26,15 +26,19 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
   let stopped = false;
 
   async function markUp(hostId: string): Promise<void> {
-    const was = await hostsRepo(db.knex).setStatus(hostId, 'up', new Date());
-    if (was !== undefined) {
-      logger.info({ hostId, was }, 'host up');
-      deps.events.publish({ type: 'host.up', host_id: hostId, details: { previous: was } });
-    }
+    let published: () => void = () => undefined;
+    const was = await db.knex.transaction(async (trx) => {
+      const before = await hostsRepo(trx).setStatus(hostId, 'up', new Date());
+      if (before !== undefined) published = await deps.events.record(trx, [{ type: 'host.up', host_id: hostId, details: { previous: before } }]);
+      return before;
+    });
+    published();
+    if (was !== undefined) logger.info({ hostId, was }, 'host up');
   }
 
   async function markDown(hostId: string, reason: string): Promise<void> {
     const pending: AmsEventInput[] = [];
+    let published: () => void = () => undefined;
     const was = await db.knex.transaction(async (trx) => {
       const before = await hostsRepo(trx).setStatus(hostId, 'down');
       if (before === undefined) return undefined;
@@ -45,12 +49,13 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
           await w.setHealth(agentId, 'unknown', [{ kind: 'host', level: 'unknown', message: `host ${hostId} is down: ${reason}` }], { cause: 'host_down', host_id: hostId });
         }
       }
+      pending.push({ type: 'host.down', host_id: hostId, details: { reason, previous: before } });
+      published = await deps.events.record(trx, pending);
       return before;
     });
     if (was === undefined) return;
-    for (const e of pending) deps.events.publish(e);
+    published();
     logger.warn({ hostId, reason }, 'host down');
-    deps.events.publish({ type: 'host.down', host_id: hostId, details: { reason, previous: was } });
   }
 
   async function onEntry(e: KvWatchEntry): Promise<void> {

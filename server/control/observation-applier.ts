@@ -217,6 +217,7 @@ export function createObservationApplier(deps: {
       if (changed.length > 0) await deps.push(changed);
       return outcome;
     }
+    let published: () => void = () => undefined;
     const outcome = await db.knex.transaction(async (trx): Promise<ApplyOutcome> => {
       const host = await hostsRepo(trx).lock(o.host);
       const verdict = judge(o, host);
@@ -241,10 +242,12 @@ export function createObservationApplier(deps: {
         later.length = 0;
       }
       await hostsRepo(trx).applied(o.host, o.epoch, o.seq);
+      // The events go with the change: recorded in this transaction, published once it committed.
+      published = await deps.events.record(trx, pending);
       return 'applied';
     });
     if (outcome === 'applied') {
-      for (const e of pending) deps.events.publish(e);
+      published();
       for (const step of later) await Promise.resolve(step()).catch((err) => logger.warn({ err: (err as Error).message }, 'a follow-up of an observation failed'));
       for (const l of appliedListeners) l(o);
     }

@@ -156,11 +156,16 @@ export function statusWriter(trx: Knex.Transaction, publish: (e: AmsEventInput) 
 export type StatusService = ReturnType<typeof createStatusService>;
 
 export function createStatusService({ db, events }: { db: Database; events: EventBus }) {
-  /** Runs `fn` in a transaction; its bus events are published once it committed. */
+  /** Runs `fn` in a transaction; its events are recorded with it and published once it committed. */
   async function inTransaction<T>(fn: (w: StatusWriter) => Promise<T>): Promise<T> {
-    const pending: AmsEventInput[] = [];
-    const result = await db.knex.transaction((trx) => fn(statusWriter(trx, (e) => pending.push(e))));
-    for (const e of pending) events.publish(e);
+    let published: () => void = () => undefined;
+    const result = await db.knex.transaction(async (trx) => {
+      const pending: AmsEventInput[] = [];
+      const value = await fn(statusWriter(trx, (e) => pending.push(e)));
+      published = await events.record(trx, pending);
+      return value;
+    });
+    published();
     return result;
   }
 

@@ -3,6 +3,7 @@
 // alerts of a deleted agent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AmsEvent, AmsEventInput } from '../../server/events/bus.js';
+import { publishDelivered } from '../helpers/events.js';
 import { startTestAms, type TestAms } from '../helpers/ams.js';
 import { createAgent } from '../helpers/factories.js';
 import { eventually } from '../helpers/wait.js';
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => t.stop());
 
 const publish = async (e: AmsEventInput) => {
-  t.ams.services.events.publish(e);
+  await publishDelivered(t.ams.services.events, e);
   await t.ams.services.alerts.settled();
 };
 const failed = (agentId: string, exitCode = 1): AmsEventInput => ({ type: 'status.changed', agent_id: agentId, from: 'running', to: 'failed', event_type: 'process_exited', details: { exit_code: exitCode, signal: null } });
@@ -50,7 +51,7 @@ describe('rules from bus events', () => {
     expect(alert.resolved_at).not.toBeNull();
     expect(alert.details.resolved_reason).toBe('agent is running again');
 
-    const mine = seen.slice(before).filter((e) => e.agent_id === agent.id && e.alert.rule === 'agent_failed');
+    const mine = await eventually(async () => seen.slice(before).filter((e) => e.agent_id === agent.id && e.alert.rule === 'agent_failed'), (m) => m.length >= 3, 'the three alert events');
     expect(mine.map((e) => e.type)).toEqual(['alert.raised', 'alert.updated', 'alert.resolved']);
     expect(mine[2].alert.status).toBe('resolved');
 
@@ -183,7 +184,7 @@ describe('POST /alerts/{id}/ack', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: alert.id, status: 'acknowledged', acknowledged_by: operator.username });
     expect(res.body.acknowledged_at).not.toBeNull();
-    expect(seen.some((e) => e.type === 'alert.acknowledged' && e.alert.id === alert.id)).toBe(true);
+    await eventually(async () => seen.some((e) => e.type === 'alert.acknowledged' && e.alert.id === alert.id), (yes) => yes, 'the alert.acknowledged event');
 
     const audit = await t.api.get(`/api/v1/audit?action=alert.acknowledge&target=alert:${alert.id}`);
     expect(audit.body.items).toHaveLength(1);

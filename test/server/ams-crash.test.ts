@@ -82,5 +82,5 @@ describe('the AMS killed with SIGKILL three times in a row', () => {
     ams.child.kill('SIGTERM');
     expect((await ams.exited).code).toBe(0);
     expect(alive(pid)).toBe(false);
-  });
+  }, 240_000);
 });

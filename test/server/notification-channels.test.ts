@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AmsEventInput } from '../../server/events/bus.js';
+import { publishDelivered } from '../helpers/events.js';
 import { startTestAms, type TestAms } from '../helpers/ams.js';
 import { createAgent } from '../helpers/factories.js';
 import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from '../helpers/receivers.js';
@@ -40,7 +41,7 @@ afterAll(async () => {
 });
 
 const publish = async (e: AmsEventInput) => {
-  t.ams.services.events.publish(e);
+  await publishDelivered(t.ams.services.events, e);
   await t.ams.services.alerts.settled();
 };
 const critical = (agentId: string, metric: string): AmsEventInput => ({
