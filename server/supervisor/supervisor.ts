@@ -28,6 +28,7 @@ import { agentEnvironment, CommandError, resolveCommand } from './command.js';
 import { NotStartable, RecoveryInProgress, InvalidTransition } from './errors.js';
 import { canTransition, firstStepOf, isProcessState, targetOf, type LifecycleAction, type ProcessState } from './state-machine.js';
 import { createRunRecords } from './run-records.js';
+import { readStderrTail, withStderr } from './stderr-tail.js';
 import { createLogSink } from './log-capture.js';
 import { createProcessManager, type ExitInfo, type ManagedProcess } from './process-manager.js';
 import { createHealthMonitor, DEFAULT_INTERVAL_S, type HealthChange, type MonitorConfig } from './health-monitor.js';
@@ -257,11 +258,12 @@ export function createSupervisor(deps: SupervisorDeps) {
         const proc = pm.get(agentId);
         if (row.process_status === 'running' || row.process_status === 'degraded') {
           const outcome = proc ? await pm.stop(proc, { graceMs: 0, timeoutMs: 2000 }) : undefined;
+          const stderrTail = readStderrTail(records.paths(agentId).stderr);
           await status.transition(agentId, {
             to: 'failed',
             event: 'process_exited',
-            details: { cause: 'recovery_failed', reason, ...(outcome ? { exit_code: outcome.exit.code, signal: outcome.exit.signal, escalation: outcome.escalation } : {}) },
-            set: { pid: null, last_error: reason, exit_code: outcome?.exit.code ?? null, exit_signal: outcome?.exit.signal ?? null },
+            details: { cause: 'recovery_failed', reason, ...(outcome ? { exit_code: outcome.exit.code, signal: outcome.exit.signal, escalation: outcome.escalation } : {}), stderr_tail: stderrTail },
+            set: { pid: null, last_error: withStderr(reason, stderrTail), exit_code: outcome?.exit.code ?? null, exit_signal: outcome?.exit.signal ?? null },
           });
           monitor.processEnded(agentId);
         } else {
@@ -366,9 +368,10 @@ export function createSupervisor(deps: SupervisorDeps) {
       proc = await pm.spawn({ agentId, file: prep.resolved.file, args: prep.resolved.args, cwd: prep.cwd, env, configVersion: effective.version });
     } catch (err) {
       const message = (err as Error).message;
+      const stderrTail = readStderrTail(records.paths(agentId).stderr);
       await status.transitions(agentId, [
         requested,
-        { to: 'failed', event: 'process_exited', details: { ...cause, spawned: false, error: message }, set: { pid: null, last_error: `could not start: ${message}` } },
+        { to: 'failed', event: 'process_exited', details: { ...cause, spawned: false, error: message, stderr_tail: stderrTail }, set: { pid: null, last_error: withStderr(`could not start: ${message}`, stderrTail) } },
       ]);
       onAccepted?.();
       throw err;
@@ -471,11 +474,12 @@ export function createSupervisor(deps: SupervisorDeps) {
     const details = {
       pid: proc.pid, exit_code: exit.code, signal: exit.signal, uptime_s: Math.round((exit.at.getTime() - proc.startedAt.getTime()) / 10) / 100,
       ...(proc.adopted ? { adopted: true } : {}),
+      stderr_tail: readStderrTail(records.paths(agentId).stderr),
     };
     try {
       await status.transition(agentId, {
         to: 'failed', event: 'process_exited', details, from: ['running', 'degraded'],
-        set: { pid: null, exit_code: exit.code, exit_signal: exit.signal, last_error: describeExit(exit, proc.adopted) },
+        set: { pid: null, exit_code: exit.code, exit_signal: exit.signal, last_error: withStderr(describeExit(exit, proc.adopted), details.stderr_tail) },
       });
     } catch (err) {
       // Not running by the books (already stopped or failed): nothing to record; the agent may be gone too.
