@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { acquireDataDirLock } from './lockfile.js';
+import { type AgentsDirectoryReport, prepareAgentsDirectory } from './agents-directory.js';
 import { asDatabaseUnavailable, type Database, openDatabase } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
 import { createApp, type Services } from './app.js';
@@ -50,6 +51,8 @@ export interface RunningAms {
   services: Services;
   security: Security;
   broker: Broker;
+  /** The agents directory, and the sample agents this start copied into it. */
+  agentsDirectory: AgentsDirectoryReport;
   /** Stops accepting requests, finishes in-flight ones, closes the database, releases the lock. */
   close(): Promise<void>;
 }
@@ -59,8 +62,8 @@ export interface StartAmsOptions {
   env?: NodeJS.ProcessEnv;
   /** OPMAS_ADMIN_PASSWORD, OPMAS_HOST_SECRET, OPMAS_JWT_SECRET (see settings.takeSecrets). */
   secrets?: AmsSecrets;
-  /** Where the one-time setup token is shown; stderr by default. */
-  announce?: (line: string) => void;
+  /** Where the one-time setup token is shown (the line, and the token alone for a formatted display); stderr by default. */
+  announce?: (line: string, facts?: { setupToken?: string }) => void;
   /** Milliseconds to wait for in-flight requests on close before cutting connections. */
   drainTimeoutMs?: number;
 }
@@ -74,6 +77,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   const lock = acquireDataDirLock(settings.dataDir);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   try {
+    const agentsDirectory = prepareAgentsDirectory(settings.agentsDir, settings.sampleAgentsDir);
+    if (agentsDirectory.samplesCopied.length > 0) logger.info({ agentsDir: agentsDirectory.path, samples: agentsDirectory.samplesCopied }, 'sample agents copied into the new agents directory');
     const db = await openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger });
     cleanup.unshift(() => db.close());
     const schema = startMigrations(db, logger);
@@ -256,6 +261,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       services,
       security,
       broker,
+      agentsDirectory,
       close: () =>
         (closing ??= (async () => {
           await live.close();
@@ -292,7 +298,7 @@ function startMigrations(db: Database, logger: Logger) {
   const attempt = async (): Promise<void> => {
     try {
       const applied = await migrateLatest(db.knex);
-      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+      if (applied.length > 0) logger.info({ migrations: applied.length, latest: applied.at(-1) }, 'database migrated');
       for (const handler of readyHandlers) await handler();
       ready = true;
     } catch (err) {

@@ -18,7 +18,7 @@ export function createSecurity(deps: {
   sessions: SessionSettings;
   limits: RateLimitSettings;
   corsOrigins: string[];
-  announce: (line: string) => void;
+  announce: (line: string, facts?: { setupToken?: string }) => void;
 }) {
   const cache = createSecurityCache(deps.db);
   const audit = createAuditService({ db: deps.db, logger: deps.logger });

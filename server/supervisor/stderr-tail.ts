@@ -18,9 +18,7 @@ export interface StderrTailLimits {
 export const STDERR_TAIL_LIMITS: StderrTailLimits = { readBytes: 8 * 1024, headLines: 6, tailLines: 14, lineChars: 400 };
 
 // CSI/OSC escape sequences (colours, cursor moves) and other C0/C1 controls except tab.
-// eslint-disable-next-line no-control-regex
 const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]/g;
-// eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** One printable line: escapes removed, other control bytes shown as U+FFFD, cut to `max` characters. */

@@ -8,6 +8,7 @@ import { decodeCursor } from '../../http/cursor.js';
 import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses, pageOf, paginationQuery } from '../common.js';
 import { AgentType } from '../agents/schema.js';
+import { ENV_DISCOVERY_EXAMPLE } from '../../agents-directory.js';
 
 const PackageStatus = z.enum(['registered', 'invalid', 'conflict', 'incompatible', 'removed']);
 export const PackageSchema = z
@@ -51,6 +52,13 @@ const DiscoveryTokenSchema = z
   })
   .meta({ id: 'DiscoveryToken' });
 
+export const PackagesDirectorySchema = z
+  .object({
+    path: z.string().describe('The agents directory on the AMS host: one folder per package, each with a `.env.discovery`'),
+    env_discovery_example: z.string().describe('A valid `.env.discovery` to start from'),
+  })
+  .meta({ id: 'PackagesDirectory' });
+
 const PathCursor = z.object({ p: z.string() });
 const TimeIdCursor = z.object({ c: z.string(), i: z.string() });
 
@@ -62,6 +70,12 @@ export function packageRoutes({ scanner, registration }: { scanner: Scanner; reg
       query: z.object({ ...paginationQuery, status: PackageStatus.optional() }),
       responses: { 200: { description: 'A page of packages', schema: pageOf(PackageSchema, 'PackagePage') }, ...errorResponses(400, 401, 403) },
       handler: (_ctx, { query }) => scanner.list({ status: query.status, limit: query.limit, after: query.cursor ? decodeCursor(query.cursor, PathCursor).p : undefined }),
+    }),
+    defineRoute({
+      method: 'get', path: '/packages/directory', operationId: 'getPackagesDirectory', permission: 'packages:read', tags: ['packages'],
+      summary: 'Where agent packages go on the AMS host, and what a valid .env.discovery looks like',
+      responses: { 200: { description: 'The agents directory', schema: PackagesDirectorySchema }, ...errorResponses(401, 403) },
+      handler: () => ({ path: scanner.agentsDir, env_discovery_example: ENV_DISCOVERY_EXAMPLE }),
     }),
     defineRoute({
       method: 'post', path: '/packages/rescan', operationId: 'rescanPackages', permission: 'packages:write', action: 'package.rescan', tags: ['packages'],

@@ -9,6 +9,7 @@ import { bytes, dateTime, label, number, shortDuration } from '../common/format'
 import { RelativeTime } from '../common/relative-time';
 import { InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
+import { stderrTailOf } from '../timeline/timeline';
 
 const METRICS: Array<{ name: string; title: string; format(v: number): string }> = [
   { name: 'cpu_percent', title: 'CPU', format: (v) => `${number(v)} %` },
@@ -34,6 +35,12 @@ export function StatusPanel({ agent }: { agent: Agent }) {
       void health.reload();
     }
   });
+  // The last exit record carries the stderr lines that say why the process ended.
+  const lastExit = useResource(
+    (_s) => (agent.last_error ? client.agents.statusHistory(agent.id, { event_type: 'process_exited', limit: 1 }) : Promise.resolve(null)),
+    [client, agent.id, agent.last_error],
+  );
+  const stderrTail = agent.last_error ? stderrTailOf(lastExit.state.data?.items[0]?.details) : [];
   const metrics = { ...(status.state.data?.metrics ?? {}), ...(live ?? {}) };
   const reasons = health.state.data?.reasons ?? [];
   return (
@@ -67,6 +74,17 @@ export function StatusPanel({ agent }: { agent: Agent }) {
           <dd>{agent.uptime_s !== null ? shortDuration(agent.uptime_s) : '—'}</dd>
           <dt>Last error</dt>
           <dd className={agent.last_error ? 'error-text' : undefined}>{agent.last_error ?? 'none'}</dd>
+          {stderrTail.length > 0 && (
+            <>
+              <dt>Its stderr</dt>
+              <dd>
+                <p className="muted small">What the process wrote on stderr before it ended (first and last lines):</p>
+                <pre className="code stderr-lines" data-testid="stderr-tail">
+                  {stderrTail.join('\n')}
+                </pre>
+              </dd>
+            </>
+          )}
           {status.state.data && (status.state.data.exit_code !== null || status.state.data.exit_signal) && (
             <>
               <dt>Last exit</dt>
