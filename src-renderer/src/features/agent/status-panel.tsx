@@ -44,6 +44,16 @@ export function StatusPanel({ agent }: { agent: Agent }) {
   const metrics = { ...(status.state.data?.metrics ?? {}), ...(live ?? {}) };
   const reasons = health.state.data?.reasons ?? [];
   return (
+    <>
+    {stderrTail.length > 0 && (
+      <section className="panel stderr-panel" aria-labelledby="stderr-title">
+        <h2 id="stderr-title">What it wrote on stderr before it ended</h2>
+        <p className="muted small">The first and last lines of the process&apos;s stderr, kept with its exit record. The Logs tab has every line.</p>
+        <pre className="code stderr-lines" data-testid="stderr-tail">
+          {stderrTail.join('\n')}
+        </pre>
+      </section>
+    )}
     <div className="columns">
       <section className="panel" aria-labelledby="status-title">
         <h2 id="status-title">Status</h2>
@@ -74,17 +84,7 @@ export function StatusPanel({ agent }: { agent: Agent }) {
           <dd>{agent.uptime_s !== null ? shortDuration(agent.uptime_s) : '—'}</dd>
           <dt>Last error</dt>
           <dd className={agent.last_error ? 'error-text' : undefined}>{agent.last_error ?? 'none'}</dd>
-          {stderrTail.length > 0 && (
-            <>
-              <dt>Its stderr</dt>
-              <dd>
-                <p className="muted small">What the process wrote on stderr before it ended (first and last lines):</p>
-                <pre className="code stderr-lines" data-testid="stderr-tail">
-                  {stderrTail.join('\n')}
-                </pre>
-              </dd>
-            </>
-          )}
+
           {status.state.data && (status.state.data.exit_code !== null || status.state.data.exit_signal) && (
             <>
               <dt>Last exit</dt>
@@ -163,5 +163,6 @@ export function StatusPanel({ agent }: { agent: Agent }) {
         </dl>
       </section>
     </div>
+    </>
   );
 }

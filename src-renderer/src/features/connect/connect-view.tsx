@@ -128,7 +128,7 @@ function LoginForms({ desktop }: { desktop: boolean }) {
           <>
             <p className="hint">
               This AMS has no user yet. When it started, it printed a one-time setup token (<code>ost_…</code>) in its terminal. Paste it here and
-              choose the first administrator&apos;s name and password.
+              choose the first administrator&apos;s name and password (at least {MIN_PASSWORD} characters).
             </p>
             <label className="field">
               <span>Setup token</span>
@@ -142,8 +142,8 @@ function LoginForms({ desktop }: { desktop: boolean }) {
                 aria-invalid={errors.token ? true : undefined}
                 aria-describedby={describedBy('token')}
               />
-              {problem('token')}
             </label>
+            {problem('token')}
           </>
         )}
         <label className="field">
@@ -158,8 +158,8 @@ function LoginForms({ desktop }: { desktop: boolean }) {
             aria-invalid={errors.username ? true : undefined}
             aria-describedby={describedBy('username')}
           />
-          {problem('username')}
         </label>
+        {problem('username')}
         <label className="field">
           <span>Password</span>
           <input
@@ -174,10 +174,10 @@ function LoginForms({ desktop }: { desktop: boolean }) {
             aria-invalid={errors.password ? true : undefined}
             aria-describedby={describedBy('password')}
           />
-          {mode === 'setup' && !errors.password && <span className="muted small">At least {MIN_PASSWORD} characters.</span>}
-          {problem('password')}
         </label>
+        {problem('password')}
         {mode === 'setup' && (
+          <>
           <label className="field">
             <span>Password again</span>
             <input
@@ -191,8 +191,9 @@ function LoginForms({ desktop }: { desktop: boolean }) {
               aria-invalid={errors.confirm ? true : undefined}
               aria-describedby={describedBy('confirm')}
             />
-            {problem('confirm')}
           </label>
+          {problem('confirm')}
+          </>
         )}
         {errors.form && (
           <p className="inline-error" role="alert" data-testid="login-error">
