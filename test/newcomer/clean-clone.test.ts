@@ -41,6 +41,15 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('a clean clone', () => {
   it('installs offline from the npm cache without an engine warning', () => {
     expect(install.status, install.output.slice(-3000)).toBe(0);
@@ -67,12 +76,16 @@ describe('a clean clone', () => {
     });
     serve.once('exit', () => log.end());
     const stdout: string[] = [];
+    let amsPid = 0;
     const url = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: serve!.stdout! }).on('line', (line) => {
         stdout.push(line);
         if (line.startsWith('{')) {
           const msg = JSON.parse(line) as { event: string; url: string; pid: number };
-          if (msg.event === 'ready') resolve(msg.url);
+          if (msg.event === 'ready') {
+            amsPid = msg.pid;
+            resolve(msg.url);
+          }
         }
       });
       serve!.once('exit', (code) => reject(new Error(`npm run serve exited with ${code} before ready:\n${stderr.slice(-3000)}`)));
@@ -101,9 +114,11 @@ describe('a clean clone', () => {
     expect(status.body).toMatchObject({ process_status: 'running', health_status: 'healthy' });
     expect((await api.get('/api/v1/packages/directory')).body.path).toBe(path.join(dataDir, 'agents'));
 
-    // Stopping the AMS (the whole npm process group, as Ctrl+C does) stops it cleanly.
+    // Ctrl+C (SIGINT to the whole npm process group) stops the AMS cleanly: it releases its
+    // data dir lock, which only a graceful close does. npm itself dies of the signal.
     process.kill(-serve.pid!, 'SIGINT');
-    const exit = await new Promise<number | null>((r) => serve!.once('exit', (code) => r(code)));
-    expect(exit).toBe(0);
+    await new Promise((r) => serve!.once('exit', r));
+    await eventually(async () => alive(amsPid), (a) => !a, 'the AMS process to end', 30_000);
+    expect(fs.existsSync(path.join(dataDir, 'ams.lock'))).toBe(false);
   });
 });
