@@ -36,7 +36,9 @@ describe('the web console', () => {
     await page.getByLabel('User name').fill('admin');
     await page.getByLabel('Password', { exact: true }).fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await waitForText(page, /password/i, '[data-testid=login-error]');
+    // By the password field, with what was typed kept.
+    await waitForText(page, /password/i, '[data-testid=password-error]');
+    expect(await page.getByLabel('User name').inputValue()).toBe('admin');
     await c.login();
     expect(await page.getByTestId('connection-state').getAttribute('data-state')).not.toBe('offline');
   });
