@@ -12,6 +12,8 @@ export interface AgentsDirectoryReport {
   samplesCopied: string[];
   /** Where they were copied from. */
   samplesFrom?: string;
+  /** Why the samples could not be copied (the directory is then created empty). */
+  samplesError?: string;
 }
 
 const STAGING_PREFIX = '.opmas-agents-staging-';
@@ -63,13 +65,20 @@ export function prepareAgentsDirectory(agentsDir: string, samplesDir: string | u
     return { path: agentsDir, created: true, samplesCopied: [] };
   }
   const staging = path.join(parent, `${STAGING_PREFIX}${path.basename(agentsDir)}-${process.pid}`);
-  fs.mkdirSync(staging);
-  for (const name of samples) {
-    // Symbolic links are copied as links, never followed out of the samples folder.
-    fs.cpSync(path.join(samplesDir!, name), path.join(staging, name), { recursive: true, verbatimSymlinks: true });
+  try {
+    fs.mkdirSync(staging);
+    for (const name of samples) {
+      // Symbolic links are copied as links, never followed out of the samples folder.
+      fs.cpSync(path.join(samplesDir!, name), path.join(staging, name), { recursive: true, verbatimSymlinks: true });
+    }
+    fs.renameSync(staging, agentsDir);
+    return { path: agentsDir, created: true, samplesCopied: samples, samplesFrom: samplesDir };
+  } catch (err) {
+    // Samples are a convenience: the AMS starts with an empty directory rather than not at all.
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.mkdirSync(agentsDir, { recursive: true });
+    return { path: agentsDir, created: true, samplesCopied: [], samplesFrom: samplesDir, samplesError: (err as Error).message };
   }
-  fs.renameSync(staging, agentsDir);
-  return { path: agentsDir, created: true, samplesCopied: samples, samplesFrom: samplesDir };
 }
 
 /** A valid `.env.discovery`, shown to people who are about to write one (the console's empty views). */

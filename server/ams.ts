@@ -79,6 +79,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   try {
     const agentsDirectory = prepareAgentsDirectory(settings.agentsDir, settings.sampleAgentsDir);
     if (agentsDirectory.samplesCopied.length > 0) logger.info({ agentsDir: agentsDirectory.path, samples: agentsDirectory.samplesCopied }, 'sample agents copied into the new agents directory');
+    if (agentsDirectory.samplesError) logger.warn({ agentsDir: agentsDirectory.path, from: agentsDirectory.samplesFrom, err: agentsDirectory.samplesError }, 'could not copy the sample agents; the agents directory starts empty');
     const db = await openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger });
     cleanup.unshift(() => db.close());
     const schema = startMigrations(db, logger);

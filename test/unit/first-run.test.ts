@@ -1,6 +1,7 @@
 // The first run's pure parts: the agents directory with the sample agents copied in (and an
 // existing one left alone), the .env.discovery example the console shows, the startup block
 // and its JSON twin, the log format choice, and the release workflow's schema check.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,21 @@ describe('the agents directory on first run', () => {
     expect(prepareAgentsDirectory(dir, SAMPLES)).toEqual({ path: dir, created: false, samplesCopied: [] });
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(fs.readdirSync(parent)).toEqual(['agents']);
+  });
+
+  it('is created empty, with the reason, when the samples cannot be copied', () => {
+    const dir = path.join(work, 'd', 'agents');
+    const samples = path.join(work, 'unreadable-samples');
+    fs.mkdirSync(path.join(samples, 'broken'), { recursive: true });
+    fs.writeFileSync(path.join(samples, 'broken', '.env.discovery'), 'AGENT_NAME=Broken\n');
+    // Node refuses to copy a named pipe: the copy fails halfway, as a broken disk would make it.
+    execFileSync('mkfifo', [path.join(samples, 'broken', 'pipe')]);
+    const report = prepareAgentsDirectory(dir, samples);
+    expect(report.created).toBe(true);
+    expect(report.samplesCopied).toEqual([]);
+    expect(report.samplesError).toMatch(/FIFO/i);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.readdirSync(path.dirname(dir))).toEqual(['agents']);
   });
 
   it('is created empty when there are no samples to copy', () => {
