@@ -25,6 +25,7 @@ describe('first run in the browser', () => {
     const { page } = first;
     await first.open('/');
     // No link to find: the AMS says it has no user, so the setup form is the first page.
+    await page.getByRole('heading', { name: 'Set up this AMS' }).waitFor();
     await page.getByRole('group', { name: 'First run: create the first administrator' }).waitFor();
     expect(await page.locator('form.login').getAttribute('data-mode')).toBe('setup');
 
@@ -51,6 +52,8 @@ describe('first run in the browser', () => {
     expect(await page.getByLabel('Password again').inputValue()).toBe(password);
     // Nothing typed is echoed back in the messages.
     expect(await page.locator('form.login').innerText()).not.toContain('ost_not-the-right-one');
+    expect(await first.axe()).toEqual([]);
+    await first.shot('first-run-refused');
 
     await page.getByLabel('Setup token').fill(token!);
     expect(await page.getByTestId('token-error').count()).toBe(0);

@@ -38,17 +38,22 @@ export function ConnectView() {
   }
   return (
     <div className="connect">
-      <h1>Sign in</h1>
-      {bridge && session.desktop?.profile && <p>to {session.desktop.profile.url ?? session.desktop.profile.name}</p>}
-      {session.message && (
-        <p className="inline-error" role="alert">
-          {session.message}
-        </p>
-      )}
-      <LoginForms desktop={!!bridge} />
+      <LoginForms desktop={!!bridge} to={bridge ? (session.desktop?.profile?.url ?? session.desktop?.profile?.name) : undefined} message={session.message} />
       {!bridge && <AmsHealthPanel compact />}
       {bridge && <ProfilesPanel bridge={bridge} activeId={session.desktop?.profile?.id ?? null} />}
     </div>
+  );
+}
+
+function SessionMessage({ message }: { message?: string | null }) {
+  return (
+    <>
+      {message && (
+        <p className="inline-error" role="alert">
+          {message}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -56,7 +61,7 @@ type Mode = 'login' | 'setup';
 
 const MIN_PASSWORD = 10;
 
-function LoginForms({ desktop }: { desktop: boolean }) {
+function LoginForms({ desktop, to, message }: { desktop: boolean; to?: string; message?: string | null }) {
   const { session, client } = useConsole();
   // With no user yet the AMS says so (GET /auth/setup), and the first page is the setup form.
   const [mode, setMode] = useState<Mode | null>(desktop ? 'login' : null);
@@ -79,6 +84,13 @@ function LoginForms({ desktop }: { desktop: boolean }) {
   const [errors, setErrors] = useState<SignInErrors>({});
 
   if (mode === null) return <Loading what="whether this AMS has users yet" />;
+  const heading = (
+    <>
+      <h1>{mode === 'setup' ? 'Set up this AMS' : 'Sign in'}</h1>
+      {to && <p>to {to}</p>}
+      <SessionMessage message={message} />
+    </>
+  );
 
   const fieldError = (field: keyof SignInErrors, message: string | undefined) => setErrors((e) => ({ ...e, [field]: message }));
   // The browser refused the submit: say why, by the field (its own bubble is easy to miss).
@@ -121,6 +133,8 @@ function LoginForms({ desktop }: { desktop: boolean }) {
   const describedBy = (field: SignInField) => (errors[field] ? `${field}-error` : undefined);
 
   return (
+    <>
+    {heading}
     <form className="form login" onSubmit={submit} aria-labelledby="login-legend" data-mode={mode}>
       <fieldset disabled={busy}>
         <legend id="login-legend">{mode === 'login' ? 'Your AMS account' : 'First run: create the first administrator'}</legend>
@@ -210,5 +224,6 @@ function LoginForms({ desktop }: { desktop: boolean }) {
         )}
       </fieldset>
     </form>
+    </>
   );
 }
