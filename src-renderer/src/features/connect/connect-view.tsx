@@ -134,96 +134,96 @@ function LoginForms({ desktop, to, message }: { desktop: boolean; to?: string; m
 
   return (
     <>
-    {heading}
-    <form className="form login" onSubmit={submit} aria-labelledby="login-legend" data-mode={mode}>
-      <fieldset disabled={busy}>
-        <legend id="login-legend">{mode === 'login' ? 'Your AMS account' : 'First run: create the first administrator'}</legend>
-        {mode === 'setup' && (
-          <>
-            <p className="hint">
-              This AMS has no user yet. When it started, it printed a one-time setup token (<code>ost_…</code>) in its terminal. Paste it here and
-              choose the first administrator&apos;s name and password (at least {MIN_PASSWORD} characters).
-            </p>
-            <label className="field">
-              <span>Setup token</span>
-              <input
-                name="token"
-                value={token}
-                onChange={edit('token', setToken)}
-                onInvalid={onInvalid('token', 'The setup token')}
-                required
-                autoComplete="off"
-                aria-invalid={errors.token ? true : undefined}
-                aria-describedby={describedBy('token')}
-              />
-            </label>
-            {problem('token')}
-          </>
-        )}
-        <label className="field">
-          <span>User name</span>
-          <input
-            name="username"
-            value={username}
-            onChange={edit('username', setUsername)}
-            onInvalid={onInvalid('username', 'The user name')}
-            required
-            autoComplete="username"
-            aria-invalid={errors.username ? true : undefined}
-            aria-describedby={describedBy('username')}
-          />
-        </label>
-        {problem('username')}
-        <label className="field">
-          <span>Password</span>
-          <input
-            name="password"
-            type="password"
-            value={password}
-            onChange={edit('password', setPassword)}
-            onInvalid={onInvalid('password', 'The password')}
-            required
-            minLength={mode === 'setup' ? MIN_PASSWORD : undefined}
-            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
-            aria-invalid={errors.password ? true : undefined}
-            aria-describedby={describedBy('password')}
-          />
-        </label>
-        {problem('password')}
-        {mode === 'setup' && (
-          <>
+      {heading}
+      <form className="form login" onSubmit={submit} aria-labelledby="login-legend" data-mode={mode}>
+        <fieldset disabled={busy}>
+          <legend id="login-legend">{mode === 'login' ? 'Your AMS account' : 'First run: create the first administrator'}</legend>
+          {mode === 'setup' && (
+            <>
+              <p className="hint">
+                This AMS has no user yet. When it started, it printed a one-time setup token (<code>ost_…</code>) in its terminal. Paste it here and
+                choose the first administrator&apos;s name and password (at least {MIN_PASSWORD} characters).
+              </p>
+              <label className="field">
+                <span>Setup token</span>
+                <input
+                  name="token"
+                  value={token}
+                  onChange={edit('token', setToken)}
+                  onInvalid={onInvalid('token', 'The setup token')}
+                  required
+                  autoComplete="off"
+                  aria-invalid={errors.token ? true : undefined}
+                  aria-describedby={describedBy('token')}
+                />
+              </label>
+              {problem('token')}
+            </>
+          )}
           <label className="field">
-            <span>Password again</span>
+            <span>User name</span>
             <input
-              name="confirm"
-              type="password"
-              value={confirm}
-              onChange={edit('confirm', setConfirm)}
-              onInvalid={onInvalid('confirm', 'The password again')}
+              name="username"
+              value={username}
+              onChange={edit('username', setUsername)}
+              onInvalid={onInvalid('username', 'The user name')}
               required
-              autoComplete="new-password"
-              aria-invalid={errors.confirm ? true : undefined}
-              aria-describedby={describedBy('confirm')}
+              autoComplete="username"
+              aria-invalid={errors.username ? true : undefined}
+              aria-describedby={describedBy('username')}
             />
           </label>
-          {problem('confirm')}
-          </>
-        )}
-        {errors.form && (
-          <p className="inline-error" role="alert" data-testid="login-error">
-            {errors.form}
-          </p>
-        )}
-        <button type="submit" className="primary">
-          {busy ? 'Signing in…' : mode === 'login' ? 'Sign in' : 'Create admin and sign in'}
-        </button>
-        {!desktop && (
-          <button type="button" className="link-button" onClick={() => (setMode(mode === 'login' ? 'setup' : 'login'), setErrors({}))}>
-            {mode === 'login' ? 'First run? Use the setup token' : 'I have an account'}
+          {problem('username')}
+          <label className="field">
+            <span>Password</span>
+            <input
+              name="password"
+              type="password"
+              value={password}
+              onChange={edit('password', setPassword)}
+              onInvalid={onInvalid('password', 'The password')}
+              required
+              minLength={mode === 'setup' ? MIN_PASSWORD : undefined}
+              autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+              aria-invalid={errors.password ? true : undefined}
+              aria-describedby={describedBy('password')}
+            />
+          </label>
+          {problem('password')}
+          {mode === 'setup' && (
+            <>
+              <label className="field">
+                <span>Password again</span>
+                <input
+                  name="confirm"
+                  type="password"
+                  value={confirm}
+                  onChange={edit('confirm', setConfirm)}
+                  onInvalid={onInvalid('confirm', 'The password again')}
+                  required
+                  autoComplete="new-password"
+                  aria-invalid={errors.confirm ? true : undefined}
+                  aria-describedby={describedBy('confirm')}
+                />
+              </label>
+              {problem('confirm')}
+            </>
+          )}
+          {errors.form && (
+            <p className="inline-error" role="alert" data-testid="login-error">
+              {errors.form}
+            </p>
+          )}
+          <button type="submit" className="primary">
+            {busy ? 'Signing in…' : mode === 'login' ? 'Sign in' : 'Create admin and sign in'}
           </button>
-        )}
-      </fieldset>
-    </form>
+          {!desktop && (
+            <button type="button" className="link-button" onClick={() => (setMode(mode === 'login' ? 'setup' : 'login'), setErrors({}))}>
+              {mode === 'login' ? 'First run? Use the setup token' : 'I have an account'}
+            </button>
+          )}
+        </fieldset>
+      </form>
     </>
   );
 }
