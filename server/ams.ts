@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { acquireDataDirLock } from './lockfile.js';
+import { type AgentsDirectoryReport, prepareAgentsDirectory } from './agents-directory.js';
 import { asDatabaseUnavailable, type Database, openDatabase } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
 import { createApp, type Services } from './app.js';
@@ -69,6 +70,8 @@ export interface RunningAms {
   /** Role all: this host's supervisor (in this process, reached over NATS like any other). */
   supervisor?: HostSupervisor;
   hostId?: string;
+  /** The agents directory, and the sample agents this start copied into it. */
+  agentsDirectory: AgentsDirectoryReport;
   /** Stops accepting requests, finishes in-flight ones, stops the supervisor, closes the database, releases the lock. */
   close(): Promise<void>;
 }
@@ -78,8 +81,8 @@ export interface StartAmsOptions {
   env?: NodeJS.ProcessEnv;
   /** OPMAS_ADMIN_PASSWORD, OPMAS_HOST_SECRET, OPMAS_JWT_SECRET (see settings.takeSecrets). */
   secrets?: AmsSecrets;
-  /** Where the one-time setup token is shown; stderr by default. */
-  announce?: (line: string) => void;
+  /** Where the one-time setup token is shown (the line, and the token alone for a formatted display); stderr by default. */
+  announce?: (line: string, facts?: { setupToken?: string }) => void;
   /** Milliseconds to wait for in-flight requests on close before cutting connections. */
   drainTimeoutMs?: number;
 }
@@ -103,6 +106,12 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   const lock = acquireDataDirLock(settings.dataDir);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   try {
+    // Role api runs no agents: the agents directories are the supervisors' hosts'.
+    const agentsDirectory: AgentsDirectoryReport =
+      settings.role === 'all' ? prepareAgentsDirectory(settings.agentsDir, settings.sampleAgentsDir) : { path: settings.agentsDir, created: false, samplesCopied: [] };
+    const localHostId = settings.role === 'all' ? resolveHostId(settings.dataDir, settings.hostId) : undefined;
+    if (agentsDirectory.samplesCopied.length > 0) logger.info({ agentsDir: agentsDirectory.path, samples: agentsDirectory.samplesCopied }, 'sample agents copied into the new agents directory');
+    if (agentsDirectory.samplesError) logger.warn({ agentsDir: agentsDirectory.path, from: agentsDirectory.samplesFrom, err: agentsDirectory.samplesError }, 'could not copy the sample agents; the agents directory starts empty');
     const db = await openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger });
     cleanup.unshift(() => db.close());
     const schema = startMigrations(db, logger);
@@ -168,7 +177,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     cleanup.unshift(() => specs.stop());
     const push = (ids: string[]) => specs.push(ids);
     const hosts = createHostService({ db });
-    const packages = createPackageService({ db, agents, config, audit: security.audit, events, logger, connection: broker.connection, liveHosts: () => hosts.reachable() });
+    const packages = createPackageService({ db, agents, config, audit: security.audit, events, logger, connection: broker.connection, liveHosts: () => hosts.reachable(),
+      local: localHostId ? { hostId: localHostId, agentsDir: settings.agentsDir } : undefined, defaultAgentsDir: settings.agentsDir });
     // The supervisor of this host, when this process has one (role all): set below.
     let supervisor: HostSupervisor | undefined;
     const lifecycle = createLifecycleService({ db, config, status, connection: broker.connection, logger, broker: () => broker.health(), push, localSupervisor: () => supervisor?.health() });
@@ -353,7 +363,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     let hostId: string | undefined;
     let stopSupervisor: (() => Promise<void>) | undefined;
     if (settings.role === 'all') {
-      hostId = resolveHostId(settings.dataDir, settings.hostId);
+      hostId = localHostId!;
       const id = hostId;
       // Agents found before hosts existed belong to this host.
       await whenSchemaReady(async () => {
@@ -432,6 +442,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       broker,
       supervisor,
       hostId,
+      agentsDirectory,
       close: () =>
         (closing ??= (async () => {
           await live.close();
@@ -470,7 +481,7 @@ function startMigrations(db: Database, logger: Logger) {
   const attempt = async (): Promise<void> => {
     try {
       const applied = await migrateLatest(db.knex);
-      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+      if (applied.length > 0) logger.info({ migrations: applied.length, latest: applied.at(-1) }, 'database migrated');
       for (const handler of readyHandlers) await handler();
       ready = true;
     } catch (err) {

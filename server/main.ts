@@ -3,12 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startAms } from './ams.js';
-import { createLogger } from './logger.js';
+import { createTerminalLogger, pickLogFormat } from './logger.js';
 import { DataDirLocked } from './lockfile.js';
 import { parseSettings, SETTINGS_FLAGS, SettingsError, takeSecrets } from './settings.js';
 import { startSupervisorRole } from './supervisor/standalone.js';
 import { HostHeld } from './supervisor/host-lease.js';
 import { BrokerSettingsInvalid } from './broker/errors.js';
+import { locateSampleAgents } from './agents-directory.js';
+import { setupTokenBlock, startupBlock, type StartupFacts, startupLogFields } from './startup-report.js';
+import { AMS_VERSION } from './version.js';
 
 const SHUTDOWN_LIMIT_MS = 9500;
 
@@ -33,14 +36,26 @@ async function main(): Promise<void> {
     throw err;
   }
   settings.staticDir ??= defaultConsoleDir();
+  settings.sampleAgentsDir ??= locateSampleAgents(settings.resourcesDir);
   const secrets = takeSecrets(process.env);
-  const logger = createLogger(settings.logLevel);
+  const format = pickLogFormat(settings.logFormat, process.stderr.isTTY === true);
+  const logger = createTerminalLogger(settings.logLevel, format, process.stderr.hasColors?.() === true);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   if (settings.role === 'supervisor') return runSupervisor(settings, logger);
 
+  // The setup token is shown to the person, never logged: a raw line for programs (JSON
+  // mode), a block to paste from on a terminal, after the startup block when it is known then.
+  let consoleUrl: string | undefined;
+  let pendingToken: string | undefined;
+  const announce = (line: string, facts?: { setupToken?: string }) => {
+    if (format === 'json' || !facts?.setupToken) return void process.stderr.write(`${line}\n`);
+    if (consoleUrl) process.stderr.write(`${setupTokenBlock(consoleUrl, facts.setupToken).join('\n')}\n`);
+    else pendingToken = facts.setupToken;
+  };
+
   let ams;
   try {
-    ams = await startAms(settings, { logger, secrets });
+    ams = await startAms(settings, { logger, secrets, announce });
   } catch (err) {
     if (err instanceof SettingsError) {
       process.stderr.write(`opmas-ams: ${err.message}\n`);
@@ -64,6 +79,26 @@ async function main(): Promise<void> {
   process.send?.(ready);
   const parentPort = electronParentPort();
   parentPort?.postMessage(ready);
+
+  const broker = await ams.broker.health().catch(() => undefined);
+  const facts: StartupFacts = {
+    version: AMS_VERSION,
+    url: ams.url,
+    dataDir: settings.dataDir,
+    agentsDir: ams.agentsDirectory.path,
+    samplesCopied: ams.agentsDirectory.samplesCopied,
+    database: { kind: ams.db.kind, dbUrl: settings.dbUrl },
+    broker: { mode: ams.broker.mode, url: broker?.url ?? ams.broker.url ?? null, status: broker?.status ?? 'down', error: broker?.error },
+    consoleServed: Boolean(settings.staticDir),
+  };
+  if (format === 'pretty') {
+    process.stderr.write(`${startupBlock(facts).join('\n')}\n`);
+    consoleUrl = ams.url;
+    if (pendingToken) process.stderr.write(`${setupTokenBlock(consoleUrl, pendingToken).join('\n')}\n`);
+    pendingToken = undefined;
+  } else {
+    logger.info(startupLogFields(facts), 'AMS ready');
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -98,7 +133,7 @@ async function main(): Promise<void> {
 }
 
 /** `--role supervisor`: no HTTP, no database; ready once it holds its host's lease. */
-async function runSupervisor(settings: ReturnType<typeof parseSettings>, logger: ReturnType<typeof createLogger>): Promise<void> {
+async function runSupervisor(settings: ReturnType<typeof parseSettings>, logger: ReturnType<typeof createTerminalLogger>): Promise<void> {
   let sup;
   try {
     sup = await startSupervisorRole(settings, { logger, onFenced: () => process.exit(3) });

@@ -28,8 +28,12 @@ export interface AmsSettings {
   staticDir?: string;
   /** Where agent packages are discovered (default `<dataDir>/agents`). */
   agentsDir: string;
-  /** The packaged app's resources folder (a bundled nats-server in `bin/`). */
+  /** The packaged app's resources folder (a bundled nats-server in `bin/`, the sample agents in `agents/`). */
   resourcesDir?: string;
+  /** Sample agent packages copied into the agents directory when it does not exist yet (main.ts finds them). */
+  sampleAgentsDir?: string;
+  /** Terminal log lines: `pretty` (readable) or `json`; undefined picks pretty on a TTY. */
+  logFormat?: 'json' | 'pretty';
   tlsCert?: string;
   tlsKey?: string;
   /** Allows a non-loopback address without TLS. */
@@ -89,6 +93,7 @@ export const SETTINGS_FLAGS = {
   'data-dir': { env: 'OPMAS_DATA_DIR', help: 'data directory (default: per-user data dir)' },
   'db-url': { env: 'OPMAS_DB_URL', help: 'PostgreSQL URL; without it the embedded PGlite is used' },
   'log-level': { env: 'OPMAS_AMS_LOG_LEVEL', help: 'AMS log level: fatal|error|warn|info|debug|trace|silent' },
+  'log-format': { env: 'OPMAS_LOG_FORMAT', help: 'log lines on stderr: pretty|json (default: pretty on a terminal, else json)' },
   'static-dir': { env: 'OPMAS_STATIC_DIR', help: 'folder with the built web console' },
   'agents-dir': { env: 'OPMAS_AGENTS_DIR', help: 'folder of agent packages to discover (default <data-dir>/agents)' },
   'resources-dir': { env: 'OPMAS_RESOURCES_DIR', help: "the packaged app's resources (bundled nats-server in bin/)" },
@@ -152,6 +157,10 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new SettingsError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
+  const logFormat = pick('log-format')?.toLowerCase();
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new SettingsError(`--log-format must be json or pretty, got ${JSON.stringify(logFormat)}`);
+  }
   const dbUrl = pick('db-url');
   if (dbUrl !== undefined && !/^postgres(ql)?:\/\//.test(dbUrl)) {
     throw new SettingsError('--db-url must be a postgres:// or postgresql:// URL');
@@ -195,6 +204,7 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     resourcesDir: pick('resources-dir') && path.resolve(pick('resources-dir')!),
     dbUrl,
     logLevel,
+    logFormat: logFormat as AmsSettings['logFormat'],
     staticDir: staticDir ? path.resolve(staticDir) : undefined,
     tlsCert: tlsCert && path.resolve(tlsCert),
     tlsKey: tlsKey && path.resolve(tlsKey),

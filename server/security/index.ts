@@ -21,7 +21,7 @@ export function createSecurity(deps: {
   /** Proxies whose X-Forwarded-For entries name the client (--trust-proxy). */
   trustedProxies?: TrustedProxies;
   corsOrigins: string[];
-  announce: (line: string) => void;
+  announce: (line: string, facts?: { setupToken?: string }) => void;
 }) {
   const cache = createSecurityCache(deps.db);
   const audit = createAuditService({ db: deps.db, logger: deps.logger });

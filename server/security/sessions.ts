@@ -45,7 +45,7 @@ export interface SessionDeps {
   cache: SecurityCache;
   settings: SessionSettings;
   /** Where the one-time setup token is shown (stderr in the product). */
-  announce: (line: string) => void;
+  announce: (line: string, facts?: { setupToken?: string }) => void;
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -191,9 +191,7 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       }
       const token = newOpaqueToken('ost');
       setupTokenHash = hashToken(token);
-      announce(
-        `opmas-ams: no users yet. Create the first admin with POST /api/v1/auth/setup {"token","username","password"}; one-time setup token: ${token}`,
-      );
+      announce(`opmas-ams: no users yet; open the console and paste this one-time setup token: ${token}`, { setupToken: token });
     },
 
     /** Resolves `Authorization: Bearer ...` into a principal; undefined without a header. */

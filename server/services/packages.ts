@@ -8,6 +8,7 @@ import type { Database } from '../db/database.js';
 import { agentsRepo } from '../db/agents.repo.js';
 import { packagesRepo, type PackageRow, scansRepo, type ScanRow } from '../db/packages.repo.js';
 import { desiredStateRepo } from '../db/desired-state.repo.js';
+import { hostsRepo } from '../db/hosts.repo.js';
 import type { AgentService } from './agents.js';
 import type { ConfigService } from './config.js';
 import type { AuditService } from '../security/audit.js';
@@ -90,6 +91,10 @@ export function createPackageService(deps: {
   connection: BrokerConnection;
   /** Hosts whose supervisors run now (a rescan asks each of them). */
   liveHosts(): Promise<string[]>;
+  /** Role all: this host and its agents directory. */
+  local?: { hostId: string; agentsDir: string };
+  /** Where a host's agents directory is when no supervisor has said (the configured default). */
+  defaultAgentsDir: string;
 }) {
   const { db, logger } = deps;
 
@@ -219,6 +224,16 @@ export function createPackageService(deps: {
     packageOf: (agentId: string) => packagesRepo(db.knex).byAgent(agentId),
 
     /** Asks every live host to scan now; answers the first host's scan as it starts (202). */
+    /**
+     * Where packages go: this host's agents directory (role all), else the one the first host
+     * reported; with every host's own.
+     */
+    async directory(): Promise<{ path: string; hosts: Array<{ host_id: string; path: string | null; status: string }> }> {
+      const rows = await hostsRepo(db.knex).list();
+      const hosts = rows.map((h) => ({ host_id: h.id, path: h.agents_dir, status: h.status }));
+      const first = rows.find((h) => h.status === 'up' && h.agents_dir) ?? rows.find((h) => h.agents_dir);
+      return { path: deps.local?.agentsDir ?? first?.agents_dir ?? deps.defaultAgentsDir, hosts };
+    },
     async rescan(): Promise<ScanView> {
       const hosts = await deps.liveHosts();
       if (hosts.length === 0) throw new ServiceUnavailable('no_host', 'No supervisor is running to scan its agents directory');

@@ -37,7 +37,7 @@ import { createSampler, DEFAULT_METRICS_INTERVAL_S, REPORTED, warningThresholds 
 import { acquireHostLease, type HostLease, type LeaseHolder } from './host-lease.js';
 import type { SupervisorContext } from './context.js';
 import { monitorConfigOf } from './monitor-config.js';
-import { readStderrTail } from './stderr-tail.js';
+import { readStderrTail, withStderr } from './stderr-tail.js';
 
 export interface HostSupervisorDeps {
   hostId: string;
@@ -202,11 +202,12 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
         const proc = pm.get(agentId);
         if (row.process_status === 'running' || row.process_status === 'degraded') {
           const outcome = proc ? await pm.stop(proc, { graceMs: 0, timeoutMs: 2000 }) : undefined;
+          const stderrTail = readStderrTail(records.paths(agentId).stderr);
           await status.transition(agentId, {
             to: 'failed',
             event: 'process_exited',
-            details: { cause: 'recovery_failed', reason, ...(outcome ? { exit_code: outcome.exit.code, signal: outcome.exit.signal, escalation: outcome.escalation } : {}) },
-            set: { pid: null, last_error: reason, exit_code: outcome?.exit.code ?? null, exit_signal: outcome?.exit.signal ?? null },
+            details: { cause: 'recovery_failed', reason, ...(outcome ? { exit_code: outcome.exit.code, signal: outcome.exit.signal, escalation: outcome.escalation } : {}), stderr_tail: stderrTail },
+            set: { pid: null, last_error: withStderr(reason, stderrTail), exit_code: outcome?.exit.code ?? null, exit_signal: outcome?.exit.signal ?? null },
           });
           monitor.processEnded(agentId);
         } else {
@@ -284,16 +285,14 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     if (current && current !== proc) return;
     const row = await status.get(agentId);
     if (!row || (row.process_status !== 'running' && row.process_status !== 'degraded')) return;
-    const stderr = readStderrTail(records.paths(agentId).stderr);
     const details = {
       pid: proc.pid, exit_code: exit.code, signal: exit.signal, uptime_s: Math.round((exit.at.getTime() - proc.startedAt.getTime()) / 10) / 100,
       ...(proc.adopted ? { adopted: true } : {}),
-      ...(stderr.length > 0 && (exit.signal === null || exit.code !== 0) ? { stderr_tail: stderr } : {}),
+      stderr_tail: readStderrTail(records.paths(agentId).stderr),
     };
-    const described = describeExit(exit, proc.adopted);
     await status.transition(agentId, {
       to: 'failed', event: 'process_exited', details, from: ['running', 'degraded'],
-      set: { pid: null, exit_code: exit.code, exit_signal: exit.signal, last_error: stderr.length > 0 ? `${described}: ${stderr.at(-1)}` : described },
+      set: { pid: null, exit_code: exit.code, exit_signal: exit.signal, last_error: withStderr(describeExit(exit, proc.adopted), details.stderr_tail) },
     });
     monitor.processEnded(agentId);
     if (!shuttingDown) void engine.onFailure(agentId, 'process_exit', details);

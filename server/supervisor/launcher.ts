@@ -16,7 +16,7 @@ import type { ManagedProcess } from './process-manager.js';
 import type { Cause, SupervisorContext } from './context.js';
 import type { LocalProcessChange, LocalStatusRow } from './local-status.js';
 import { monitorConfigOf } from './monitor-config.js';
-import { readStderrTail } from './stderr-tail.js';
+import { readStderrTail, withStderr } from './stderr-tail.js';
 
 const DEFAULT_GRACE_S = 5;
 const DEFAULT_TIMEOUT_S = 10;
@@ -105,13 +105,13 @@ export function createLauncher(ctx: SupervisorContext, hooks: { onStarted(proc: 
       proc = await pm.spawn({ agentId, file: prep.resolved.file, args: prep.resolved.args, cwd: prep.cwd, env, configVersion: version });
     } catch (err) {
       const message = (err as Error).message;
-      const stderr = readStderrTail(ctx.records.paths(agentId).stderr);
+      const stderrTail = readStderrTail(ctx.records.paths(agentId).stderr);
       await status.transitions(agentId, [
         requested,
         {
           to: 'failed', event: 'process_exited',
-          details: { ...cause, spawned: false, error: message, ...(stderr.length > 0 ? { stderr_tail: stderr } : {}) },
-          set: { pid: null, last_error: `could not start: ${message}` },
+          details: { ...cause, spawned: false, error: message, stderr_tail: stderrTail },
+          set: { pid: null, last_error: withStderr(`could not start: ${message}`, stderrTail) },
         },
       ]);
       throw err;

@@ -202,7 +202,11 @@ describe('the console with a running agent', () => {
     );
     await page.getByLabel('Level').selectOption('WARNING');
     await eventually(() => list.locator('li .log-level').allInnerTexts(), (levels) => levels.length > 0 && levels.every((l) => l === 'WARNING' || l === 'ERROR' || l === 'CRITICAL'), 'only warnings and worse');
+    // The search applies after a debounce and reloads the list (dropping held lines): wait for
+    // that request, so the paused-mode lines below are not cleared by a late search.
+    const searched = page.waitForResponse((r) => r.url().includes('/logs?') && r.url().includes('q=dropped'));
     await page.getByRole('searchbox', { name: 'Search' }).fill('dropped');
+    await searched;
     await eventually(() => list.locator('li').count(), (n) => n >= 1, 'the search');
     // Paused: new lines are counted, then shown on request.
     await page.getByTestId('follow').uncheck();

@@ -40,6 +40,9 @@ export const UpdateUserBody = z.strictObject({
   agent_id: z.string().max(128).nullable().optional(),
   disabled: z.boolean().optional(),
 });
+export const SetupStatusSchema = z
+  .object({ setup_required: z.boolean().describe('True while the AMS has no user and waits for its first admin (POST /auth/setup with the token it printed)') })
+  .meta({ id: 'SetupStatus' });
 export const SetupAnswer = TokenPairSchema.extend({ user: UserSchema }).meta({ id: 'SetupAnswer' });
 
 export const RoleSchema = z

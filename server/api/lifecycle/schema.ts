@@ -48,7 +48,10 @@ export const StatusHistoryEntrySchema = z
     event_type: z.string(),
     from_status: z.string().nullable(),
     to_status: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()),
+    details: z.record(z.string(), z.unknown()).meta({
+      description:
+        'What caused the change. A `process_exited` row carries `stderr_tail`: the first and last lines the process wrote on stderr (at most 21, each at most 400 characters), so a launch that fails says why.',
+    }),
     created_at: z.string(),
   })
   .meta({ id: 'StatusHistoryEntry' });

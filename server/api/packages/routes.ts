@@ -8,6 +8,7 @@ import { decodeCursor } from '../../http/cursor.js';
 import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses, pageOf, paginationQuery } from '../common.js';
 import { AgentType } from '../agents/schema.js';
+import { ENV_DISCOVERY_EXAMPLE } from '../../agents-directory.js';
 
 const PackageStatus = z
   .enum(['registered', 'invalid', 'conflict', 'incompatible', 'removed', 'ignored'])
@@ -56,6 +57,16 @@ const DiscoveryTokenSchema = z
   })
   .meta({ id: 'DiscoveryToken' });
 
+export const PackagesDirectorySchema = z
+  .object({
+    path: z.string().describe('The agents directory: one folder per package, each with a `.env.discovery` (this host in single-node mode, else the first host)'),
+    hosts: z
+      .array(z.object({ host_id: z.string(), path: z.string().nullable(), status: z.string() }))
+      .describe("Every host's agents directory as its supervisor reported it"),
+    env_discovery_example: z.string().describe('A valid `.env.discovery` to start from'),
+  })
+  .meta({ id: 'PackagesDirectory' });
+
 const PathCursor = z.object({ h: z.string().optional(), p: z.string() });
 const TimeIdCursor = z.object({ c: z.string(), i: z.string() });
 
@@ -70,6 +81,12 @@ export function packageRoutes({ packages, registration }: { packages: PackageSer
         const after = query.cursor ? decodeCursor(query.cursor, PathCursor) : undefined;
         return packages.list({ status: query.status, hostId: query.host_id, limit: query.limit, after: after && { h: after.h ?? '', p: after.p } });
       },
+    }),
+    defineRoute({
+      method: 'get', path: '/packages/directory', operationId: 'getPackagesDirectory', permission: 'packages:read', tags: ['packages'],
+      summary: 'Where agent packages go on the AMS host, and what a valid .env.discovery looks like',
+      responses: { 200: { description: 'The agents directory', schema: PackagesDirectorySchema }, ...errorResponses(401, 403) },
+      handler: async () => ({ ...(await packages.directory()), env_discovery_example: ENV_DISCOVERY_EXAMPLE }),
     }),
     defineRoute({
       method: 'post', path: '/packages/rescan', operationId: 'rescanPackages', permission: 'packages:write', action: 'package.rescan', tags: ['packages'],

@@ -2,8 +2,8 @@
 import type { HttpClient, Query } from './http';
 import type {
   Agent, AgentConfigVersion, AgentHealthReport, AgentStatusReport, Alert, AlertStatus, AuditEntry, ConfigApply, ConfigVersion, DiscoveryToken,
-  EffectiveConfig, FleetStatus, Health, LifecycleAction, LogEntry, Me, MetricsSeries, NewDiscoveryToken, Package, PackageScan, PackageStatus, Page,
-  RecoveryPolicy, RecoveryState, RotatedCredentials, StatusHistoryEntry, StoredRecoveryPolicy,
+  EffectiveConfig, FleetStatus, Health, LifecycleAction, LogEntry, Me, MetricsSeries, NewDiscoveryToken, Package, PackageScan, PackagesDirectory, PackageStatus, Page,
+  RecoveryPolicy, RecoveryState, RotatedCredentials, SetupStatus, StatusHistoryEntry, StoredRecoveryPolicy,
 } from './types';
 
 const MAX_PAGE = 500;
@@ -42,6 +42,8 @@ export function createAmsClient(http: HttpClient) {
     http,
     health: () => http.get<Health>('/health', { anonymous: true }),
     me: () => http.get<Me>('/auth/me'),
+    /** Public: whether the AMS has no user yet (the console then opens on the setup form). */
+    setupStatus: () => http.get<SetupStatus>('/auth/setup', { anonymous: true }),
     fleetStatus: () => http.get<FleetStatus>('/status'),
 
     agents: {
@@ -92,6 +94,7 @@ export function createAmsClient(http: HttpClient) {
       listAll: (status?: PackageStatus) => all<Package>('/packages', { status }),
       rescan: () => http.post<PackageScan>('/packages/rescan'),
       scan: (id: string) => http.get<PackageScan>(`/packages/scans/${enc(id)}`),
+      directory: () => http.get<PackagesDirectory>('/packages/directory'),
     },
 
     discoveryTokens: {

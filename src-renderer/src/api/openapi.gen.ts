@@ -456,7 +456,8 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Whether the AMS waits for its first admin, so the console can open on the setup form (only a boolean; rate-limited per address) */
+        get: operations["getSetupStatus"];
         put?: never;
         /** Create the first admin with the one-time setup token the AMS printed */
         post: operations["setup"];
@@ -648,6 +649,23 @@ export type paths = {
         };
         /** Every package in the agents directory, valid or not, with its status and every reason */
         get: operations["listPackages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/packages/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where agent packages go on the AMS host, and what a valid .env.discovery looks like */
+        get: operations["getPackagesDirectory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1430,6 +1448,18 @@ export type components = {
             /** @enum {string} */
             trigger: "start" | "watch" | "api";
         };
+        PackagesDirectory: {
+            /** @description A valid `.env.discovery` to start from */
+            env_discovery_example: string;
+            /** @description Every host's agents directory as its supervisor reported it */
+            hosts: {
+                host_id: string;
+                path: string | null;
+                status: string;
+            }[];
+            /** @description The agents directory: one folder per package, each with a `.env.discovery` (this host in single-node mode, else the first host) */
+            path: string;
+        };
         /** @description Either {config, reason?} or the configuration object itself */
         PutConfig: {
             config?: {
@@ -1707,6 +1737,10 @@ export type components = {
             token_type: "Bearer";
             user: components["schemas"]["User"];
         };
+        SetupStatus: {
+            /** @description True while the AMS has no user and waits for its first admin (POST /auth/setup with the token it printed) */
+            setup_required: boolean;
+        };
         StatusCounts: {
             health: {
                 [key: string]: number;
@@ -1722,6 +1756,7 @@ export type components = {
         StatusHistoryEntry: {
             agent_id: string;
             created_at: string;
+            /** @description What caused the change. A `process_exited` row carries `stderr_tail`: the first and last lines the process wrote on stderr (at most 21, each at most 400 characters), so a launch that fails says why. */
             details: {
                 [key: string]: unknown;
             };
@@ -4408,6 +4443,53 @@ export interface operations {
             };
         };
     };
+    getSetupStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether setup is pending */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     setup: {
         parameters: {
             query?: never;
@@ -5515,6 +5597,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PackagePage"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPackagesDirectory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agents directory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackagesDirectory"];
                 };
             };
             /** @description Invalid request: one entry per bad field in error.details */

@@ -9,6 +9,7 @@ import { bytes, dateTime, label, number, shortDuration } from '../common/format'
 import { RelativeTime } from '../common/relative-time';
 import { InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
+import { stderrTailOf } from '../timeline/timeline';
 
 const METRICS: Array<{ name: string; title: string; format(v: number): string }> = [
   { name: 'cpu_percent', title: 'CPU', format: (v) => `${number(v)} %` },
@@ -34,124 +35,142 @@ export function StatusPanel({ agent }: { agent: Agent }) {
       void health.reload();
     }
   });
+  // The last exit record carries the stderr lines that say why the process ended.
+  const lastExit = useResource(
+    (_s) => (agent.last_error ? client.agents.statusHistory(agent.id, { event_type: 'process_exited', limit: 1 }) : Promise.resolve(null)),
+    [client, agent.id, agent.last_error],
+  );
+  const stderrTail = agent.last_error ? stderrTailOf(lastExit.state.data?.items[0]?.details) : [];
   const metrics = { ...(status.state.data?.metrics ?? {}), ...(live ?? {}) };
   const reasons = health.state.data?.reasons ?? [];
   return (
-    <div className="columns">
-      <section className="panel" aria-labelledby="status-title">
-        <h2 id="status-title">Status</h2>
-        <dl className="facts">
-          <dt>Process</dt>
-          <dd>
-            <Badge kind="process" value={agent.status} />
-            {agent.pid !== null && <span className="muted"> pid {agent.pid}</span>}
-          </dd>
-          <dt>Health</dt>
-          <dd>
-            <Badge kind="health" value={agent.health} />
-          </dd>
-          <dt>Recovery</dt>
-          <dd>
-            <Badge kind="recovery" value={agent.recovery} />
-          </dd>
-          <dt>Last heartbeat</dt>
-          <dd>
-            <RelativeTime iso={agent.last_heartbeat} />
-            {agent.last_heartbeat && <span className="muted"> ({dateTime(agent.last_heartbeat)})</span>}
-          </dd>
-          <dt>Reported by the agent</dt>
-          <dd data-testid="reported-status">
-            {agent.reported_status ?? '—'}
-            {agent.reported_status_known === false && (
-              <span className="muted small">
-                {' '}
-                (not a status word the protocol knows: ready, degraded, stopping; its heartbeats still count as alive)
-              </span>
-            )}
-          </dd>
-          <dt>Started</dt>
-          <dd>{agent.start_time ? dateTime(agent.start_time) : '—'}</dd>
-          <dt>Uptime</dt>
-          <dd>{agent.uptime_s !== null ? shortDuration(agent.uptime_s) : '—'}</dd>
-          <dt>Last error</dt>
-          <dd className={agent.last_error ? 'error-text' : undefined}>{agent.last_error ?? 'none'}</dd>
-          {status.state.data && (status.state.data.exit_code !== null || status.state.data.exit_signal) && (
-            <>
-              <dt>Last exit</dt>
-              <dd>{status.state.data.exit_signal ? `killed by ${status.state.data.exit_signal}` : `exit code ${status.state.data.exit_code}`}</dd>
-            </>
-          )}
-          {status.state.data?.config_version !== null && status.state.data?.config_version !== undefined && (
-            <>
-              <dt>Running config</dt>
-              <dd>version {status.state.data.config_version}</dd>
-            </>
-          )}
-          {status.state.data?.adopted && (
-            <>
-              <dt>Adopted</dt>
-              <dd>yes: the AMS restarted and took over this running process</dd>
-            </>
-          )}
-        </dl>
-      </section>
-      <section className="panel" aria-labelledby="metrics-now-title">
-        <h2 id="metrics-now-title">Current metrics</h2>
-        {status.state.status === 'error' && !isMissingEndpoint(status.state.error) && (
-          <InlineError what="load the current status" error={status.state.error} retry={() => void status.reload()} />
-        )}
-        {Object.keys(metrics).length === 0 ? (
-          <p className="muted" data-testid="metrics-empty">
-            {status.state.status === 'error' && isMissingEndpoint(status.state.error)
-              ? 'This AMS does not serve GET /agents/{id}/status, so the latest metrics show only as live samples arrive.'
-              : agent.status === 'running' || agent.status === 'degraded'
-                ? 'No sample yet: the AMS samples running agents every few seconds.'
-                : 'The agent is not running, so there is nothing to sample. Start it to see its resource use.'}
-          </p>
-        ) : (
+    <>
+      {stderrTail.length > 0 && (
+        <section className="panel stderr-panel" aria-labelledby="stderr-title">
+          <h2 id="stderr-title">What it wrote on stderr before it ended</h2>
+          <p className="muted small">The first and last lines of the process&apos;s stderr, kept with its exit record. The Logs tab has every line.</p>
+          <pre className="code stderr-lines" data-testid="stderr-tail">
+            {stderrTail.join('\n')}
+          </pre>
+        </section>
+      )}
+      <div className="columns">
+        <section className="panel" aria-labelledby="status-title">
+          <h2 id="status-title">Status</h2>
           <dl className="facts">
-            {METRICS.filter((m) => typeof metrics[m.name] === 'number').map((m) => (
-              <div key={m.name} className="fact">
-                <dt>{m.title}</dt>
-                <dd>{m.format(metrics[m.name] as number)}</dd>
-              </div>
-            ))}
+            <dt>Process</dt>
+            <dd>
+              <Badge kind="process" value={agent.status} />
+              {agent.pid !== null && <span className="muted"> pid {agent.pid}</span>}
+            </dd>
+            <dt>Health</dt>
+            <dd>
+              <Badge kind="health" value={agent.health} />
+            </dd>
+            <dt>Recovery</dt>
+            <dd>
+              <Badge kind="recovery" value={agent.recovery} />
+            </dd>
+            <dt>Last heartbeat</dt>
+            <dd>
+              <RelativeTime iso={agent.last_heartbeat} />
+              {agent.last_heartbeat && <span className="muted"> ({dateTime(agent.last_heartbeat)})</span>}
+            </dd>
+            <dt>Reported by the agent</dt>
+            <dd data-testid="reported-status">
+              {agent.reported_status ?? '—'}
+              {agent.reported_status_known === false && (
+                <span className="muted small">
+                  {' '}
+                  (not a status word the protocol knows: ready, degraded, stopping; its heartbeats still count as alive)
+                </span>
+              )}
+            </dd>
+            <dt>Started</dt>
+            <dd>{agent.start_time ? dateTime(agent.start_time) : '—'}</dd>
+            <dt>Uptime</dt>
+            <dd>{agent.uptime_s !== null ? shortDuration(agent.uptime_s) : '—'}</dd>
+            <dt>Last error</dt>
+            <dd className={agent.last_error ? 'error-text' : undefined}>{agent.last_error ?? 'none'}</dd>
+
+            {status.state.data && (status.state.data.exit_code !== null || status.state.data.exit_signal) && (
+              <>
+                <dt>Last exit</dt>
+                <dd>{status.state.data.exit_signal ? `killed by ${status.state.data.exit_signal}` : `exit code ${status.state.data.exit_code}`}</dd>
+              </>
+            )}
+            {status.state.data?.config_version !== null && status.state.data?.config_version !== undefined && (
+              <>
+                <dt>Running config</dt>
+                <dd>version {status.state.data.config_version}</dd>
+              </>
+            )}
+            {status.state.data?.adopted && (
+              <>
+                <dt>Adopted</dt>
+                <dd>yes: the AMS restarted and took over this running process</dd>
+              </>
+            )}
           </dl>
-        )}
-        <h2>Health reasons</h2>
-        {health.state.status === 'error' ? (
-          isMissingEndpoint(health.state.error) ? (
-            <p className="muted">This AMS does not serve GET /agents/{'{id}'}/health.</p>
+        </section>
+        <section className="panel" aria-labelledby="metrics-now-title">
+          <h2 id="metrics-now-title">Current metrics</h2>
+          {status.state.status === 'error' && !isMissingEndpoint(status.state.error) && (
+            <InlineError what="load the current status" error={status.state.error} retry={() => void status.reload()} />
+          )}
+          {Object.keys(metrics).length === 0 ? (
+            <p className="muted" data-testid="metrics-empty">
+              {status.state.status === 'error' && isMissingEndpoint(status.state.error)
+                ? 'This AMS does not serve GET /agents/{id}/status, so the latest metrics show only as live samples arrive.'
+                : agent.status === 'running' || agent.status === 'degraded'
+                  ? 'No sample yet: the AMS samples running agents every few seconds.'
+                  : 'The agent is not running, so there is nothing to sample. Start it to see its resource use.'}
+            </p>
           ) : (
-            <InlineError what="load the health reasons" error={health.state.error} retry={() => void health.reload()} />
-          )
-        ) : reasons.length === 0 ? (
-          <p className="muted">{health.state.status === 'ready' ? `Nothing to report: ${label(agent.health)}.` : 'Loading…'}</p>
-        ) : (
-          <ul className="reasons">
-            {reasons.map((r, i) => (
-              <li key={i}>
-                <Badge kind="health" value={r.level === 'critical' ? 'critical' : r.level === 'warning' ? 'warning' : 'unknown'} title={r.level} /> {r.message}
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
-      <section className="panel" aria-labelledby="about-title">
-        <h2 id="about-title">About</h2>
-        <dl className="facts">
-          <dt>Description</dt>
-          <dd>{agent.description ?? '—'}</dd>
-          <dt>Subscribed topics</dt>
-          <dd>{agent.subscribed_topics.length ? agent.subscribed_topics.join(', ') : '—'}</dd>
-          <dt>Findings topic</dt>
-          <dd>{agent.findings_topic ?? '—'}</dd>
-          <dt>Labels</dt>
-          <dd>{Object.keys(agent.labels).length ? Object.entries(agent.labels).map(([k, v]) => `${k}: ${v}`).join(', ') : '—'}</dd>
-          <dt>Registered</dt>
-          <dd>{dateTime(agent.created_at)}</dd>
-        </dl>
-      </section>
-    </div>
+            <dl className="facts">
+              {METRICS.filter((m) => typeof metrics[m.name] === 'number').map((m) => (
+                <div key={m.name} className="fact">
+                  <dt>{m.title}</dt>
+                  <dd>{m.format(metrics[m.name] as number)}</dd>
+                </div>
+              ))}
+            </dl>
+          )}
+          <h2>Health reasons</h2>
+          {health.state.status === 'error' ? (
+            isMissingEndpoint(health.state.error) ? (
+              <p className="muted">This AMS does not serve GET /agents/{'{id}'}/health.</p>
+            ) : (
+              <InlineError what="load the health reasons" error={health.state.error} retry={() => void health.reload()} />
+            )
+          ) : reasons.length === 0 ? (
+            <p className="muted">{health.state.status === 'ready' ? `Nothing to report: ${label(agent.health)}.` : 'Loading…'}</p>
+          ) : (
+            <ul className="reasons">
+              {reasons.map((r, i) => (
+                <li key={i}>
+                  <Badge kind="health" value={r.level === 'critical' ? 'critical' : r.level === 'warning' ? 'warning' : 'unknown'} title={r.level} /> {r.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+        <section className="panel" aria-labelledby="about-title">
+          <h2 id="about-title">About</h2>
+          <dl className="facts">
+            <dt>Description</dt>
+            <dd>{agent.description ?? '—'}</dd>
+            <dt>Subscribed topics</dt>
+            <dd>{agent.subscribed_topics.length ? agent.subscribed_topics.join(', ') : '—'}</dd>
+            <dt>Findings topic</dt>
+            <dd>{agent.findings_topic ?? '—'}</dd>
+            <dt>Labels</dt>
+            <dd>{Object.keys(agent.labels).length ? Object.entries(agent.labels).map(([k, v]) => `${k}: ${v}`).join(', ') : '—'}</dd>
+            <dt>Registered</dt>
+            <dd>{dateTime(agent.created_at)}</dd>
+          </dl>
+        </section>
+      </div>
+    </>
   );
 }

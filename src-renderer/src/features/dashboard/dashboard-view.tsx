@@ -13,6 +13,7 @@ import { Badge } from '../common/badges';
 import { ConfirmDialog } from '../common/dialog';
 import { label, plural } from '../common/format';
 import { Empty, ErrorState, Loading } from '../common/states';
+import { AgentsDirectoryHint } from '../packages/agents-directory-hint';
 import { RelativeTime } from '../common/relative-time';
 import { describeError } from '../../api/errors';
 import { Sparkline } from '../../charts/sparkline';
@@ -71,8 +72,8 @@ export function DashboardView() {
         <Loading what="agents" />
       ) : total === 0 ? (
         <Empty title="No agents yet" action={<Link to="/packages">Go to Packages</Link>}>
-          Put an agent package (a folder with <code>.env.discovery</code>) in the AMS's agents directory and rescan on the Packages page, or register
-          an agent with a discovery token.
+          <AgentsDirectoryHint />
+          <p>Agents started elsewhere can register themselves with a discovery token (Packages page).</p>
         </Empty>
       ) : shown.length === 0 ? (
         <Empty

@@ -11,6 +11,7 @@ import { Badge } from '../common/badges';
 import { CopyButton } from '../common/copy-button';
 import { dateTime, label, plural } from '../common/format';
 import { AsyncView, Empty, ErrorState, InlineError, Loading } from '../common/states';
+import { AgentsDirectoryHint } from './agents-directory-hint';
 import { useResource } from '../common/use-resource';
 import { ColumnHeads } from '../common/column-heads';
 
@@ -81,9 +82,7 @@ export function PackagesView() {
         <Loading what="the packages" />
       ) : shown.length === 0 ? (
         <Empty title={filter ? `No ${filter} package` : 'No package found'}>
-          {filter
-            ? 'Pick another status above.'
-            : "Put an agent package — a folder with an .env.discovery file (AGENT_NAME, AGENT_VERSION, ...) — in the AMS's agents directory, then rescan."}
+          {filter ? 'Pick another status above.' : <AgentsDirectoryHint />}
         </Empty>
       ) : (
         <div className="panel flush">

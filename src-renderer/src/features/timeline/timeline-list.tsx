@@ -8,7 +8,7 @@ import { useConsoleStore } from '../../store/context';
 import { Badge } from '../common/badges';
 import { dateTime, timeOfDay } from '../common/format';
 import { AsyncView, Empty } from '../common/states';
-import { describeTransition, isProcessTransition, rowAt } from './timeline';
+import { describeTransition, isProcessTransition, rowAt, stderrTailOf } from './timeline';
 
 const badgeKind = (e: StatusHistoryEntry) => (e.event_type.startsWith('health_') ? 'health' : e.event_type.startsWith('recovery_') ? 'recovery' : 'process');
 
@@ -49,6 +49,7 @@ export function TimelineList({ agent, state, reload, rangeText }: { agent: Agent
                       {e.to_status && <Badge kind={badgeKind(e)} value={e.to_status} />}
                     </span>
                     <span className="timeline-cause">{describeTransition(e)}</span>
+                    {stderrTailOf(e.details).length > 0 && <StderrTail lines={stderrTailOf(e.details)} />}
                   </li>
                 );
               })}
@@ -57,5 +58,15 @@ export function TimelineList({ agent, state, reload, rangeText }: { agent: Agent
         }
       </AsyncView>
     </section>
+  );
+}
+
+/** What the process wrote on stderr before it ended, folded under its exit row. */
+function StderrTail({ lines }: { lines: string[] }) {
+  return (
+    <details className="timeline-stderr" data-testid="timeline-stderr">
+      <summary>stderr ({lines.length === 1 ? '1 line' : `${lines.length} lines`})</summary>
+      <pre className="code stderr-lines">{lines.join('\n')}</pre>
+    </details>
   );
 }

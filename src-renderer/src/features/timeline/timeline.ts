@@ -79,6 +79,12 @@ export function describeTransition(e: Pick<StatusHistoryEntry, 'event_type' | 'f
   }
 }
 
+/** The stderr lines an exit record carries (`process_exited` details `stderr_tail`); [] when none. */
+export function stderrTailOf(details: Record<string, unknown> | null | undefined): string[] {
+  const tail = details?.stderr_tail;
+  return Array.isArray(tail) ? tail.filter((l): l is string => typeof l === 'string') : [];
+}
+
 /** Whether a row is a process-state change (as opposed to health, recovery or config). */
 export function isProcessTransition(e: Pick<StatusHistoryEntry, 'event_type'>): boolean {
   return !/^(health_|recovery_|config_)/.test(e.event_type);
