@@ -129,14 +129,19 @@ export function renderNodeConfig(c: {
     `listen: ${q(node.listen)}`,
     ...(c.advertise ? [`client_advertise: ${q(node.clientAddress)}`] : []),
     ...(node.monitor ? [`http: ${q(node.monitor)}`] : []),
-    'cluster {',
-    `  name: ${q(c.clusterName)}`,
-    `  listen: ${q(node.routeListen)}`,
-    ...(c.advertise ? [`  cluster_advertise: ${q(node.routeAddress)}`] : []),
-    '  routes: [',
-    ...routes,
-    '  ]',
-    '}',
+    // One node alone has no cluster: JetStream runs standalone.
+    ...(c.all.length === 1
+      ? []
+      : [
+          'cluster {',
+          `  name: ${q(c.clusterName)}`,
+          `  listen: ${q(node.routeListen)}`,
+          ...(c.advertise ? [`  cluster_advertise: ${q(node.routeAddress)}`] : []),
+          '  routes: [',
+          ...routes,
+          '  ]',
+          '}',
+        ]),
     'jetstream {',
     `  store_dir: ${q(node.storeDir)}`,
     `  max_mem: ${c.maxMem}`,
@@ -153,6 +158,33 @@ export function renderNodeConfig(c: {
     '}',
     '',
   ].join('\n');
+}
+
+/**
+ * The node configs of a plan with placeholders instead of the JWTs and keys: what deploy/nats/
+ * holds as examples (test/unit/deploy-files.test.ts keeps them equal to this).
+ */
+export function exampleNodeConfigs(o: NatsConfigOptions): Record<string, string> {
+  checkOptions(o);
+  const nodes = planNodes(o);
+  const header = '# EXAMPLE with placeholders: generate the real files with `npm run nats-config` (README "Production cluster").\n';
+  return Object.fromEntries(
+    nodes.map((node) => [
+      `node-${node.index}.example.conf`,
+      header +
+        renderNodeConfig({
+          node,
+          all: nodes,
+          clusterName: o.clusterName,
+          maxMem: o.maxMem,
+          maxFile: o.maxFile,
+          operatorJwt: '<contents of operator.jwt>',
+          systemAccount: '<system account public key, A...>',
+          preload: { '<system account public key, A...>': '<contents of system-account.jwt>', '<application account public key, A...>': '<contents of account.jwt>' },
+          advertise: node.clientAddress !== node.listen,
+        }),
+    ]),
+  );
 }
 
 /** The system-account user the api role pushes account claim updates with (and nothing else). */
@@ -185,6 +217,13 @@ export async function writeNatsConfig(o: NatsConfigOptions): Promise<NatsConfigR
     writeSecretFile(file(name), text);
     written.push(name);
   };
+
+  // An earlier run's JWTs without all of its keys: refuse before writing anything, rather than
+  // make a key that no longer fits them.
+  if (['operator.jwt', 'system-account.jwt', 'account.jwt'].some((f) => fs.existsSync(file(f)))) {
+    const missing = ['keys/operator.nk', 'keys/system-account.nk', 'keys/account.nk', 'operator.seed', 'account.seed'].filter((f) => !fs.existsSync(file(f)));
+    if (missing.length > 0) throw new NatsConfigError(`${out} holds an earlier setup's JWTs but not ${missing.join(', ')}; restore them, or move the folder away and generate a new one`);
+  }
 
   // Identity keys (kept offline after this): the same files and code as host mode's trust chain.
   const before = new Set(fs.readdirSync(keysDir));
@@ -445,4 +484,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) void main();

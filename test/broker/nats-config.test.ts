@@ -217,6 +217,10 @@ describe('nats-config: the generated files', () => {
     fs.copyFileSync(path.join(other, 'keys', 'operator.nk'), path.join(other, 'operator.seed'));
     await expect(writeNatsConfig(base)).rejects.toThrow(/operator\.seed is not one of its signing keys/);
     expect(fs.readFileSync(path.join(other, 'node-1.conf'), 'utf8')).toBe(before);
+    // A lost identity key is not silently replaced by a new one that fits nothing.
+    fs.rmSync(path.join(other, 'keys', 'account.nk'));
+    await expect(writeNatsConfig(base)).rejects.toThrow(/not keys\/account\.nk/);
+    expect(fs.existsSync(path.join(other, 'keys', 'account.nk'))).toBe(false);
   });
 });
 
