@@ -76,8 +76,8 @@ const ADDRESS = /^[A-Za-z0-9._:-]+$/;
 /**
  * Ports: nodes that share one address use consecutive ports from each base (node i gets
  * base + i - 1); nodes on distinct addresses all use the bases themselves. The route base
- * defaults to base + 2000 and monitoring is off unless its base is given (the NATS 4222/6222/8222
- * convention).
+ * defaults to base + 2000 and, with --monitor, the monitoring base to base + 4000 (the NATS
+ * 4222/6222/8222 convention).
  */
 export function planNodes(o: Pick<NatsConfigOptions, 'nodes' | 'host' | 'nodeHosts' | 'basePort' | 'clusterBasePort' | 'monitorBasePort' | 'jetstreamDir' | 'out'>): NodePlan[] {
   const addresses = o.nodeHosts ?? Array.from({ length: o.nodes }, () => o.host);
@@ -396,7 +396,8 @@ const FLAGS = {
   'node-hosts': { type: 'string', help: 'comma-separated address of each node as clients and the other nodes reach it (default: --host)' },
   'base-port': { type: 'string', help: 'client port of the first node (default 4222); nodes sharing one address count up from it' },
   'cluster-base-port': { type: 'string', help: 'route port of the first node (default base-port + 2000)' },
-  'monitor-base-port': { type: 'string', help: 'monitoring (http) port of the first node (default: no monitoring endpoint)' },
+  monitor: { type: 'boolean', help: 'give each node a monitoring (http) endpoint, from base-port + 4000' },
+  'monitor-base-port': { type: 'string', help: 'monitoring port of the first node (implies --monitor)' },
   'jetstream-dir': { type: 'string', help: 'where the nodes keep their data: <dir>/node-<i> (default <out>/data)' },
   'install-dir': { type: 'string', help: 'where the files will be installed; the env files name paths there (default <out>)' },
   'cluster-name': { type: 'string', help: 'the NATS cluster name (default opmas)' },
@@ -439,7 +440,7 @@ export function parseNatsConfigArgs(argv: string[]): NatsConfigOptions | 'help' 
     nodeHosts: str('node-hosts') ? list('node-hosts') : undefined,
     basePort: num('base-port') ?? 4222,
     clusterBasePort: num('cluster-base-port'),
-    monitorBasePort: num('monitor-base-port'),
+    monitorBasePort: num('monitor-base-port') ?? (values.monitor === true ? (num('base-port') ?? 4222) + 4000 : undefined),
     jetstreamDir: str('jetstream-dir'),
     installDir: str('install-dir'),
     clusterName: str('cluster-name') ?? 'opmas',

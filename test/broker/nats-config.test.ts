@@ -21,7 +21,7 @@ import { pushRevocations, readExternalSettings, readSupervisorNatsSettings } fro
 import { readSeedFile } from '../../server/broker/key-store.js';
 import { subjects } from '../../server/broker/subjects.js';
 import { acquireHostLease, type HostLease } from '../../server/supervisor/host-lease.js';
-import { parseNatsConfigArgs, writeNatsConfig, NatsConfigError } from '../../scripts/nats-config.js';
+import { parseNatsConfigArgs, planNodes, writeNatsConfig, NatsConfigError, type NatsConfigOptions } from '../../scripts/nats-config.js';
 import { connectWithCreds, waitFor } from '../helpers/broker.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -208,10 +208,26 @@ describe('nats-config: the generated files', () => {
     expect(fs.existsSync(path.join(work, 'bad'))).toBe(false);
     expect(() => parseNatsConfigArgs(['--nodes', '3'])).toThrow(/--out is required/);
     expect(() => parseNatsConfigArgs(['--out', 'x', '--bogus'])).toThrow(NatsConfigError);
+    // Derived ports: routes at base + 2000, monitoring (when asked for) at base + 4000.
+    const derived = planNodes({ ...(parseNatsConfigArgs(['--out', 'x', '--base-port', '5000', '--monitor']) as NatsConfigOptions), out: work });
+    expect(derived.map((n) => [n.clientAddress, n.routeAddress, n.monitor])).toEqual([
+      ['127.0.0.1:5000', '127.0.0.1:7000', '127.0.0.1:9000'],
+      ['127.0.0.1:5001', '127.0.0.1:7001', '127.0.0.1:9001'],
+      ['127.0.0.1:5002', '127.0.0.1:7002', '127.0.0.1:9002'],
+    ]);
+    // Nodes on their own addresses all use the base ports.
+    const spread = planNodes({ ...(parseNatsConfigArgs(['--out', 'x', '--host', '0.0.0.0', '--node-hosts', 'a,b,c']) as NatsConfigOptions), out: work });
+    expect(spread.map((n) => [n.listen, n.clientAddress, n.routeAddress])).toEqual([
+      ['0.0.0.0:4222', 'a:4222', 'a:6222'],
+      ['0.0.0.0:4222', 'b:4222', 'b:6222'],
+      ['0.0.0.0:4222', 'c:4222', 'c:6222'],
+    ]);
+    expect(() => parseNatsConfigArgs(['--out', 'x', '--host', '0.0.0.0'])).not.toThrow();
+    await expect(writeNatsConfig({ ...(parseNatsConfigArgs(['--out', path.join(work, 'bad2'), '--host', '0.0.0.0']) as NatsConfigOptions) })).rejects.toThrow(/--host 0\.0\.0\.0 needs --node-hosts/);
 
     // An operator.seed that is not in operator.jwt's signing keys: refused, nothing rewritten.
     const other = path.join(work, 'other');
-    const base = { ...(parseNatsConfigArgs(['--out', other, '--hosts', 'h1']) as Exclude<ReturnType<typeof parseNatsConfigArgs>, 'help'>) };
+    const base = parseNatsConfigArgs(['--out', other, '--hosts', 'h1']) as NatsConfigOptions;
     await writeNatsConfig(base);
     const before = fs.readFileSync(path.join(other, 'node-1.conf'), 'utf8');
     fs.copyFileSync(path.join(other, 'keys', 'operator.nk'), path.join(other, 'operator.seed'));
