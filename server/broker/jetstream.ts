@@ -6,13 +6,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { OBSERVATIONS_STREAM } from './host-protocol.js';
 import { subjects } from './subjects.js';
 import { openLeaseBuckets } from '../supervisor/host-lease.js';
+import { clusterReplicas } from './cluster-size.js';
 
-/** Replicas for the cluster's streams: min(3, servers in the cluster as the connected server tells). */
-export function clusterReplicas(nc: NatsConnection): number {
-  const info = (nc as unknown as { info?: { connect_urls?: string[] } }).info;
-  const others = info?.connect_urls?.length ?? 0;
-  return Math.max(1, Math.min(3, others > 0 ? others : 1));
-}
+export { clusterReplicas };
 
 /** Observations are kept until applied (and for a week at most, a gigabyte at most). */
 export async function ensureObservationStream(nc: NatsConnection): Promise<void> {
@@ -43,5 +39,5 @@ export async function ensureObservationStream(nc: NatsConnection): Promise<void>
 /** Everything the cluster protocol needs in JetStream. */
 export async function ensureClusterResources(nc: NatsConnection, leaseTtlMs: number): Promise<void> {
   await ensureObservationStream(nc);
-  await openLeaseBuckets(nc, leaseTtlMs, clusterReplicas(nc));
+  await openLeaseBuckets(nc, leaseTtlMs);
 }

@@ -5,6 +5,7 @@
 // supervisor for a live holder's host id refuses to start, naming the holder; one restarted
 // after the holder died (same machine and data dir, the recorded process gone, or the lease
 // expired) takes over with the next epoch.
+import { clusterReplicas } from '../broker/cluster-size.js';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -62,8 +63,8 @@ const pidAlive = (pid: number) => {
   }
 };
 
-/** Opens (or creates) the lease and epoch buckets. */
-export async function openLeaseBuckets(nc: NatsConnection, ttlMs: number, replicas = 1): Promise<{ leases: KV; epochs: KV }> {
+/** Opens (or creates) the lease and epoch buckets, replicated across the NATS cluster. */
+export async function openLeaseBuckets(nc: NatsConnection, ttlMs: number, replicas = clusterReplicas(nc)): Promise<{ leases: KV; epochs: KV }> {
   const kvm = new Kvm(nc);
   const open = async (name: string, opts: Record<string, unknown>) => {
     try {
