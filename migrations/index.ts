@@ -33,6 +33,7 @@ import * as m102 from './20261206000002_add_desired_state.js';
 import * as m103 from './20261206000003_packages_per_host.js';
 import * as m104 from './20261206000004_observed_status.js';
 import * as m105 from './20261206000005_create_event_outbox.js';
+import * as m106 from './20261206000006_revocations_applied.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -71,4 +72,5 @@ export const migrations: NamedMigration[] = [
   { name: '20261206000003_packages_per_host', ...m103 },
   { name: '20261206000004_observed_status', ...m104 },
   { name: '20261206000005_create_event_outbox', ...m105 },
+  { name: '20261206000006_revocations_applied', ...m106 },
 ];

@@ -339,6 +339,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     security.limits.start();
     cleanup.unshift(() => security.limits.stop());
     await whenSchemaReady(async () => alerts.start());
+    await whenSchemaReady(async () => credentials.start());
+    cleanup.unshift(() => credentials.stop());
+    const offRevocations = broker.connection.onConnected(() => void whenSchemaReady(() => credentials.pushIfPending()));
+    cleanup.unshift(offRevocations);
     await whenSchemaReady(async () => {
       retention.start();
       await externalHealth.start();
