@@ -34,6 +34,7 @@ import * as m103 from './20261206000003_packages_per_host.js';
 import * as m104 from './20261206000004_observed_status.js';
 import * as m105 from './20261206000005_create_event_outbox.js';
 import * as m106 from './20261206000006_revocations_applied.js';
+import * as m107 from './20261206000007_create_setup_tokens.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -73,4 +74,5 @@ export const migrations: NamedMigration[] = [
   { name: '20261206000004_observed_status', ...m104 },
   { name: '20261206000005_create_event_outbox', ...m105 },
   { name: '20261206000006_revocations_applied', ...m106 },
+  { name: '20261206000007_create_setup_tokens', ...m107 },
 ];
