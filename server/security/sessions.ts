@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { Queryable } from '../db/agents.repo.js';
 import { refreshTokensRepo, revokedAccessTokensRepo, revokedSessionsRepo, rolesRepo, setupTokensRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
-import { AmsError, Conflict } from '../errors.js';
+import { AmsError } from '../errors.js';
 import type { SecurityCache } from './cache.js';
 import { Forbidden, InvalidToken, Unauthenticated } from './errors.js';
 import { BUILTIN_ROLES, type Permission } from './permissions.js';
