@@ -33,6 +33,7 @@ import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js'
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
 import { createAlertService } from './alerts/service.js';
+import { createStateCountsService } from './services/state-counts.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
 import { takeAlertEnvironment } from './alerts/environment.js';
@@ -107,6 +108,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
     const events = createEventBus();
+    // Each audit row on the live stream (audit:read), for the console's live audit log.
+    security.audit.onAppend((entry) => void events.publish({ type: 'audit.appended', agent_id: null, entry: { ...entry } }));
     const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
     const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
     const sampler = createSampler({
@@ -192,6 +195,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       alerts,
       notificationChannels,
       metrics: createMetricsService({ db }),
+      stateCounts: createStateCountsService({ db }),
       logs: createLogService({ db }),
       sampler,
       retention,

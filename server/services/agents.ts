@@ -28,6 +28,8 @@ export interface AgentView {
   /** What the agent last said about itself (heartbeat or status message). */
   reported_status: string | null;
   uptime_s: number | null;
+  /** Process starts after the first one. */
+  restart_count: number;
   created_at: string;
   updated_at: string;
 }
@@ -85,6 +87,7 @@ export function presentAgent(row: AgentRow): AgentView {
     last_error: row.last_error,
     reported_status: row.reported_status,
     uptime_s: row.uptime_s,
+    restart_count: row.restart_count ?? 0,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

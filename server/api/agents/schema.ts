@@ -78,7 +78,8 @@ export const AgentSchema = z
     last_heartbeat: z.string().nullable(),
     last_error: z.string().nullable(),
     reported_status: z.string().nullable(),
-    uptime_s: z.number().nullable(),
+    uptime_s: z.number().nullable().describe('Uptime the agent reported in its last heartbeat'),
+    restart_count: z.number().int().describe('Process starts after the first one (operator restarts and recoveries alike)'),
     created_at: z.string(),
     updated_at: z.string(),
   })
