@@ -26,9 +26,10 @@ import * as m025 from './20261124000025_create_alerts.js';
 import * as m026 from './20261124000026_create_notification_channels.js';
 import * as m027 from './20261124000027_create_alert_deliveries.js';
 import * as m028 from './20261124000028_create_alert_settings.js';
-import * as m040 from './20261124000040_create_alert_silences.js';
-import * as m041 from './20261124000041_add_alert_silence_id.js';
-import * as m042 from './20261124000042_index_status_history_time.js';
+import * as m040 from './20261124000040_create_agent_metric_kinds.js';
+import * as m043 from './20261124000043_create_alert_silences.js';
+import * as m044 from './20261124000044_add_alert_silence_id.js';
+import * as m045 from './20261124000045_index_status_history_time.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -60,7 +61,8 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000026_create_notification_channels', ...m026 },
   { name: '20261124000027_create_alert_deliveries', ...m027 },
   { name: '20261124000028_create_alert_settings', ...m028 },
-  { name: '20261124000040_create_alert_silences', ...m040 },
-  { name: '20261124000041_add_alert_silence_id', ...m041 },
-  { name: '20261124000042_index_status_history_time', ...m042 },
+  { name: '20261124000040_create_agent_metric_kinds', ...m040 },
+  { name: '20261124000043_create_alert_silences', ...m043 },
+  { name: '20261124000044_add_alert_silence_id', ...m044 },
+  { name: '20261124000045_index_status_history_time', ...m045 },
 ];

@@ -22,6 +22,7 @@ import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
 import { createSampler, DEFAULT_METRICS_INTERVAL_S, warningThresholds } from './monitoring/sampler.js';
 import { createRetention } from './monitoring/retention.js';
+import { createMetricKinds } from './monitoring/metric-kinds.js';
 import { createPrometheusExporter } from './monitoring/prometheus.js';
 import { createMetricsService } from './services/metrics.js';
 import { createLogService } from './services/logs.js';
@@ -126,7 +127,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       // An agent deleted meanwhile has no config: it gets the defaults (its samples are dropped anyway).
       thresholds: async (ids) =>
         new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
+      latestPing: (id) => supervisor.latestPing(id),
     });
+    const metricKinds = createMetricKinds({ db, logger });
     // Agents may report network counters the OS cannot give per process (see sampler.ts); the
     // supervisor's health monitor hears every heartbeat and agent metric too.
     const ingest = createIngest({
@@ -140,6 +143,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         metrics: (id, body) => {
           sampler.noteReported(id, body);
           supervisor.listeners.metrics(id, body);
+          void metricKinds.note(id, body.meta);
         },
         // Log lines agents send over NATS reach the live stream too (the console's follow mode);
         // lines from stdout/stderr are published by the supervisor's capture.

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { AgentMessage, AgentMessageHandlers } from '../broker/index.js';
 import type { HeartbeatBody, LogBody, MetricsBody, StatusBody } from '../broker/protocol.js';
+import { heartbeatLatencyMs } from '../domain/metric-series.js';
 
 export interface IngestListeners {
   heartbeat?(agentId: string, body: HeartbeatBody, at: Date): void;
@@ -128,6 +129,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
       r.status = m.body.status;
       stats.heartbeats += 1;
       if (m.body.metrics) addMetrics(m.agentId, m.body.metrics, m.receivedAt);
+      addMetrics(m.agentId, { heartbeat_latency_ms: heartbeatLatencyMs(m.body.timestamp, m.receivedAt) }, m.receivedAt);
       listeners.heartbeat?.(m.agentId, m.body, m.receivedAt);
     },
     status(m: AgentMessage<StatusBody>) {

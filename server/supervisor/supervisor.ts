@@ -748,6 +748,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     recoveryState: (agentId: string, policy: RecoveryPolicy) => engine.state(agentId, policy),
     policyChanged: (agentId: string, policy: RecoveryPolicy) => engine.policyChanged(agentId, policy),
     healthView: (agentId: string) => monitor.view(agentId),
+    /** The latest ping round trip of a supervised agent (stored with the resource samples as response_ms). */
+    latestPing: (agentId: string) => monitor.latestPing(agentId),
     process: (agentId: string) => pm.get(agentId),
     /** Every live agent process, for the resource sampler. */
     processes: (): Array<{ agentId: string; pid: number }> => pm.list().map((p) => ({ agentId: p.agentId, pid: p.pid })),

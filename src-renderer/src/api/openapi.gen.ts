@@ -986,6 +986,10 @@ export type components = {
             agent_id: string;
             /** @description ISO 8601 */
             from: string;
+            /** @description Kind and unit of every series in the answer, by name. Declared by the agent for its own numbers (metrics message `meta`); undeclared numbers are gauges, except the counters the protocol names */
+            meta: {
+                [key: string]: components["schemas"]["MetricSeriesMeta"];
+            };
             /** @description Bucket width in seconds */
             step: number;
             /** @description Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step */
@@ -1282,6 +1286,10 @@ export type components = {
         FleetMetricSeries: {
             /** @description ISO 8601 */
             from: string;
+            /** @description Kind and unit of every series in the answer, by name. Declared by the agent for its own numbers (metrics message `meta`); undeclared numbers are gauges, except the counters the protocol names */
+            meta: {
+                [key: string]: components["schemas"]["MetricSeriesMeta"];
+            };
             /** @description Bucket width in seconds */
             step: number;
             /** @description Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step */
@@ -1401,6 +1409,15 @@ export type components = {
             /** @enum {string} */
             type: "user" | "token" | "host";
             username: string;
+        };
+        MetricSeriesMeta: {
+            /**
+             * @description counter: the values are per-second rates of `unit` (shown as "<unit>/s"); gauge: values in `unit`
+             * @enum {string}
+             */
+            kind: "gauge" | "counter";
+            /** @description Unit of the raw numbers, e.g. "%", "MiB", "bytes", "ms", "events"; null when unknown */
+            unit: string | null;
         };
         NewApiToken: {
             agent_id: string | null;
