@@ -3,7 +3,8 @@
 import type { Agent, HealthStatus, ProcessStatus, RecoveryStatus } from '../../api/types';
 import type { FleetCounts } from '../../desktop-bridge';
 
-export type SortKey = 'name' | 'status' | 'health' | 'recovery' | 'heartbeat' | 'type' | 'version';
+export type SortKey = 'name' | 'status' | 'health' | 'recovery' | 'heartbeat' | 'type' | 'version' | 'uptime' | 'restarts';
+export const SORT_KEYS: readonly SortKey[] = ['name', 'status', 'health', 'recovery', 'heartbeat', 'type', 'version', 'uptime', 'restarts'];
 export type GroupBy = 'none' | 'type' | `label:${string}`;
 
 export interface FleetQuery {
@@ -24,6 +25,7 @@ export const DEFAULT_QUERY: FleetQuery = { text: '', status: '', health: '', rec
 // Worst first, so sorting by health or status puts trouble on top.
 const HEALTH_RANK: Record<HealthStatus, number> = { critical: 0, warning: 1, unknown: 2, healthy: 3 };
 const STATUS_RANK: Record<ProcessStatus, number> = { failed: 0, degraded: 1, stopping: 2, starting: 3, stopped: 4, registered: 5, discovered: 6, running: 7 };
+const STATUS_NAMES = Object.keys(STATUS_RANK) as ProcessStatus[];
 const RECOVERY_RANK: Record<RecoveryStatus, number> = { failed: 0, in_progress: 1, success: 2, none: 3 };
 
 function labelMatches(agent: Agent, selector: string): boolean {
@@ -80,7 +82,64 @@ function sortValue(a: Agent, key: SortKey): number | string {
       return a.agent_type;
     case 'version':
       return a.agent_version;
+    case 'uptime':
+      // Longest running first when descending; agents not running sort as no uptime at all.
+      return a.start_time && (a.status === 'running' || a.status === 'degraded') ? -Date.parse(a.start_time) : -Infinity;
+    case 'restarts':
+      return a.restart_count ?? 0;
   }
+}
+
+/** Seconds since the process started, for a running (or degraded) agent; null otherwise. */
+export function uptimeS(a: Pick<Agent, 'status' | 'start_time'>, nowMs: number): number | null {
+  if (!a.start_time || (a.status !== 'running' && a.status !== 'degraded')) return null;
+  return Math.max(0, (nowMs - Date.parse(a.start_time)) / 1000);
+}
+
+const QUERY_KEYS: Array<[keyof FleetQuery, string]> = [
+  ['text', 'q'],
+  ['status', 'status'],
+  ['health', 'health'],
+  ['recovery', 'recovery'],
+  ['type', 'type'],
+  ['label', 'label'],
+  ['sort', 'sort'],
+  ['dir', 'dir'],
+  ['groupBy', 'group'],
+];
+
+/**
+ * The fleet table's filters, sort and grouping from the URL's query string (unknown or bad
+ * values fall back to the defaults), so a view can be shared and survives a reload.
+ */
+export function queryFromSearch(search: string): FleetQuery {
+  const p = new URLSearchParams(search);
+  const q: FleetQuery = { ...DEFAULT_QUERY };
+  const text = p.get('q');
+  if (text) q.text = text;
+  const status = p.get('status');
+  if (status && (STATUS_NAMES as readonly string[]).includes(status)) q.status = status as ProcessStatus;
+  const health = p.get('health');
+  if (health && health in HEALTH_RANK) q.health = health as HealthStatus;
+  const recovery = p.get('recovery');
+  if (recovery && recovery in RECOVERY_RANK) q.recovery = recovery as RecoveryStatus;
+  q.type = p.get('type') ?? '';
+  q.label = p.get('label') ?? '';
+  const sort = p.get('sort');
+  if (sort && (SORT_KEYS as readonly string[]).includes(sort)) q.sort = sort as SortKey;
+  const dir = p.get('dir');
+  if (dir === 'asc' || dir === 'desc') q.dir = dir;
+  const group = p.get('group');
+  if (group === 'type' || (group && /^label:.+/.test(group))) q.groupBy = group as GroupBy;
+  return q;
+}
+
+/** The query string ("?status=failed&sort=health") of everything that differs from the defaults; '' when nothing does. */
+export function searchFromQuery(q: FleetQuery): string {
+  const p = new URLSearchParams();
+  for (const [key, param] of QUERY_KEYS) if (q[key] !== DEFAULT_QUERY[key] && q[key] !== '') p.set(param, String(q[key]));
+  const s = p.toString();
+  return s ? `?${s}` : '';
 }
 
 /** Sorted copy; ties broken by name then id so the order is stable under live updates. */
