@@ -78,6 +78,8 @@ export interface TimeChartSpec {
   thresholds?: () => Threshold[];
   /** Fixed y range; otherwise the range fits the data. */
   yRange?: [number, number];
+  /** Whole numbers only on the y axis (counts of agents). */
+  integer?: boolean;
   /**
    * Empty buckets shorter than this (seconds) are bridged: samples sparser than the bucket step
    * still draw a line, while a real outage (the agent stopped) stays a gap. Default 60 s.
@@ -132,21 +134,37 @@ export function bridgeShortGaps(maxGapS: () => number): uPlot.Series.GapsRefiner
   };
 }
 
-/** The marker within `slackPx` CSS pixels of the cursor, nearest first. */
-export function markerAt(u: uPlot, markers: ChartMarker[], leftPx: number, slackPx = 5): ChartMarker | undefined {
-  let best: ChartMarker | undefined;
-  let bestD = Infinity;
+/**
+ * Values with no neighbour (a lone sample between gaps) are drawn as a dot: a line needs two
+ * points, and otherwise they would not show at all.
+ */
+export const isolatedPoints: uPlot.Series.Points.Filter = (u, si, show) => {
+  if (show) return null;
+  const xs = u.data[0];
+  const ys = u.data[si] as Array<number | null | undefined>;
   const min = u.scales.x.min ?? -Infinity;
   const max = u.scales.x.max ?? Infinity;
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] === null || ys[i] === undefined || xs[i] < min || xs[i] > max) continue;
+    const prev = i > 0 ? ys[i - 1] : null;
+    const next = i < ys.length - 1 ? ys[i + 1] : null;
+    if ((prev === null || prev === undefined) && (next === null || next === undefined)) out.push(i);
+  }
+  return out.length ? out : null;
+};
+
+/** The markers within `slackPx` CSS pixels of the cursor, nearest first (transitions a second apart share a pixel). */
+export function markersAt(u: uPlot, markers: ChartMarker[], leftPx: number, slackPx = 5): ChartMarker[] {
+  const min = u.scales.x.min ?? -Infinity;
+  const max = u.scales.x.max ?? Infinity;
+  const near: Array<{ m: ChartMarker; d: number }> = [];
   for (const m of markers) {
     if (m.t < min || m.t > max) continue;
     const d = Math.abs(u.valToPos(m.t, 'x') - leftPx);
-    if (d <= slackPx && d < bestD) {
-      best = m;
-      bestD = d;
-    }
+    if (d <= slackPx) near.push({ m, d });
   }
-  return best;
+  return near.sort((a, b) => a.d - b.d || a.m.t - b.m.t).map((x) => x.m);
 }
 
 function markersPlugin(spec: TimeChartSpec, theme: ChartTheme): uPlot.Plugin {
@@ -169,14 +187,17 @@ function markersPlugin(spec: TimeChartSpec, theme: ChartTheme): uPlot.Plugin {
       },
       setCursor: (u) => {
         const left = u.cursor.left;
-        hovered = left === undefined || left < 0 ? undefined : markerAt(u, markers(), left);
+        const near = left === undefined || left < 0 ? [] : markersAt(u, markers(), left);
+        hovered = near[0];
         if (!tip) return;
         if (!hovered) {
           tip.hidden = true;
           u.over.style.cursor = '';
           return;
         }
-        tip.textContent = `${legendTime(hovered.t).slice(11)} ${hovered.label}`;
+        // The one a click selects first, then its neighbours in time order.
+        const shown = [hovered, ...near.slice(1, 3).sort((a, b) => a.t - b.t)];
+        tip.textContent = shown.map((m) => `${legendTime(m.t).slice(11)} ${m.label}`).join(' · ') + (near.length > 3 ? ` · +${near.length - 3} more` : '');
         tip.hidden = false;
         const x = u.valToPos(hovered.t, 'x');
         const flip = x > u.over.clientWidth * 0.6;
@@ -308,7 +329,11 @@ export function timeChartOptions(spec: TimeChartSpec): ChartOptions {
     },
     axes: [
       axis((_u, splits, _i, _space, incr) => splits.map((v, i) => (v === null ? '' : timeTick(v, incr, i === 0)))),
-      { ...axis((_u, splits) => splits.map((v) => (v === null ? '' : spec.format(v)))), size: 84 },
+      {
+        ...axis((_u, splits) => splits.map((v) => (v === null ? '' : spec.format(v)))),
+        size: 84,
+        ...(spec.integer ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000] } : {}),
+      },
     ],
     series: [
       { label: 'Time', value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : legendTime(v)) },
@@ -318,6 +343,7 @@ export function timeChartOptions(spec: TimeChartSpec): ChartOptions {
         width: 1.5,
         spanGaps: false,
         gaps: bridgeShortGaps(spec.maxGapS ?? (() => 60)),
+        points: { filter: isolatedPoints },
         value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : spec.format(v)),
       })),
     ],

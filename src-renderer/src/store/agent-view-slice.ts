@@ -24,7 +24,7 @@ export interface TimeWindow {
 }
 
 /** The shortest span a fitted range shows, seconds. */
-export const MIN_FIT_S = 120;
+export const MIN_FIT_S = 60;
 
 /**
  * The window's bounds in seconds; `live` when it ends now and grows with new samples. With

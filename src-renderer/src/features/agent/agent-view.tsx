@@ -109,12 +109,12 @@ function AgentHeader({ agent }: { agent: Agent }) {
     <header className="view-header agent-header">
       <div>
         <p className="breadcrumb">
-          <Link to="/">Fleet</Link> / {agent.agent_type}
+          <Link to="/">Fleet</Link> / {agent.agent_type} <StaleNote />
         </p>
         <h1 id="agent-title">{agent.agent_name}</h1>
         <p className="agent-id">
           <code>{agent.id}</code> <CopyButton text={agent.id} label="Copy ID" /> · version {agent.agent_version}
-          {agent.disabled && <strong> · disabled</strong>} <StaleNote />
+          {agent.disabled && <strong> · disabled</strong>}
         </p>
       </div>
       <div className="agent-states">

@@ -83,7 +83,7 @@ export function StatusPanel({ agent }: { agent: Agent }) {
           {status.state.data?.config_version !== null && status.state.data?.config_version !== undefined && (
             <>
               <dt>Running config</dt>
-              <dd>version {status.state.data.config_version}</dd>
+              <dd>{status.state.data.config_version === 0 ? 'the fleet settings and defaults (no version of its own)' : `version ${status.state.data.config_version}`}</dd>
             </>
           )}
           {status.state.data?.adopted && (

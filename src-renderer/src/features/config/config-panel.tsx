@@ -70,7 +70,9 @@ function EffectiveTable({ effective, agent, runningVersion }: { effective: Effec
       <p className="small" data-testid="config-in-force">
         {up
           ? runningVersion !== null
-            ? `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs version ${runningVersion}${runningVersion !== effective.version ? ` — not the newest (${effective.version}): it did not apply that one` : ''}.`
+            ? runningVersion === 0
+              ? `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs on the fleet settings and defaults (no version of its own)${effective.version > 0 ? `, not version ${effective.version}: it did not apply that one` : ''}.`
+              : `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs version ${runningVersion}${runningVersion !== effective.version ? ` — not the newest (${effective.version}): it did not apply that one` : ''}.`
             : `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs the configuration it started with.`
           : `The agent is ${agent.status}: version ${effective.version} is used at its next start.`}
       </p>

@@ -60,6 +60,10 @@ export function DashboardView() {
   useEffect(() => {
     if (!search && fleetSearch) navigate(`/${fleetSearch}`, { replace: true });
   }, []);
+  // Opened from a shared link or after a reload: remember this view for the Fleet link.
+  useEffect(() => {
+    if (search) setFleetSearch(searchFromQuery(queryFromSearch(search)));
+  }, [search, setFleetSearch]);
   const query = useMemo(() => queryFromSearch(search), [search]);
   const setQuery = useCallback(
     (patch: Partial<FleetQuery>) => {

@@ -24,7 +24,7 @@ export function seriesNames(answer: Record<string, unknown>): string[] {
 }
 
 /** How many points of the chart hold a value (in any of its series), on its container: tests read it, and CSS says when there are none. */
-function markPoints(p: uPlot, series: LiveSeries, def: MetricChartDef) {
+function markPoints(p: uPlot, series: LiveSeries, def: MetricChartDef, stepS: number) {
   const cols = def.series.map((s) => series.cols[s.name] ?? []);
   let n = 0;
   let latest: number | null = null;
@@ -37,6 +37,7 @@ function markPoints(p: uPlot, series: LiveSeries, def: MetricChartDef) {
   if (box) {
     box.dataset.points = String(n);
     box.dataset.latest = latest === null ? '' : String(latest);
+    box.dataset.step = String(stepS);
   }
 }
 
@@ -150,7 +151,7 @@ export function MetricCharts({
         if (!def) continue;
         p.setData(alignedData(l.series, def.series.map((s) => s.name)), false);
         p.setScale('x', { min: b.from, max: b.to });
-        markPoints(p, l.series, def);
+        markPoints(p, l.series, def, l.stepS);
       }
     };
     push();
@@ -220,7 +221,7 @@ export function MetricCharts({
               testId={`chart-${c.id}`}
               onReady={(p) => {
                 plots.current.set(c.id, p);
-                markPoints(p, initial.series, c);
+                markPoints(p, initial.series, c, initial.stepS);
                 applyScale(p);
               }}
               onDestroy={() => plots.current.delete(c.id)}

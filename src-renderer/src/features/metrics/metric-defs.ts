@@ -56,6 +56,8 @@ export function formatterFor(meta: SeriesMeta): (v: number) => string {
       return (v) => `${number(v * 100, 2)} %`;
     case 'bytes':
       return (v) => `${bytes(v)}${perS}`;
+    case 'MiB':
+      return (v) => `${number(v, v < 10 ? 2 : 1)} MiB${perS}`;
     case 'ms':
       return (v) => `${number(v, v < 10 ? 2 : 1)} ms${perS}`;
     case null:

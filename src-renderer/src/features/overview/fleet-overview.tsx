@@ -25,6 +25,8 @@ export interface OverviewChartDef {
   unit: string;
   series: SeriesDef[];
   format(v: number): string;
+  /** Counts: whole numbers on the axis. */
+  integer?: boolean;
   /** The columns, aligned with `t`, from the two answers. */
   columns(m: FleetSeries, c: StateCounts): Array<Array<number | null>>;
 }
@@ -71,7 +73,8 @@ export const OVERVIEW_CHARTS: OverviewChartDef[] = [
     title: 'Agents by process state',
     unit: 'agents',
     series: ['running', 'degraded', 'failed', 'stopped', 'registered', 'starting'].map((s) => ({ name: s, label: s.charAt(0).toUpperCase() + s.slice(1) })),
-    format: (v) => number(Math.round(v)),
+    format: (v) => number(v),
+    integer: true,
     columns: (_m, c) => ['running', 'degraded', 'failed', 'stopped', 'registered', 'starting'].map((s) => (c.process as Record<string, number[]>)[s] ?? []),
   },
   {
@@ -79,14 +82,15 @@ export const OVERVIEW_CHARTS: OverviewChartDef[] = [
     title: 'Agents by health',
     unit: 'agents',
     series: ['healthy', 'warning', 'critical', 'unknown'].map((s) => ({ name: s, label: s.charAt(0).toUpperCase() + s.slice(1) })),
-    format: (v) => number(Math.round(v)),
+    format: (v) => number(v),
+    integer: true,
     columns: (_m, c) => ['healthy', 'warning', 'critical', 'unknown'].map((s) => (c.health as Record<string, number[]>)[s] ?? []),
   },
 ];
 
 /** uPlot options of an overview chart (the bench builds the same). */
 export function overviewOptions(def: OverviewChartDef, theme: ChartTheme, handlers: { onZoom?(from: number, to: number): void } = {}) {
-  return timeChartOptions({ series: def.series, format: def.format, theme, syncKey: 'fleet-overview', height: 170, onZoom: handlers.onZoom, maxGapS: () => 0 });
+  return timeChartOptions({ series: def.series, format: def.format, theme, syncKey: 'fleet-overview', height: 170, onZoom: handlers.onZoom, integer: def.integer, maxGapS: () => 0 });
 }
 
 /** One overview chart: its caption and the plot, scaled to the range. */

@@ -93,7 +93,7 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
         <dt>History</dt>
         <dd>
           {r.stats.attempts === 0
-            ? 'no recovery yet'
+            ? 'no finished recovery yet'
             : `${r.stats.succeeded} of ${r.stats.recoveries} recoveries succeeded${r.stats.mean_time_to_recover_s !== null ? `, ${seconds(r.stats.mean_time_to_recover_s)} to recover on average` : ''}`}
         </dd>
       </dl>
