@@ -39,7 +39,11 @@ function storeWith(client: Partial<AmsClient> = {}) {
   });
   const advance = (ms: number) => {
     now += ms;
-    for (const t of timers) if (t.live && t.at <= now) (t.live = false), t.fn();
+    for (const t of timers) {
+      if (!t.live || t.at > now) continue;
+      t.live = false;
+      t.fn();
+    }
   };
   return { store, advance, now: () => now, timers };
 }

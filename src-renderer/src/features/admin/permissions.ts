@@ -1,50 +1,36 @@
-// What each permission lets a role do, grouped as the permission picker shows them. The list of
-// permissions comes from the AMS's API types; a unit test fails when one has no description.
+// What each permission lets a role do, grouped as the permission picker shows them. The text
+// is a Record over the API's Permission type: a permission added to the AMS (and so to the
+// generated types) without a description here fails the type check.
 import type { Permission } from '../../api/types';
 
+export const PERMISSION_TEXT: Record<Permission, string> = {
+  'agents:read': 'See agents, their status, health, history and recovery',
+  'agents:write': 'Register, change and delete agents',
+  'agents:control': 'Start, stop and restart agents; change recovery policies',
+  'recovery:trigger': 'Start a recovery by hand',
+  'credentials:write': "Rotate agents' NATS credentials",
+  'config:read': 'Read effective configuration and its versions',
+  'config:write': 'Change, roll back configuration',
+  'metrics:read': 'Read metric series (and Prometheus /metrics)',
+  'logs:read': 'Read agent logs',
+  'alerts:read': 'See alerts and silences',
+  'alerts:write': 'Acknowledge alerts, create and end silences',
+  'packages:read': 'See discovered packages and scans',
+  'packages:write': 'Rescan the agents directory',
+  'discovery:write': 'Create and revoke discovery tokens',
+  'users:admin': 'Manage users, roles and notification channels',
+  'tokens:admin': 'Create and revoke API tokens',
+  'audit:read': 'Read and export the audit log',
+};
+
+const group = (title: string, ids: Permission[]) => ({ title, permissions: ids.map((id) => ({ id, text: PERMISSION_TEXT[id] })) });
+
 export const PERMISSION_GROUPS: Array<{ title: string; permissions: Array<{ id: Permission; text: string }> }> = [
-  {
-    title: 'Agents',
-    permissions: [
-      { id: 'agents:read', text: 'See agents, their status, health, history and recovery' },
-      { id: 'agents:write', text: 'Register, change and delete agents' },
-      { id: 'agents:control', text: 'Start, stop and restart agents; change recovery policies' },
-      { id: 'recovery:trigger', text: 'Start a recovery by hand' },
-      { id: 'credentials:write', text: "Rotate agents' NATS credentials" },
-    ],
-  },
-  {
-    title: 'Configuration',
-    permissions: [
-      { id: 'config:read', text: 'Read effective configuration and its versions' },
-      { id: 'config:write', text: 'Change, roll back configuration' },
-    ],
-  },
-  {
-    title: 'Observability',
-    permissions: [
-      { id: 'metrics:read', text: 'Read metric series (and Prometheus /metrics)' },
-      { id: 'logs:read', text: 'Read agent logs' },
-      { id: 'alerts:read', text: 'See alerts and silences' },
-      { id: 'alerts:write', text: 'Acknowledge alerts, create and end silences' },
-    ],
-  },
-  {
-    title: 'Packages',
-    permissions: [
-      { id: 'packages:read', text: 'See discovered packages and scans' },
-      { id: 'packages:write', text: 'Rescan the agents directory' },
-      { id: 'discovery:write', text: 'Create and revoke discovery tokens' },
-    ],
-  },
-  {
-    title: 'Administration',
-    permissions: [
-      { id: 'users:admin', text: 'Manage users, roles and notification channels' },
-      { id: 'tokens:admin', text: 'Create and revoke API tokens' },
-      { id: 'audit:read', text: 'Read and export the audit log' },
-    ],
-  },
+  group('Agents', ['agents:read', 'agents:write', 'agents:control', 'recovery:trigger', 'credentials:write']),
+  group('Configuration', ['config:read', 'config:write']),
+  group('Observability', ['metrics:read', 'logs:read', 'alerts:read', 'alerts:write']),
+  group('Packages', ['packages:read', 'packages:write', 'discovery:write']),
+  group('Administration', ['users:admin', 'tokens:admin', 'audit:read']),
 ];
 
 export const ALL_PERMISSIONS: Permission[] = PERMISSION_GROUPS.flatMap((g) => g.permissions.map((p) => p.id));
