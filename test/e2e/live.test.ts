@@ -194,7 +194,8 @@ describe('the console with a running agent', () => {
     await page.getByLabel('Level').selectOption('WARNING');
     await eventually(() => list.locator('li .log-level').allInnerTexts(), (levels) => levels.length > 0 && levels.every((l) => l === 'WARNING' || l === 'ERROR' || l === 'CRITICAL'), 'only warnings and worse');
     await page.getByRole('searchbox', { name: 'Search' }).fill('dropped');
-    await eventually(() => list.locator('li').count(), (n) => n >= 1, 'the search');
+    // The search applies after typing pauses: wait for it, or it would reset what is held below.
+    await eventually(() => list.locator('li .log-message').allInnerTexts(), (m) => m.length >= 1 && m.every((t) => t.includes('dropped')), 'the search');
     // Paused: new lines are counted, then shown on request.
     await page.getByTestId('follow').uncheck();
     await shipEmptyEvent();

@@ -81,6 +81,12 @@ export interface TimeChartSpec {
   /** Whole numbers only on the y axis (counts of agents). */
   integer?: boolean;
   /**
+   * The x range (seconds) the plot starts with, read when the options are built (the plot is
+   * made right after): the first draw is the right one, with no setScale and second draw after
+   * it. Later changes go through setScale. Without it, the x range fits the data.
+   */
+  xRange?: () => { from: number; to: number };
+  /**
    * Empty buckets shorter than this (seconds) are bridged: samples sparser than the bucket step
    * still draw a line, while a real outage (the agent stopped) stays a gap. Default 60 s.
    */
@@ -324,7 +330,7 @@ export function timeChartOptions(spec: TimeChartSpec): ChartOptions {
     },
     legend: { show: true, live: true },
     scales: {
-      x: { time: true },
+      x: spec.xRange ? { time: true, auto: false, min: spec.xRange().from, max: spec.xRange().to } : { time: true },
       y: spec.yRange ? { range: spec.yRange } : { range: (_u, min, max) => dataYRange(min, max) },
     },
     axes: [

@@ -22,8 +22,8 @@ import { describeError } from '../../api/errors';
 import { Sparkline } from '../../charts/sparkline';
 import { allowedActions } from '../agent/agent-actions';
 import {
-  DEFAULT_QUERY, STABLE_SORTS, type FleetQuery, type FleetRow, type SortKey, facets, filterAgents, groupRows, queryFromSearch, searchFromQuery, sortAgents,
-  stateCounts, uptimeS,
+  DEFAULT_QUERY, type FleetQuery, type GroupRow, type ListRow, type SortKey, type StateCounts, dependsOnLiveState, facets, groupIds, orderedIds, queryFromSearch,
+  searchFromQuery, uptimeS,
 } from './fleet-view';
 
 const ROW_HEIGHT = 40;
@@ -82,24 +82,20 @@ export function DashboardView() {
   const searchBox = useRef<HTMLInputElement>(null);
   const down = useAmsDown();
 
-  // Live events change states, not names, types or labels: what depends only on those is
-  // recomputed when agents come or go (membership), the rest on every change (revision).
-  const { agents, revision, membership } = fleet;
-  const counts = useMemo(() => stateCounts(agents.values()), [agents, revision]);
+  // Live events change states, not names, types or labels: the list's members and order are
+  // recomputed when agents come or go (membership), and on every change (revision) only when
+  // the filters or the sort look at states. Otherwise an event re-renders the visible rows.
+  const { agents, revision, membership, counts } = fleet;
   const available = useMemo(() => facets(agents.values()), [agents, membership]);
-  const stable = STABLE_SORTS.has(query.sort);
-  const sortedIds = useMemo(
-    () => (stable ? sortAgents([...agents.values()], query.sort, query.dir).map((a) => a.id) : null),
-    [agents, membership, stable, query.sort, query.dir],
-  );
-  const shown = useMemo(() => {
-    if (sortedIds) return filterAgents(sortedIds.map((id) => agents.get(id)!).filter(Boolean), query);
-    return sortAgents(filterAgents(agents.values(), query), query.sort, query.dir);
-  }, [agents, revision, sortedIds, query]);
-  const rows = useMemo(() => groupRows(shown, query.groupBy, collapsed), [shown, query.groupBy, collapsed]);
+  const live = dependsOnLiveState(query);
+  const shown = useMemo(() => orderedIds(agents.values(), query), [agents, membership, query, live ? revision : -1]);
+  const rows = useMemo(() => groupIds(shown, agents, query.groupBy, collapsed), [shown, agents, query.groupBy, collapsed, query.groupBy === 'none' ? -1 : revision]);
   const total = counts.total;
   const filtered = JSON.stringify({ ...query, sort: '', dir: '', groupBy: '' }) !== JSON.stringify({ ...DEFAULT_QUERY, sort: '', dir: '', groupBy: '' });
-  const selectedShown = useMemo(() => shown.filter((a) => selected.has(a.id)), [shown, selected]);
+  const selectedShown = useMemo(
+    () => (selected.size === 0 ? [] : shown.filter((id) => selected.has(id)).map((id) => agents.get(id)!).filter(Boolean)),
+    [shown, selected, agents, revision],
+  );
 
   // Shortcuts: "/" focuses the search, "?" lists the shortcuts, arrow keys reach the list.
   useEffect(() => {
@@ -188,6 +184,7 @@ export function DashboardView() {
         <AgentList
           rows={rows}
           shown={shown}
+          agents={agents}
           query={query}
           setQuery={setQuery}
           selectable={canControl}
@@ -269,7 +266,7 @@ function describeQuery(q: FleetQuery): string {
   return parts.join(', ') || 'these properties';
 }
 
-function StateCountsBar({ counts, query, setQuery }: { counts: ReturnType<typeof stateCounts>; query: FleetQuery; setQuery(p: Partial<FleetQuery>): void }) {
+function StateCountsBar({ counts, query, setQuery }: { counts: StateCounts; query: FleetQuery; setQuery(p: Partial<FleetQuery>): void }) {
   const group = (title: string, field: 'status' | 'health' | 'recovery', values: readonly string[], source: Record<string, number | undefined>) => (
     <div className="count-group" role="group" aria-label={`${title} counts`}>
       <span className="count-group-title">{title}</span>
@@ -385,8 +382,10 @@ const COLUMNS: Array<{ key: SortKey | null; title: string; className: string; fi
 ];
 
 function AgentList(props: {
-  rows: FleetRow[];
-  shown: Agent[];
+  rows: ListRow[];
+  /** The ids shown, in order (without group headings). */
+  shown: string[];
+  agents: ReadonlyMap<string, Agent>;
   query: FleetQuery;
   setQuery(p: Partial<FleetQuery>): void;
   selectable: boolean;
@@ -398,10 +397,10 @@ function AgentList(props: {
   onAction(agent: Agent, action: LifecycleAction): void;
   down: boolean;
 }) {
-  const { rows, shown, query, setQuery, selectable, selected, setSelected } = props;
+  const { rows, shown, agents, query, setQuery, selectable, selected, setSelected } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 8 });
-  const allSelected = shown.length > 0 && shown.every((a) => selected.has(a.id));
+  const allSelected = shown.length > 0 && selected.size >= shown.length && shown.every((id) => selected.has(id));
   const [menu, setMenu] = useState<{ agent: Agent; top: number; left: number } | null>(null);
 
   const toggle = useCallback(
@@ -426,9 +425,9 @@ function AgentList(props: {
     else if (e.key === 'End') target = rows.length - 1;
     else if (e.key === ' ' && (e.target as HTMLElement).tagName === 'A' && selectable) {
       const row = rows[index];
-      if (row.kind === 'agent') {
+      if (typeof row === 'string') {
         e.preventDefault();
-        toggle(row.agent.id);
+        toggle(row);
       }
       return;
     }
@@ -456,7 +455,7 @@ function AgentList(props: {
               type="checkbox"
               aria-label={allSelected ? 'Clear the selection' : `Select all ${shown.length} shown agents`}
               checked={allSelected}
-              onChange={() => setSelected(allSelected ? new Set() : new Set(shown.map((a) => a.id)))}
+              onChange={() => setSelected(allSelected ? new Set() : new Set(shown))}
             />
           </span>
         )}
@@ -484,27 +483,29 @@ function AgentList(props: {
         <div className="fleet-spacer" style={{ height: virtualizer.getTotalSize() }} role="rowgroup">
           {virtualizer.getVirtualItems().map((item) => {
             const row = rows[item.index];
+            const agent = typeof row === 'string' ? agents.get(row) : undefined;
+            if (typeof row === 'string' && !agent) return null;
             return (
               <div
-                key={row.kind === 'agent' ? row.agent.id : `g:${row.key}`}
-                className={`fleet-row ${row.kind === 'group' ? 'fleet-group' : ''} ${row.kind === 'agent' && selected.has(row.agent.id) ? 'selected' : ''}`}
+                key={typeof row === 'string' ? row : `g:${row.key}`}
+                className={`fleet-row ${typeof row === 'string' ? '' : 'fleet-group'} ${typeof row === 'string' && selected.has(row) ? 'selected' : ''}`}
                 role="row"
                 aria-rowindex={item.index + 2}
                 data-index={item.index}
                 style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
               >
-                {row.kind === 'group' ? (
+                {typeof row !== 'string' ? (
                   <GroupHeader row={row} collapsed={props.collapsed.has(row.key)} toggle={() => props.toggleGroup(row.key)} />
                 ) : (
                   <AgentRow
-                    agent={row.agent}
+                    agent={agent!}
                     selectable={selectable}
-                    selected={selected.has(row.agent.id)}
+                    selected={selected.has(row)}
                     toggle={toggle}
-                    menuOpen={menu?.agent.id === row.agent.id}
+                    menuOpen={menu?.agent.id === row}
                     openMenu={(el) => {
                       const r = el.getBoundingClientRect();
-                      setMenu(menu?.agent.id === row.agent.id ? null : { agent: row.agent, top: r.bottom + 2, left: r.right });
+                      setMenu(menu?.agent.id === row ? null : { agent: agent!, top: r.bottom + 2, left: r.right });
                     }}
                   />
                 )}
@@ -515,7 +516,7 @@ function AgentList(props: {
       </div>
       {menu && (
         <RowMenu
-          agent={props.shown.find((a) => a.id === menu.agent.id) ?? menu.agent}
+          agent={agents.get(menu.agent.id) ?? menu.agent}
           top={menu.top}
           left={menu.left}
           down={props.down}
@@ -534,7 +535,7 @@ function AgentList(props: {
   );
 }
 
-function GroupHeader({ row, collapsed, toggle }: { row: Extract<FleetRow, { kind: 'group' }>; collapsed: boolean; toggle(): void }) {
+function GroupHeader({ row, collapsed, toggle }: { row: GroupRow; collapsed: boolean; toggle(): void }) {
   const c = row.counts;
   return (
     <span role="cell" className="group-cell">

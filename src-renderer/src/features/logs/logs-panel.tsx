@@ -41,7 +41,8 @@ export function LogsPanel({ agent }: { agent: Agent }) {
   const bounds = useMemo(() => rangeBounds(range, Date.now(), { since: toIso(custom.since), until: toIso(custom.until) }), [range, custom.since, custom.until]);
   const query = { level: level || undefined, q: q || undefined, ...bounds };
   const logs = useResource(() => client.logs.list(agent.id, { ...query, limit: PAGE }), [client, agent.id, level, q, bounds]);
-  useEffect(() => setHeld([]), [level, q, bounds]);
+  // Held lines the new filter no longer keeps go; the others stay held.
+  useEffect(() => setHeld((h) => h.filter((l) => lineMatches(l, { level, q, ...bounds }))), [level, q, bounds]);
 
   useLiveEvents(
     (events) => {

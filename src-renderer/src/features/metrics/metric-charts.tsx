@@ -85,6 +85,7 @@ export function MetricCharts({
   const defs = useMemo(() => chartDefs(names, meta), [names.join(','), JSON.stringify(meta)]);
   const allNames = useMemo(() => [...new Set([...names, ...defs.flatMap((d) => d.series.map((s) => s.name))])], [names, defs]);
 
+  const bounds = () => windowBounds(store.getState().timeWindow, Date.now() / 1000, startRef.current);
   // Built once per theme, agent and set of charts: data, markers and the x range change without a rebuild.
   const options = useMemo(
     () =>
@@ -102,6 +103,7 @@ export function MetricCharts({
             markers: () => markersRef.current,
             onMarker: (m) => onMarkerRef.current(m),
             thresholds: c.threshold ? () => thresholdsRef.current[c.threshold!] ?? [] : undefined,
+            xRange: () => bounds(),
             // Bridge gaps of a few samples (the sampler runs every few seconds, buckets may be 1 s).
             maxGapS: () => Math.max(35, 3 * (live.current?.stepS ?? 10)),
           }),
@@ -117,7 +119,6 @@ export function MetricCharts({
     return { series: s, stepS: stepSeconds(data.step, b.to - b.from) };
   }, [data, allNames]);
 
-  const bounds = () => windowBounds(store.getState().timeWindow, Date.now() / 1000, startRef.current);
   const applyScale = (p: uPlot) => {
     const b = bounds();
     p.setScale('x', { min: b.from, max: b.to });
@@ -222,7 +223,6 @@ export function MetricCharts({
               onReady={(p) => {
                 plots.current.set(c.id, p);
                 markPoints(p, initial.series, c, initial.stepS);
-                applyScale(p);
               }}
               onDestroy={() => plots.current.delete(c.id)}
             />

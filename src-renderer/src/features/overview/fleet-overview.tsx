@@ -15,7 +15,6 @@ import { ErrorState, Loading } from '../common/states';
 import { StaleNote } from '../common/link';
 import { bytes, number, plural } from '../common/format';
 import { FleetTabs } from '../dashboard/dashboard-view';
-import { stateCounts } from '../dashboard/fleet-view';
 
 const REFETCH_MS = 30_000;
 
@@ -89,8 +88,18 @@ export const OVERVIEW_CHARTS: OverviewChartDef[] = [
 ];
 
 /** uPlot options of an overview chart (the bench builds the same). */
-export function overviewOptions(def: OverviewChartDef, theme: ChartTheme, handlers: { onZoom?(from: number, to: number): void } = {}) {
-  return timeChartOptions({ series: def.series, format: def.format, theme, syncKey: 'fleet-overview', height: 170, onZoom: handlers.onZoom, integer: def.integer, maxGapS: () => 0 });
+export function overviewOptions(def: OverviewChartDef, theme: ChartTheme, handlers: { onZoom?(from: number, to: number): void; range?: () => { from: number; to: number } } = {}) {
+  return timeChartOptions({
+    series: def.series,
+    format: def.format,
+    theme,
+    syncKey: 'fleet-overview',
+    height: 170,
+    onZoom: handlers.onZoom,
+    integer: def.integer,
+    maxGapS: () => 0,
+    xRange: handlers.range,
+  });
 }
 
 /** One overview chart: its caption and the plot, scaled to the range. */
@@ -106,12 +115,11 @@ export function OverviewChart({
   range: () => { from: number; to: number };
 }) {
   const plot = useRef<uPlot | null>(null);
+  // A new range (preset or zoom) moves the plot; the first draw already had it (xRange).
   useEffect(() => {
     const p = plot.current;
-    if (p) {
-      const r = range();
-      p.setScale('x', { min: r.from, max: r.to });
-    }
+    const r = range();
+    if (p && (p.scales.x.min !== r.from || p.scales.x.max !== r.to)) p.setScale('x', { min: r.from, max: r.to });
   });
   const latest = def.series.map((_, i) => (data[i + 1] as Array<number | null>).findLast((v) => v !== null) ?? null);
   return (
@@ -126,8 +134,6 @@ export function OverviewChart({
         testId={`chart-${def.id}`}
         onReady={(p) => {
           plot.current = p;
-          const r = range();
-          p.setScale('x', { min: r.from, max: r.to });
           const box = p.root.parentElement;
           if (box) box.dataset.points = String(data[0].length);
         }}
@@ -171,9 +177,9 @@ export function FleetOverview() {
   );
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
-  const options = useMemo(() => new Map(OVERVIEW_CHARTS.map((d) => [d.id, overviewOptions(d, dark ? DARK : LIGHT, { onZoom: zoom })])), [dark, zoom]);
   const range = () => windowBounds(store.getState().overviewWindow, Date.now() / 1000);
-  const now = useMemo(() => stateCounts(fleet.agents.values()), [fleet.agents, fleet.revision]);
+  const options = useMemo(() => new Map(OVERVIEW_CHARTS.map((d) => [d.id, overviewOptions(d, dark ? DARK : LIGHT, { onZoom: zoom, range })])), [dark, zoom]);
+  const now = fleet.counts;
   const d = data.state.data;
   return (
     <section className="view overview" aria-labelledby="overview-title">
