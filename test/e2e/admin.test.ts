@@ -197,6 +197,7 @@ describe('administration', () => {
     const picker = dialog.getByTestId('permission-picker');
     for (const p of ['agents:read', 'alerts:read', 'alerts:write']) await picker.getByRole('checkbox', { name: new RegExp(`${p} `) }).check();
     await waitForText(page, 'Permissions (3 chosen)', '[data-testid=permission-picker] legend');
+    await page.locator('dialog[open]').evaluate((d: any) => (d.scrollTop = 0));
     expect(await c.axe()).toEqual([]);
     await c.shot('admin-role-picker');
     await dialog.getByRole('button', { name: 'Create role' }).click();

@@ -70,6 +70,9 @@ describe('the fleet table', () => {
     expect(await sec.locator('.col-restarts').innerText()).toBe('0');
 
     await page.getByRole('button', { name: 'Actions for SecurityAgent' }).click();
+    await page.getByTestId('row-menu').waitFor();
+    expect(await c.axe()).toEqual([]);
+    await c.shot('dashboard-row-menu');
     await page.getByTestId('row-menu').getByRole('menuitem', { name: /^Restart…/ }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Restart 1 agent' }).click();
     await waitForText(page, 'Restarted 1 of 1.', '[data-testid=bulk-result]');
@@ -106,7 +109,6 @@ describe('the fleet table', () => {
     await page.keyboard.type('secur');
     await eventually(() => names(page), (n) => n.join() === 'SecurityAgent', 'the search');
     expect(new URL(page.url()).searchParams.get('q')).toBe('secur');
-    await page.keyboard.press('Escape');
     await page.locator('h1').click();
     await page.keyboard.press('?');
     const help = page.getByTestId('shortcuts');

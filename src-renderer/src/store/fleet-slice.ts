@@ -5,6 +5,17 @@
 import type { Agent, LifecycleAction, LiveEvent } from '../api/types';
 import { applyFleetEvents } from './fleet-events';
 import { copyCounts, countAgent, nameKey, stateCounts, type StateCounts } from '../features/dashboard/fleet-view';
+
+/** `a` plus the differences in `d`. */
+function addCounts(a: StateCounts, d: StateCounts): StateCounts {
+  const out = copyCounts(a);
+  out.total += d.total;
+  for (const k of ['process', 'health', 'recovery'] as const) {
+    const into = out[k] as Record<string, number>;
+    for (const [state, n] of Object.entries(d[k] as Record<string, number>)) into[state] = (into[state] ?? 0) + n;
+  }
+  return out;
+}
 import type { Slice, StoreDeps } from './store';
 
 export interface BulkResult {
@@ -43,16 +54,12 @@ export interface FleetSlice {
   controlAgents(ids: string[], action: LifecycleAction): Promise<BulkResult>;
 }
 
-/** Whether two snapshots hold the same agents with the same names, types, versions and labels (what the list's order and filters read besides states). */
-export function sameMembers(a: ReadonlyMap<string, Agent>, b: ReadonlyMap<string, Agent>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [id, x] of b) {
-    const y = a.get(id);
-    if (!y || y.agent_name !== x.agent_name || y.agent_type !== x.agent_type || y.agent_version !== x.agent_version) return false;
-    const kx = Object.keys(x.labels);
-    if (kx.length !== Object.keys(y.labels).length) return false;
-    for (const k of kx) if (y.labels[k] !== x.labels[k]) return false;
-  }
+/** Whether two rows of one agent agree on what the list's order and filters read besides states: name, type, version, labels. */
+export function sameIdentity(y: Agent, x: Agent): boolean {
+  if (y.agent_name !== x.agent_name || y.agent_type !== x.agent_type || y.agent_version !== x.agent_version) return false;
+  const kx = Object.keys(x.labels);
+  if (kx.length !== Object.keys(y.labels).length) return false;
+  for (const k of kx) if (y.labels[k] !== x.labels[k]) return false;
   return true;
 }
 
@@ -72,6 +79,8 @@ export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) 
 
 export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSlice> => (set, get) => {
   let held: LiveEvent[] | null = null;
+  /** Agents an event changed since the current load began. */
+  let touched: Set<string> | null = null;
   let loading: Promise<void> | null = null;
   const fetching = new Set<string>();
 
@@ -96,8 +105,17 @@ export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSl
       loading ??= (async () => {
         const quiet = opts.quiet && get().fleet.status === 'ready';
         held = [];
+        touched = new Set();
         if (!quiet) set((s) => ({ fleet: { ...s.fleet, status: 'loading', error: null } }));
         const fresh = new Map<string, Agent>();
+        // A quiet refresh of the same agents (the usual case: heartbeat times) replaces each
+        // row in place as its page arrives, so no step at the end walks 100,000 rows: the list
+        // keeps its order and nothing is re-sorted. An agent an event changed since the refresh
+        // began keeps the states the event set (newer than the snapshot).
+        const current = agents();
+        // What the replaced rows change in the counts (events meanwhile patch the store's own).
+        const delta: StateCounts = { total: 0, process: {}, health: {}, recovery: {} };
+        let sameAgents = quiet;
         try {
           let first = !quiet;
           await client.agents.listAll({}, (page) => {
@@ -105,6 +123,16 @@ export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSl
               fresh.set(a.id, a);
               // The sort key, while waiting for the next page: the list's sort then finds it cached.
               nameKey(a);
+              if (!sameAgents) continue;
+              const old = current.get(a.id);
+              if (!old || !sameIdentity(old, a)) {
+                sameAgents = false;
+                continue;
+              }
+              const row = touched!.has(a.id) ? { ...a, status: old.status, health: old.health, recovery: old.recovery, pid: old.pid, start_time: old.start_time, last_error: old.last_error } : a;
+              countAgent(delta, old, -1);
+              countAgent(delta, row, 1);
+              current.set(a.id, row);
             }
             // Paint the first page at once; the rest lands when the whole list is in.
             if (first) {
@@ -115,22 +143,19 @@ export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSl
           });
           const pending = held ?? [];
           held = null;
-          const current = agents();
-          if (quiet && sameMembers(current, fresh)) {
-            // The usual quiet refresh (heartbeat times): the same agents, rows replaced in place,
-            // so the list keeps its order and nothing is re-sorted.
-            for (const [id, a] of fresh) current.set(id, a);
-            applyFleetEvents(current, pending);
-            const counts = stateCounts(current.values());
-            set((s) => ({ fleet: { ...s.fleet, status: 'ready', error: null, counts, revision: s.fleet.revision + 1, loadedAt: now() } }));
+          touched = null;
+          if (sameAgents && fresh.size === current.size) {
+            set((s) => ({ fleet: { ...s.fleet, status: 'ready', error: null, counts: addCounts(s.fleet.counts, delta), revision: s.fleet.revision + 1, loadedAt: now() } }));
             return;
           }
           applyFleetEvents(fresh, pending);
-          const counts = stateCounts(fresh.values());
-          set((s) => ({ fleet: { status: 'ready', error: null, agents: fresh, counts, revision: s.fleet.revision + 1, membership: s.fleet.membership + 1, loadedAt: now() } }));
+          const all = stateCounts(fresh.values());
+          set((s) => ({ fleet: { status: 'ready', error: null, agents: fresh, counts: all, revision: s.fleet.revision + 1, membership: s.fleet.membership + 1, loadedAt: now() } }));
         } catch (error) {
           held = null;
-          set((s) => ({ fleet: { ...s.fleet, status: quiet ? s.fleet.status : 'error', error } }));
+          touched = null;
+          if (quiet) set((s) => ({ fleet: { ...s.fleet, counts: stateCounts(agents().values()), error } }));
+          else set((s) => ({ fleet: { ...s.fleet, status: 'error', error } }));
         }
       })().finally(() => (loading = null));
       return loading;
@@ -139,7 +164,10 @@ export const fleetSlice = ({ client, now = Date.now }: StoreDeps): Slice<FleetSl
     applyFleetEvents(events) {
       // Events apply to what is shown now, and are kept to replay on the snapshot being loaded
       // (they carry absolute states: replaying one the snapshot already has changes nothing).
-      held?.push(...events);
+      if (held) {
+        held.push(...events);
+        for (const e of events) if (e.agent_id) touched?.add(e.agent_id);
+      }
       let counts: StateCounts | null = null;
       const patch = applyFleetEvents(agents(), events, (before, after) => {
         counts ??= copyCounts(get().fleet.counts);

@@ -442,6 +442,7 @@ function AgentList(props: {
   };
 
   return (
+    <>
     <div
       className={`fleet-table${selectable ? '' : ' no-select'}`}
       role="table"
@@ -514,6 +515,8 @@ function AgentList(props: {
           })}
         </div>
       </div>
+    </div>
+      {/* Outside the table: a menu is not one of its rows. */}
       {menu && (
         <RowMenu
           agent={agents.get(menu.agent.id) ?? menu.agent}
@@ -531,7 +534,7 @@ function AgentList(props: {
           }}
         />
       )}
-    </div>
+    </>
   );
 }
 
