@@ -40,6 +40,9 @@ export function StatusPanel({ agent }: { agent: Agent }) {
       void health.reload();
     }
     if (events.some((e) => e.agent_id === agent.id && e.type === 'status.changed' && (e.event_type === 'process_exited' || e.to === 'failed'))) void lastExit.reload();
+    // Without the exit's own stderr_tail, the lines come from the logs, which the AMS stores a
+    // moment after the exit: look again when stderr lines of this agent arrive.
+    else if (lastExit.state.data?.from !== 'stderr_tail' && events.some((e) => e.agent_id === agent.id && e.type === 'log.line' && e.source === 'stderr')) void lastExit.reload();
   });
   const metrics = { ...(status.state.data?.metrics ?? {}), ...(live ?? {}) };
   const reasons = health.state.data?.reasons ?? [];

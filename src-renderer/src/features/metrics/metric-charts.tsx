@@ -130,10 +130,13 @@ export function MetricCharts({
     const book = store.getState().samples.book;
     const opts = { stepS: initial.stepS, keepFromS: null, counters: SAMPLE_COUNTERS };
     live.current = { series: initial.series, stepS: initial.stepS, seq: book.of(agentId)?.seq ?? 0 };
-    // Samples that arrived while the history was loading (the earlier ones start the counters).
-    const fetchedTo = initial.series.t.at(-1) ?? 0;
+    // Samples that arrived while the history was loading: those after the answer's end (the
+    // ones before it are in its buckets already; they only start the counters). A zoomed,
+    // past range takes none.
+    const answeredTo = data ? Date.parse(data.to) : 0;
+    const liveNow = bounds().live;
     for (const s of book.since(agentId, 0)) {
-      if (s.t / 1000 > fetchedTo) appendSample(initial.series, s.t, s.values, opts);
+      if (liveNow && s.t >= answeredTo) appendSample(initial.series, s.t, s.values, opts);
       else noteCounters(initial.series, s.t, s.values, SAMPLE_COUNTERS);
     }
     const push = () => {
