@@ -261,7 +261,7 @@ describe('one agent', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Stop' }).click();
     await eventually(() => saved.innerText(), (s) => /^Version 1 is saved and was applied by the process that ran then \(pid \d+\), which has since stopped; it is used at the next start\.$/.test(s), 'the message after the stop');
     await waitForText(page, 'applied (by a process that has since stopped)', '[data-testid=apply-1]');
-    expect(await page.getByTestId('config-in-force').innerText()).toBe('The agent is stopped: version 1 is used at its next start.');
+    await waitForText(page, 'The agent is stopped: version 1 is used at its next start.', '[data-testid=config-in-force]');
     expect(await c.axe()).toEqual([]);
     await c.shot('agent-config-applied-stopped');
   });

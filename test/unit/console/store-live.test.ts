@@ -241,6 +241,7 @@ describe('what the panels say', () => {
       'Version 4 is saved, but the process that ran then (pid 7) rejected it: bad threshold and kept running version 3.',
     );
     expect(historyApplyText({ apply_status: 'applied', apply_error: null, applied_at: '2026-01-01T10:05:00Z' }, { status: 'stopped', start_time: null })).toBe('applied (by a process that has since stopped)');
+    expect(historyApplyText({ apply_status: 'applied', apply_error: null, applied_at: '2026-01-01T10:05:00Z' }, { ...running, status: 'stopping' })).toBe('applied (by a process that is stopping)');
     expect(historyApplyText({ apply_status: 'applied', apply_error: null, applied_at: '2026-01-01T09:00:00Z' }, running)).toBe('applied (by an earlier process)');
   });
 

@@ -16,6 +16,8 @@ export interface SaveResult {
 }
 
 const isUp = (a: Pick<Agent, 'status'>) => a.status === 'running' || a.status === 'degraded';
+/** What became of a process that is no longer up, in words. */
+const since = (status: Agent['status']) => (status === 'failed' ? 'has since failed' : status === 'stopping' ? 'is stopping' : 'has since stopped');
 
 /** The sentence after a save (or a rollback), kept true as the agent's state changes. */
 export function saveText(r: SaveResult, agent: Pick<Agent, 'status' | 'pid' | 'start_time'>, newest: number | null): string {
@@ -29,7 +31,7 @@ export function saveText(r: SaveResult, agent: Pick<Agent, 'status' | 'pid' | 's
   }
   if (a.status === 'applied') {
     if (same) return `${v} is saved and the running process${pid} applied it.${later}`;
-    if (!isUp(agent)) return `${v} is saved and was applied by the process that ran then${pid}, which has since ${agent.status === 'failed' ? 'failed' : 'stopped'}; it is used at the next start.${later}`;
+    if (!isUp(agent)) return `${v} is saved and was applied by the process that ran then${pid}, which ${since(agent.status)}; it is used at the next start.${later}`;
     return `${v} is saved and was applied by the previous process${pid}; the process running now started after it, with the newest configuration.${later}`;
   }
   if (a.status === 'rejected') {
@@ -44,7 +46,7 @@ export function historyApplyText(v: Pick<ConfigVersion, 'apply_status' | 'apply_
   if (!v.apply_status) return '—';
   const base = `${v.apply_status}${v.apply_error ? `: ${v.apply_error}` : ''}`;
   if (v.apply_status !== 'applied') return base;
-  if (!isUp(agent)) return `${base} (by a process that has since ${agent.status === 'failed' ? 'failed' : 'stopped'})`;
+  if (!isUp(agent)) return `${base} (by a process that ${since(agent.status)})`;
   if (agent.start_time && v.applied_at && Date.parse(agent.start_time) > Date.parse(v.applied_at)) return `${base} (by an earlier process)`;
   return `${base} (by the running process)`;
 }
