@@ -177,6 +177,8 @@ function markersPlugin(spec: TimeChartSpec, theme: ChartTheme): uPlot.Plugin {
   const markers = spec.markers!;
   let tip: HTMLDivElement | null = null;
   let hovered: ChartMarker | undefined;
+  // Synced charts move their cursors together; the tip is shown only on the chart under the pointer.
+  let pointerInside = false;
   const colour = (m: ChartMarker) => (m.tone === 'bad' ? theme.markerBad : m.tone === 'good' ? theme.markerGood : theme.marker);
   return {
     hooks: {
@@ -186,6 +188,8 @@ function markersPlugin(spec: TimeChartSpec, theme: ChartTheme): uPlot.Plugin {
         tip.setAttribute('role', 'tooltip');
         tip.hidden = true;
         u.over.append(tip);
+        u.over.addEventListener('mouseenter', () => (pointerInside = true));
+        u.over.addEventListener('mouseleave', () => (pointerInside = false));
         u.over.addEventListener('click', () => {
           // A drag ends in a click too; only a click without a selection picks a marker.
           if (hovered && u.select.width < 4) spec.onMarker?.(hovered);
@@ -196,7 +200,7 @@ function markersPlugin(spec: TimeChartSpec, theme: ChartTheme): uPlot.Plugin {
         const near = left === undefined || left < 0 ? [] : markersAt(u, markers(), left);
         hovered = near[0];
         if (!tip) return;
-        if (!hovered) {
+        if (!hovered || !pointerInside) {
           tip.hidden = true;
           u.over.style.cursor = '';
           return;

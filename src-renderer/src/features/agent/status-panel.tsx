@@ -54,7 +54,7 @@ export function StatusPanel({ agent }: { agent: Agent }) {
           <dt>Process</dt>
           <dd>
             <Badge kind="process" value={agent.status} />
-            {agent.pid !== null && <span className="muted"> pid {agent.pid}</span>}
+            {agent.pid !== null && (agent.status === 'running' || agent.status === 'degraded' || agent.status === 'stopping') && <span className="muted"> pid {agent.pid}</span>}
           </dd>
           <dt>Health</dt>
           <dd>
