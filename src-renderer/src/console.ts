@@ -6,6 +6,7 @@ import { createBrowserSession, createDesktopSession, type ConsoleSession, type S
 import { createEventStream, type EventStream } from './api/stream';
 import type { LiveEvent } from './api/types';
 import type { OpmasApi } from './desktop-bridge';
+import { desktopNotice } from './store/desktop-notice';
 import { createEventIntake, type EventIntake } from './store/event-intake';
 import { createConsoleStore, type ConsoleStore } from './store/store';
 import { emptyFleet } from './store/fleet-slice';
@@ -63,18 +64,8 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
   let signedInTo: string | null = null;
 
   function notifyDesktop(e: LiveEvent) {
-    if (!deps.bridge) return;
-    // A silenced alert is recorded and shown, not notified; a channel test always is.
-    if (e.type === 'alert.raised' && e.alert.silence_id) return;
-    if (e.type !== 'alert.raised' && e.type !== 'alert.test') return;
-    const a = e.alert;
-    void deps.bridge.notifications.alert({
-      id: e.type === 'alert.test' ? `test-${e.id}` : String(a.id),
-      severity: e.type === 'alert.test' ? 'critical' : (a.severity ?? 'warning'),
-      title: a.title ?? a.rule ?? 'Alert',
-      message: a.message ?? '',
-      ...(a.agent_id ? { agent_id: a.agent_id } : {}),
-    });
+    const notice = deps.bridge ? desktopNotice(e) : null;
+    if (notice) void deps.bridge!.notifications.alert(notice);
   }
 
   /** Back from an outage: every view reloads what it shows (it may have missed events), quietly. */
