@@ -5,6 +5,9 @@ import type { AmsEvent } from '../events/bus.js';
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+/** Orders of the alert list. */
+export const ALERT_SORTS = ['newest', 'severity', 'last_seen'] as const;
+export type AlertSort = (typeof ALERT_SORTS)[number];
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export const RULE_IDS = ['agent_failed', 'crash_loop', 'heartbeat_missed', 'resource_threshold', 'recovery_escalated', 'config_rolled_back'] as const;
@@ -54,7 +57,16 @@ export interface RuleContext {
   agentName?: string;
 }
 
-export interface AlertRule {
+/**
+ * The severity a rule's alerts get: a fixed one, or the level of the health reason that raised
+ * it (heartbeats and thresholds: warning or critical), never lower than `severity`.
+ */
+export interface RuleSeverity {
+  severity: Severity;
+  from: 'rule' | 'reason';
+}
+
+export interface AlertRule extends RuleSeverity {
   id: RuleId;
   /** What the rule watches for, for the README and the API's documentation. */
   description: string;
@@ -74,7 +86,8 @@ const metricOf = (r: Reason): string | undefined => (typeof r.metric === 'string
 /** A threshold reason names the metric it is about (resource use, error rate, ping response time). */
 const isThresholdReason = (r: Reason): boolean => !isHeartbeatReason(r) && metricOf(r) !== undefined && levelOf(r) !== undefined;
 
-const who = (agentId: string, ctx: RuleContext) => (ctx.agentName ? `${ctx.agentName} (${agentId})` : agentId);
+/** The agent as a person reads it: its name (the alert's agent_id holds the ID); the ID when the name is unknown. */
+const who = (agentId: string, ctx: RuleContext) => ctx.agentName ?? agentId;
 const PROCESS_UP = new Set(['running']);
 const PROCESS_AT_REST = new Set(['stopped', 'registered']);
 
@@ -91,6 +104,8 @@ const formatNumber = (v: unknown): string => (typeof v === 'number' ? String(Mat
 export const ALERT_RULES: readonly AlertRule[] = [
   {
     id: 'agent_failed',
+    severity: 'warning',
+    from: 'rule',
     description: 'The agent process went to `failed` (it exited without being asked to). Warning: recovery may still bring it back; see recovery_escalated.',
     raise(e, ctx) {
       if (e.type !== 'status.changed' || e.to !== 'failed') return [];
@@ -116,6 +131,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'crash_loop',
+    severity: 'critical',
+    from: 'rule',
     description: 'N failures of the agent process within M minutes (defaults 3 in 5 minutes; OPMAS_ALERT_CRASH_LOOP_COUNT, OPMAS_ALERT_CRASH_LOOP_WINDOW). Resolved once the agent has run for a whole window without failing, or is stopped.',
     raise(e, ctx) {
       if (e.type !== 'status.changed' || e.to !== 'failed' || ctx.recentFailures < ctx.crashLoop.count) return [];
@@ -139,6 +156,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'heartbeat_missed',
+    severity: 'warning',
+    from: 'reason',
     description: 'Health went to warning or critical because heartbeats stopped arriving. Resolved when no heartbeat reason remains (healthy again, or stopped).',
     raise(e, ctx) {
       if (e.type !== 'health.changed') return [];
@@ -166,6 +185,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'resource_threshold',
+    severity: 'warning',
+    from: 'reason',
     description: 'A metric (cpu_percent, memory_mb, error_rate, response_ms, ...) is over its warning or critical threshold; one alert per agent and metric, resolved when that metric is back under.',
     raise(e, ctx) {
       if (e.type !== 'health.changed') return [];
@@ -196,6 +217,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'recovery_escalated',
+    severity: 'critical',
+    from: 'rule',
     description: 'Automatic recovery reached its escalation threshold (or gave up). Critical; sent to the channels of the agent\'s recovery policy. Resolved when recovery succeeds or the agent runs again.',
     raise(e, ctx) {
       if (e.type !== 'recovery.escalated') return [];
@@ -227,6 +250,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'config_rolled_back',
+    severity: 'warning',
+    from: 'rule',
     description: 'The crash-loop guard rolled the agent back to the last configuration it ran healthy with; the diff is in details. Resolved when a newer configuration is applied.',
     raise(e, ctx) {
       if (e.type !== 'config.rolled_back') return [];

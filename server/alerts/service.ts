@@ -3,7 +3,7 @@
 // through the routed channels with every delivery recorded. Also the API's list and ack.
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
-import { type AlertRow, alertDeliveriesRepo, alertsRepo, type DeliveryRow } from '../db/alerts.repo.js';
+import { type AlertCursor, type AlertRow, type AlertSort, alertDeliveriesRepo, alertsRepo, type DeliveryRow, severityRankOf } from '../db/alerts.repo.js';
 import type { AmsEvent, EventBus } from '../events/bus.js';
 import { Conflict, NotFound } from '../errors.js';
 import { type Page, toPage } from '../http/cursor.js';
@@ -11,8 +11,13 @@ import { routeAlert } from './channels.js';
 import type { ChannelService } from './channel-service.js';
 import { type AlertSignal, type CrashLoopSettings, crashLoopCleared, evaluateRules, higher, type RuleContext, severityRank, type Severity, slideWindow } from './rules.js';
 import { type AlertPayload, deliver, type NotificationKind } from './senders.js';
+import { createSilenceService, type SilenceView } from './silences.js';
+import { maskUrl } from './channels.js';
 
-export type AlertView = AlertPayload;
+export type AlertView = AlertPayload & {
+  /** The silence that muted its notification, or null. */
+  silence_id: number | null;
+};
 
 export interface DeliveryView {
   id: number;
@@ -45,6 +50,7 @@ export function presentAlert(r: AlertRow): AlertView {
     acknowledged_at: iso(r.acknowledged_at),
     acknowledged_by: r.acknowledged_by,
     resolved_at: iso(r.resolved_at),
+    silence_id: r.silence_id === null || r.silence_id === undefined ? null : Number(r.silence_id),
   };
 }
 
@@ -77,6 +83,25 @@ export interface AlertServiceDeps {
   sweepIntervalMs?: number;
 }
 
+/** What one bulk acknowledgement did to each alert. */
+export interface BulkAckResult {
+  acknowledged: AlertView[];
+  skipped: Array<{ id: number; code: string; message: string }>;
+}
+
+/** The outcome of sending a test message to one channel. */
+export interface ChannelTestResult {
+  channel: string;
+  type: string;
+  ok: boolean;
+  attempts: number;
+  error: string | null;
+  /** What happened, in a sentence a person reads. */
+  detail: string;
+  duration_ms: number;
+  sent_at: string;
+}
+
 export type AlertService = ReturnType<typeof createAlertService>;
 
 export function createAlertService(deps: AlertServiceDeps) {
@@ -89,6 +114,7 @@ export function createAlertService(deps: AlertServiceDeps) {
   let dropped = 0;
   let unsubscribe: (() => void) | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  const silences = createSilenceService({ db, events, agentExists: async (id) => (await deps.agentInfo(id).catch(() => undefined)) !== undefined });
 
   const publish = (type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved', alert: AlertView) =>
     events.publish({ type, agent_id: alert.agent_id, alert: { ...alert } });
@@ -105,7 +131,7 @@ export function createAlertService(deps: AlertServiceDeps) {
     return run;
   }
 
-  async function upsert(signal: AlertSignal): Promise<{ row: AlertRow; kind: 'raised' | 'updated'; escalated: boolean }> {
+  async function upsert(signal: AlertSignal, silence: SilenceView | undefined): Promise<{ row: AlertRow; kind: 'raised' | 'updated'; escalated: boolean }> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await db.knex.transaction(async (trx) => {
@@ -113,11 +139,18 @@ export function createAlertService(deps: AlertServiceDeps) {
           const now = new Date();
           const existing = await repo.activeByKeyForUpdate(signal.key);
           if (!existing) {
-            const row = await repo.insert({ rule: signal.rule, severity: signal.severity, agent_id: signal.agent_id, title: signal.title, message: signal.message, details: signal.details, dedup_key: signal.key }, now);
+            const row = await repo.insert(
+              { rule: signal.rule, severity: signal.severity, agent_id: signal.agent_id, title: signal.title, message: signal.message, details: signal.details, dedup_key: signal.key, silence_id: silence?.id ?? null },
+              now,
+            );
             return { row, kind: 'raised' as const, escalated: false };
           }
           const severity = higher(existing.severity as Severity, signal.severity);
-          const row = await repo.bump(existing.id, { severity, title: signal.title, message: signal.message, details: { ...existing.details, ...signal.details } }, now);
+          const row = await repo.bump(
+            existing.id,
+            { severity, title: signal.title, message: signal.message, details: { ...existing.details, ...signal.details }, ...(silence ? { silence_id: silence.id } : {}) },
+            now,
+          );
           return { row, kind: 'updated' as const, escalated: severityRank(severity) > severityRank(existing.severity as Severity) };
         });
       } catch (err) {
@@ -204,9 +237,15 @@ export function createAlertService(deps: AlertServiceDeps) {
     }
     for (const c of outcome.clear) await resolve({ rule: c.rule, agentId: c.agent_id, keep: c.keep, when: c.when }, c.reason);
     for (const signal of outcome.raise) {
-      const { row, kind, escalated } = await upsert(signal);
+      // A silenced alert is recorded and published like any other; only the sending is skipped.
+      const silence = await silences.matching(signal.agent_id, signal.rule).catch(() => undefined);
+      const { row, kind, escalated } = await upsert(signal, silence);
       const view = presentAlert(row);
       publish(kind === 'raised' ? 'alert.raised' : 'alert.updated', view);
+      if (silence) {
+        if (kind === 'raised' || escalated) logger.info({ alert: view.id, silence: silence.id, rule: view.rule, agent: view.agent_id }, 'alert notification silenced');
+        continue;
+      }
       if (kind === 'raised') track(notify(view, 'raised', event));
       else if (escalated) track(notify(view, 'escalated', event));
     }
@@ -222,6 +261,28 @@ export function createAlertService(deps: AlertServiceDeps) {
         await resolve({ rule: 'crash_loop', agentId: row.agent_id }, `no failure for ${deps.crashLoop.windowS} s while running`);
       }
     }
+  }
+
+  /** Acknowledges an open alert; 409 when it is resolved or acknowledged already. */
+  async function acknowledge(id: number, by: string): Promise<{ before: AlertView; after: AlertView }> {
+    const result = await db.knex.transaction(async (trx) => {
+      const repo = alertsRepo(trx);
+      const row = await repo.byIdForUpdate(id);
+      if (!row) throw new AlertNotFound(id);
+      if (row.status === 'resolved') {
+        throw new Conflict('alert_resolved', `Alert ${id} is resolved (at ${row.resolved_at?.toISOString()}); there is nothing to acknowledge`, { status: row.status, resolved_at: iso(row.resolved_at) });
+      }
+      if (row.status === 'acknowledged') {
+        throw new Conflict('alert_already_acknowledged', `Alert ${id} was acknowledged by ${row.acknowledged_by ?? 'someone'} at ${row.acknowledged_at?.toISOString()}`, {
+          status: row.status,
+          acknowledged_by: row.acknowledged_by,
+          acknowledged_at: iso(row.acknowledged_at),
+        });
+      }
+      return { before: presentAlert(row), after: presentAlert(await repo.acknowledge(id, by, new Date())) };
+    });
+    publish('alert.acknowledged', result.after);
+    return result;
   }
 
   return {
@@ -250,9 +311,11 @@ export function createAlertService(deps: AlertServiceDeps) {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
 
-    async list(f: { status?: string[]; severity?: string[]; agentId?: string; rule?: string; beforeId?: number; limit: number }): Promise<Page<AlertView>> {
+    async list(f: { status?: string[]; severity?: string[]; agentId?: string; rule?: string[]; labels?: Record<string, string>; sort?: AlertSort; after?: AlertCursor; limit: number }): Promise<Page<AlertView>> {
       const rows = await alertsRepo(db.knex).list(f);
-      return toPage(rows, f.limit, presentAlert, (r) => ({ i: r.id }));
+      const keyOf = (r: AlertRow): AlertCursor =>
+        f.sort === 'severity' ? { r: severityRankOf(r.severity), i: Number(r.id) } : f.sort === 'last_seen' ? { t: r.last_seen_at.toISOString(), i: Number(r.id) } : { i: Number(r.id) };
+      return toPage(rows, f.limit, presentAlert, keyOf);
     },
 
     async get(id: number): Promise<AlertView> {
@@ -266,27 +329,74 @@ export function createAlertService(deps: AlertServiceDeps) {
       return (await alertDeliveriesRepo(db.knex).forAlert(id)).map(presentDelivery);
     },
 
-    /** Acknowledges an open alert; 409 when it is resolved or acknowledged already. */
-    async acknowledge(id: number, by: string): Promise<{ before: AlertView; after: AlertView }> {
-      const result = await db.knex.transaction(async (trx) => {
-        const repo = alertsRepo(trx);
-        const row = await repo.byIdForUpdate(id);
-        if (!row) throw new AlertNotFound(id);
-        if (row.status === 'resolved') {
-          throw new Conflict('alert_resolved', `Alert ${id} is resolved (at ${row.resolved_at?.toISOString()}); there is nothing to acknowledge`, { status: row.status, resolved_at: iso(row.resolved_at) });
+    acknowledge,
+
+    /**
+     * Acknowledges each open alert of `ids` in its own transaction (one refusal does not undo
+     * the others); the rest are answered with why they were skipped.
+     */
+    async acknowledgeMany(ids: number[], by: string): Promise<BulkAckResult> {
+      const out: BulkAckResult = { acknowledged: [], skipped: [] };
+      for (const id of [...new Set(ids)]) {
+        try {
+          out.acknowledged.push((await acknowledge(id, by)).after);
+        } catch (err) {
+          const e = err as { code?: string; message?: string; status?: number };
+          if (e.status !== 404 && e.status !== 409) throw err;
+          out.skipped.push({ id, code: e.code ?? 'error', message: e.message ?? String(err) });
         }
-        if (row.status === 'acknowledged') {
-          throw new Conflict('alert_already_acknowledged', `Alert ${id} was acknowledged by ${row.acknowledged_by ?? 'someone'} at ${row.acknowledged_at?.toISOString()}`, {
-            status: row.status,
-            acknowledged_by: row.acknowledged_by,
-            acknowledged_at: iso(row.acknowledged_at),
-          });
-        }
-        return { before: presentAlert(row), after: presentAlert(await repo.acknowledge(id, by, new Date())) };
-      });
-      publish('alert.acknowledged', result.after);
-      return result;
+      }
+      return out;
     },
+
+    /**
+     * Sends a test message to one channel, once (no retries), and answers what happened. The
+     * desktop channel's test is an `alert.test` event on the live stream, which desktop
+     * consoles show as a notification.
+     */
+    async testChannel(name: string, by: string): Promise<ChannelTestResult> {
+      const [channels, undecryptable] = await Promise.all([deps.channels.channels(), deps.channels.undecryptable()]);
+      const channel = channels.find((c) => c.name === name);
+      if (!channel) throw new NotFound('channel_not_found', `There is no notification channel named ${JSON.stringify(name)}`);
+      const started = Date.now();
+      const sentAt = new Date(started).toISOString();
+      const alert: AlertView = {
+        id: 0,
+        rule: 'test',
+        severity: 'info',
+        status: 'open',
+        agent_id: null,
+        title: `Test message to channel ${name}`,
+        message: `A test message sent by ${by} from the OPMAS console to check the channel "${name}". Nothing is wrong.`,
+        details: { test: true, requested_by: by },
+        count: 1,
+        first_seen_at: sentAt,
+        last_seen_at: sentAt,
+        acknowledged_at: null,
+        acknowledged_by: null,
+        resolved_at: null,
+        silence_id: null,
+      };
+      const result = (ok: boolean, attempts: number, error: string | null, detail: string): ChannelTestResult => ({
+        channel: name, type: channel.type, ok, attempts, error, detail, duration_ms: Date.now() - started, sent_at: sentAt,
+      });
+      if (undecryptable.has(name)) {
+        const error = 'its stored secret cannot be decrypted (was OPMAS_JWT_SECRET changed?); set the channel again';
+        return result(false, 0, error, `Not sent: ${error}.`);
+      }
+      if (channel.type === 'desktop') {
+        events.publish({ type: 'alert.test', agent_id: null, alert: { ...alert }, channel: name });
+        return result(true, 1, null, 'Sent on the live stream: every desktop console signed in with alerts:read shows it as a notification.');
+      }
+      const once = { ...channel, settings: { ...channel.settings, max_attempts: 1 } } as typeof channel;
+      const outcome = await deliver(once, 'raised', alert, { signal: shutdown.signal });
+      const where = channel.type === 'webhook' ? `the webhook at ${maskUrl(channel.secrets.url)}` : `the SMTP server ${channel.settings.host}:${channel.settings.port}`;
+      return outcome.ok
+        ? result(true, outcome.attempts, null, `Delivered: ${where} accepted it in ${Date.now() - started} ms.`)
+        : result(false, outcome.attempts, outcome.error, `Not delivered to ${where}: ${outcome.error ?? 'unknown error'}.`);
+    },
+
+    silences,
 
     /** The agent is going away: its alerts can no longer clear by themselves. */
     async resolveForAgent(agentId: string, reason: string): Promise<void> {

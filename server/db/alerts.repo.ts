@@ -18,6 +18,8 @@ export interface AlertRow {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_reason: string | null;
+  /** The silence that muted its notification, if any (migration 041). */
+  silence_id: number | null;
 }
 
 export interface NewAlert {
@@ -28,16 +30,31 @@ export interface NewAlert {
   message: string;
   details: Record<string, unknown>;
   dedup_key: string;
+  silence_id?: number | null;
 }
+
+import { ALERT_SORTS, type AlertSort } from '../alerts/rules.js';
+
+export { ALERT_SORTS, type AlertSort };
+
+/** Where the previous page ended, in the order of `sort`. */
+export type AlertCursor = { i: number; r?: number; t?: string };
 
 export interface AlertFilter {
   status?: string[];
   severity?: string[];
   agentId?: string;
-  rule?: string;
-  beforeId?: number;
+  rule?: string[];
+  /** Labels the alert's agent must carry (agents that no longer exist match none). */
+  labels?: Record<string, string>;
+  sort?: AlertSort;
+  after?: AlertCursor;
   limit: number;
 }
+
+/** Severity as a number for ordering: critical first when sorting descending. */
+const SEVERITY_RANK_SQL = "CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END";
+export const severityRankOf = (severity: string): number => (severity === 'critical' ? 2 : severity === 'warning' ? 1 : 0);
 
 export function alertsRepo(q: Queryable) {
   return {
@@ -51,7 +68,7 @@ export function alertsRepo(q: Queryable) {
         .returning('*');
       return row;
     },
-    async bump(id: number, changes: { severity: string; title: string; message: string; details: Record<string, unknown> }, now: Date): Promise<AlertRow> {
+    async bump(id: number, changes: { severity: string; title: string; message: string; details: Record<string, unknown>; silence_id?: number }, now: Date): Promise<AlertRow> {
       const [row] = await q('alerts')
         .where('id', id)
         .update({ ...changes, details: JSON.stringify(changes.details), count: q.raw('count + 1'), last_seen_at: now })
@@ -86,13 +103,25 @@ export function alertsRepo(q: Queryable) {
     active(rule: string, limit = 500): Promise<AlertRow[]> {
       return q('alerts').where('rule', rule).whereNot('status', 'resolved').orderBy('last_seen_at', 'asc').limit(limit);
     },
+    /** A keyset page, newest first (`newest`), worst first (`severity`) or by latest activity (`last_seen`); ties by id. */
     list(f: AlertFilter): Promise<AlertRow[]> {
-      const query = q('alerts').select('*').orderBy('id', 'desc').limit(f.limit + 1);
+      const query = q('alerts').select('*').limit(f.limit + 1);
+      const sort = f.sort ?? 'newest';
+      if (sort === 'severity') query.orderByRaw(`${SEVERITY_RANK_SQL} DESC, id DESC`);
+      else if (sort === 'last_seen') query.orderBy([{ column: 'last_seen_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+      else query.orderBy('id', 'desc');
       if (f.status?.length) query.whereIn('status', f.status);
       if (f.severity?.length) query.whereIn('severity', f.severity);
       if (f.agentId) query.where('agent_id', f.agentId);
-      if (f.rule) query.where('rule', f.rule);
-      if (f.beforeId !== undefined) query.where('id', '<', f.beforeId);
+      if (f.rule?.length) query.whereIn('rule', f.rule);
+      if (f.labels && Object.keys(f.labels).length > 0) {
+        query.whereIn('agent_id', q('agents').select('id').whereRaw('labels @> ?::jsonb', [JSON.stringify(f.labels)]));
+      }
+      if (f.after) {
+        if (sort === 'severity') query.whereRaw(`(${SEVERITY_RANK_SQL}, id) < (?, ?)`, [f.after.r ?? 0, f.after.i]);
+        else if (sort === 'last_seen') query.whereRaw('(last_seen_at, id) < (?::timestamptz, ?)', [f.after.t ?? new Date(0).toISOString(), f.after.i]);
+        else query.where('id', '<', f.after.i);
+      }
       return query;
     },
   };

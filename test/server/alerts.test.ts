@@ -169,7 +169,7 @@ describe('GET /alerts', () => {
     const res = await t.api.get('/api/v1/alerts?status=closed&severity=loud&rule=nope&limit=0&cursor=xyz&colour=red');
     expect(res.status).toBe(400);
     const paths = (res.body.error.details as Array<{ path: string }>).map((d) => d.path).sort();
-    expect(paths).toEqual(['colour', 'limit', 'rule', 'severity.0', 'status.0']);
+    expect(paths).toEqual(['colour', 'limit', 'rule.0', 'severity.0', 'status.0']);
     expect((await t.api.get('/api/v1/alerts?cursor=xyz')).body.error.details[0].path).toBe('cursor');
   });
 });
