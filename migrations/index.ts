@@ -35,6 +35,7 @@ import * as m104 from './20261206000004_observed_status.js';
 import * as m105 from './20261206000005_create_event_outbox.js';
 import * as m106 from './20261206000006_revocations_applied.js';
 import * as m107 from './20261206000007_create_setup_tokens.js';
+import * as m108 from './20261206000008_alert_engine_state.js';
 import * as m110 from './20261206000010_create_agent_metric_kinds.js';
 import * as m111 from './20261206000011_create_alert_silences.js';
 import * as m112 from './20261206000012_add_alert_silence_id.js';
@@ -79,6 +80,7 @@ export const migrations: NamedMigration[] = [
   { name: '20261206000005_create_event_outbox', ...m105 },
   { name: '20261206000006_revocations_applied', ...m106 },
   { name: '20261206000007_create_setup_tokens', ...m107 },
+  { name: '20261206000008_alert_engine_state', ...m108 },
   { name: '20261206000010_create_agent_metric_kinds', ...m110 },
   { name: '20261206000011_create_alert_silences', ...m111 },
   { name: '20261206000012_add_alert_silence_id', ...m112 },

@@ -260,6 +260,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       db,
       events,
       logger,
+      connection: broker.connection,
       channels: notificationChannels,
       crashLoop: alertEnvironment.crashLoop,
       policyChannels: policyChannelsFrom(async (id) => (await loadPolicy(db, id)).policy),

@@ -10,7 +10,7 @@ export const ALERT_SORTS = ['newest', 'severity', 'last_seen'] as const;
 export type AlertSort = (typeof ALERT_SORTS)[number];
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
-export const RULE_IDS = ['agent_failed', 'crash_loop', 'heartbeat_missed', 'resource_threshold', 'recovery_escalated', 'config_rolled_back'] as const;
+export const RULE_IDS = ['agent_failed', 'crash_loop', 'heartbeat_missed', 'resource_threshold', 'recovery_escalated', 'config_rolled_back', 'host_down'] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
@@ -32,7 +32,9 @@ export interface AlertSignal {
 /** Unresolved alerts of `rule` for `agent_id` to resolve, except those whose key is in `keep` (or whose details `when` refuses). */
 export interface ClearSignal {
   rule: RuleId;
-  agent_id: string;
+  /** The agent whose alerts clear; null for an alert about no agent, named by `key`. */
+  agent_id: string | null;
+  key?: string;
   keep?: string[];
   /** Resolve only the alerts whose details pass this test. */
   when?: (details: Record<string, unknown>) => boolean;
@@ -276,6 +278,33 @@ export const ALERT_RULES: readonly AlertRule[] = [
       if (e.type === 'config.applied') {
         return [{ rule: 'config_rolled_back', agent_id: e.agent_id, when: (d) => typeof d.version !== 'number' || e.version > d.version, reason: `configuration version ${e.version} applied` }];
       }
+      return [];
+    },
+  },
+  {
+    id: 'host_down',
+    severity: 'critical',
+    from: 'rule',
+    description:
+      "A host's supervisor stopped renewing its lease (killed, its machine down, cut off from NATS): nothing restarts or judges that host's agents (their health is unknown). Not raised when the supervisor stopped gracefully (it released its lease). One alert per host, resolved when its supervisor is back.",
+    raise(e) {
+      // A supervisor stopped on purpose released its lease: that is maintenance, not an outage.
+      if (e.type !== 'host.down' || e.details?.graceful === true) return [];
+      const reason = typeof e.details?.reason === 'string' ? e.details.reason : 'its lease ended';
+      return [
+        {
+          rule: 'host_down',
+          severity: 'critical',
+          agent_id: null,
+          key: dedupKey('host_down', null, e.host_id),
+          title: `Host ${e.host_id} is down`,
+          message: `The supervisor of host ${e.host_id} is gone: ${reason}. Its agents are not supervised until it is back (they keep running if they were).`,
+          details: { host_id: e.host_id, reason },
+        },
+      ];
+    },
+    clear(e) {
+      if (e.type === 'host.up') return [{ rule: 'host_down', agent_id: null, key: dedupKey('host_down', null, e.host_id), reason: `host ${e.host_id} is up again` }];
       return [];
     },
   },

@@ -4,6 +4,7 @@
 // expires by itself at its end time; ending it early keeps it as history.
 import type { Database } from '../db/database.js';
 import { alertSilencesRepo, type SilenceRow } from '../db/alert-silences.repo.js';
+import type { Queryable } from '../db/agents.repo.js';
 import { Conflict, NotFound, ValidationFailed } from '../errors.js';
 import { type Page, toPage } from '../http/cursor.js';
 import type { EventBus } from '../events/bus.js';
@@ -75,9 +76,9 @@ export function createSilenceService(deps: { db: Database; events: EventBus; age
 
   return {
     /** The active silence an alert of `rule` about `agentId` falls under, if any. */
-    async matching(agentId: string | null, rule: string): Promise<SilenceView | undefined> {
+    async matching(agentId: string | null, rule: string, q: Queryable = deps.db.knex): Promise<SilenceView | undefined> {
       const at = now();
-      const row = await alertSilencesRepo(deps.db.knex).matching(agentId, rule, at);
+      const row = await alertSilencesRepo(q).matching(agentId, rule, at);
       return row && presentSilence(row, at);
     },
 

@@ -85,9 +85,15 @@ export function alertsRepo(q: Queryable) {
       const [row] = await q('alerts').where('id', id).update({ status: 'acknowledged', acknowledged_at: now, acknowledged_by: by }).returning('*');
       return row;
     },
-    /** Resolves the unresolved alerts of `rule` (any rule when omitted) for `agentId`, except keys in `keep`. */
-    resolveMatching(f: { rule?: string; agentId: string; keep?: string[]; ids?: number[] }, reason: string, now: Date): Promise<AlertRow[]> {
-      const query = q('alerts').where('agent_id', f.agentId).whereNot('status', 'resolved');
+    /**
+     * Resolves the unresolved alerts of `rule` (any rule when omitted) for `agentId` (or, for an
+     * alert about no agent, the one with `key`), except keys in `keep`.
+     */
+    resolveMatching(f: { rule?: string; agentId: string | null; key?: string; keep?: string[]; ids?: number[] }, reason: string, now: Date): Promise<AlertRow[]> {
+      const query = q('alerts').whereNot('status', 'resolved');
+      if (f.agentId !== null) query.where('agent_id', f.agentId);
+      else query.whereNull('agent_id');
+      if (f.key) query.where('dedup_key', f.key);
       if (f.rule) query.where('rule', f.rule);
       if (f.keep && f.keep.length > 0) query.whereNotIn('dedup_key', f.keep);
       if (f.ids) query.whereIn('id', f.ids);
@@ -98,6 +104,36 @@ export function alertsRepo(q: Queryable) {
       const query = q('alerts').where('agent_id', agentId).whereNot('status', 'resolved');
       if (rule) query.where('rule', rule);
       return query;
+    },
+    /**
+     * How far the alert engine `name` has evaluated the stream `stream` (0 before it started, or
+     * when the stream is not the one the position was in), locked until the transaction ends.
+     */
+    async positionForUpdate(name: string, stream: string): Promise<number> {
+      await q.raw('INSERT INTO alert_engine_position (name, last_seq, stream) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING', [name, stream]);
+      const row = await q('alert_engine_position').where({ name }).forUpdate().first('last_seq', 'stream');
+      return row && row.stream === stream ? Number(row.last_seq) : 0;
+    },
+    async setPosition(name: string, stream: string, seq: number): Promise<void> {
+      await q('alert_engine_position').where({ name }).update({ last_seq: seq, stream, updated_at: q.fn.now(3) });
+    },
+    async addFailure(agentId: string, at: Date): Promise<void> {
+      await q('alert_failures').insert({ agent_id: agentId, failed_at: at });
+    },
+    /** The agent's failures in (from, to]. */
+    async failuresBetween(agentId: string, from: Date, to: Date): Promise<number> {
+      const row = await q('alert_failures').where('agent_id', agentId).where('failed_at', '>', from).where('failed_at', '<=', to).count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+    async lastFailure(agentId: string): Promise<Date | undefined> {
+      const row = await q('alert_failures').where('agent_id', agentId).max({ at: 'failed_at' }).first();
+      return row?.at ? new Date(row.at) : undefined;
+    },
+    async forgetFailures(f: { agentId?: string; before?: Date }): Promise<void> {
+      const query = q('alert_failures');
+      if (f.agentId) query.where('agent_id', f.agentId);
+      if (f.before) query.where('failed_at', '<', f.before);
+      await query.del();
     },
     /** Unresolved alerts of one rule, oldest activity first (the crash-loop sweep). */
     active(rule: string, limit = 500): Promise<AlertRow[]> {
@@ -148,6 +184,10 @@ export function alertDeliveriesRepo(q: Queryable) {
     },
     async update(id: number, changes: { status: string; attempts: number; last_error: string | null }): Promise<void> {
       await q('alert_deliveries').where('id', id).update({ ...changes, updated_at: new Date() });
+    },
+    /** Deliveries not finished (a replica that ran the alert engine died while sending them). */
+    unfinished(limit = 500): Promise<DeliveryRow[]> {
+      return q('alert_deliveries').whereIn('status', ['pending', 'retrying']).orderBy('id', 'asc').limit(limit);
     },
     forAlert(alertId: number): Promise<DeliveryRow[]> {
       return q('alert_deliveries').where('alert_id', alertId).orderBy('id', 'asc');

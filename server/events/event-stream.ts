@@ -19,6 +19,8 @@ import type { AmsEvent, AmsEventInput, EventBus } from './bus.js';
 
 export const EVENTS_STREAM = 'OPMAS_EVENTS';
 const SUBJECT_ROOT = 'opmas.events';
+/** The stream's subjects of events that record state (what the outbox publishes). */
+export const STATE_EVENT_SUBJECTS = `${SUBJECT_ROOT}.state.>`;
 /**
  * Events that are only a sample of something ongoing, or a view of a row kept elsewhere (the
  * audit log, a channel test's answer): not kept in the outbox, lost with a replica.

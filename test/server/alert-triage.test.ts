@@ -58,7 +58,7 @@ describe('alert titles and rules', () => {
     const res = await t.api.get('/api/v1/alerts/rules');
     expect(res.status).toBe(200);
     const byId = Object.fromEntries(res.body.items.map((r: any) => [r.id, r]));
-    expect(Object.keys(byId).sort()).toEqual(['agent_failed', 'config_rolled_back', 'crash_loop', 'heartbeat_missed', 'recovery_escalated', 'resource_threshold']);
+    expect(Object.keys(byId).sort()).toEqual(['agent_failed', 'config_rolled_back', 'crash_loop', 'heartbeat_missed', 'host_down', 'recovery_escalated', 'resource_threshold']);
     expect(byId.crash_loop).toMatchObject({ severity: 'critical', severity_from: 'rule' });
     expect(byId.agent_failed).toMatchObject({ severity: 'warning', severity_from: 'rule' });
     expect(byId.resource_threshold).toMatchObject({ severity_from: 'reason' });

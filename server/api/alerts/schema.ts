@@ -23,6 +23,7 @@ export const AlertSchema = z
     acknowledged_by: z.string().nullable(),
     resolved_at: z.string().nullable(),
     silence_id: z.number().int().nullable().describe('The silence that muted its notification (it was recorded and shown, not sent); null when it was notified as routed'),
+    host_id: z.string().nullable().describe('The host the alert is about (host_down: its supervisor is gone); null for an alert about an agent'),
   })
   .meta({ id: 'Alert' });
 

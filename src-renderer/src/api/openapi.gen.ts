@@ -1122,11 +1122,13 @@ export type components = {
                 [key: string]: unknown;
             };
             first_seen_at: string;
+            /** @description The host the alert is about (host_down: its supervisor is gone); null for an alert about an agent */
+            host_id: string | null;
             id: number;
             last_seen_at: string;
             message: string;
             resolved_at: string | null;
-            /** @description One of agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back */
+            /** @description One of agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back, host_down */
             rule: string;
             severity: components["schemas"]["AlertSeverity"];
             /** @description The silence that muted its notification (it was recorded and shown, not sent); null when it was notified as routed */
@@ -1174,7 +1176,7 @@ export type components = {
         AlertRule: {
             description: string;
             /** @enum {string} */
-            id: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back";
+            id: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down";
             /** @description The severity of its alerts; for rules whose severity comes from the health reason, the lowest it gives */
             severity: components["schemas"]["AlertSeverity"];
             /**
@@ -1305,7 +1307,7 @@ export type components = {
             ends_at?: string;
             reason: string;
             /** @description Mute this rule (with `agent_id`: only for that agent) */
-            rule?: ("agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back") | null;
+            rule?: ("agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down") | null;
         };
         DiscoveryToken: {
             agent_type: string | null;
@@ -3928,8 +3930,8 @@ export interface operations {
                 label?: string[];
                 /** @description Page size, 1 to 500 */
                 limit?: number;
-                /** @description agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back; repeat or comma-separate for several */
-                rule?: ("agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back")[];
+                /** @description agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back, host_down; repeat or comma-separate for several */
+                rule?: ("agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down")[];
                 /** @description info, warning or critical; repeat or comma-separate for several */
                 severity?: ("info" | "warning" | "critical")[];
                 /** @description newest (default), severity (critical first, then newest) or last_seen (latest activity first) */
@@ -6910,7 +6912,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1 to 500 */
                 limit?: number;
-                rule?: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back";
+                rule?: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down";
                 /** @description active (default): in force now; inactive: expired or ended early; all */
                 state?: "active" | "inactive" | "all";
             };
