@@ -16,6 +16,8 @@ import { Empty } from './features/common/states';
 import { LinkBanner } from './features/common/link';
 import { AdminView } from './features/admin/admin-view';
 import { FleetOverview } from './features/overview/fleet-overview';
+import { HostsView } from './features/hosts/hosts-view';
+import { HostView } from './features/hosts/host-view';
 
 function useTheme() {
   const theme = useConsoleStore((s) => s.theme);
@@ -38,12 +40,13 @@ export function App() {
   const signedIn = session === 'signed-in';
 
   useEffect(() => {
-    const titles: Record<string, string> = { dashboard: 'Fleet', overview: 'Fleet overview', agent: 'Agent', packages: 'Packages', alerts: 'Alerts', admin: 'Administration', settings: 'Settings', 'not-found': 'Not found' };
+    const titles: Record<string, string> = { dashboard: 'Fleet', overview: 'Fleet overview', agent: 'Agent', packages: 'Packages', hosts: 'Hosts', host: 'Host', alerts: 'Alerts', admin: 'Administration', settings: 'Settings', 'not-found': 'Not found' };
     document.title = `${signedIn ? titles[route.name] : 'Sign in'} · OPMAS Console`;
   }, [route.name, signedIn]);
 
   const nav = [
     { to: `/${fleetSearch}`, text: 'Fleet', active: route.name === 'dashboard' || route.name === 'agent' || route.name === 'overview' },
+    { to: '/hosts', text: 'Hosts', active: route.name === 'hosts' || route.name === 'host' },
     { to: '/alerts', text: 'Alerts', active: route.name === 'alerts', badge: alerts },
     { to: '/packages', text: 'Packages', active: route.name === 'packages' },
     { to: '/admin', text: 'Admin', active: route.name === 'admin' },
@@ -97,6 +100,10 @@ export function App() {
           <AdminView section={route.section} />
         ) : route.name === 'agent' ? (
           <AgentView id={route.id} tab={route.tab} at={route.at} />
+        ) : route.name === 'hosts' ? (
+          <HostsView />
+        ) : route.name === 'host' ? (
+          <HostView id={route.id} />
         ) : route.name === 'alerts' ? (
           <AlertsView />
         ) : route.name === 'packages' ? (

@@ -10,6 +10,7 @@ import { desktopNotice } from './store/desktop-notice';
 import { createEventIntake, type EventIntake } from './store/event-intake';
 import { createConsoleStore, type ConsoleStore } from './store/store';
 import { emptyFleet } from './store/fleet-slice';
+import { emptyHosts } from './store/hosts-slice';
 import { healthCounts } from './features/dashboard/fleet-view';
 
 export interface Console {
@@ -53,6 +54,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
       intake.resync();
       void s.getState().loadFleet({ quiet: true });
       if (s.getState().can('alerts:read')) void s.getState().loadAlerts();
+      if (s.getState().hosts.status !== 'idle') void s.getState().loadHosts({ quiet: true });
     },
     onStatus: (status) => s.getState().setStream(status),
   });
@@ -82,6 +84,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
         }
         if (state.packages.status !== 'idle') void state.loadPackages({ quiet: true });
         if (state.audit.status !== 'idle') void state.loadAudit();
+        if (state.hosts.status !== 'idle') void state.loadHosts({ quiet: true });
       }),
     );
   }
@@ -101,7 +104,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
     if (key === signedInTo) return;
     signedInTo = key;
     if (key) {
-      s.setState({ fleet: emptyFleet() });
+      s.setState({ fleet: emptyFleet(), hosts: emptyHosts() });
       s.getState().samples.book.clear();
       void onSignedIn();
     } else stream.stop();
