@@ -87,6 +87,8 @@ export interface AlertEvent {
   severity: AlertSeverity;
   title: string;
   agent_id?: string;
+  /** The host of a host alert (host_down), which has no agent. */
+  host_id?: string;
   message: string;
 }
 

@@ -36,6 +36,7 @@ export const alertEventRequest = z.object({
   severity,
   title: z.string().min(1).max(500),
   agent_id: z.string().min(1).max(200).optional(),
+  host_id: z.string().min(1).max(200).optional(),
   message: z.string().max(5000),
 });
 
