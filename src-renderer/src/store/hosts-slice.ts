@@ -26,9 +26,17 @@ export const emptyHosts = (): HostsState => ({ status: 'idle', error: null, item
 /** Host events of one moment (several hosts lost together) arrive together: one reload after the burst. */
 export const HOST_RELOAD_MS = 300;
 
-/** Hosts by name, then id; up ones are not put first, so a row does not jump when its host goes down. */
+/**
+ * Hosts by id (what an operator names a host with --host-id; its name is the machine's, the same
+ * for two hosts on one machine). Up ones are not put first, so a row does not jump when it goes down.
+ */
 export function sortHosts(hosts: Iterable<Host>): Host[] {
-  return [...hosts].sort((a, b) => a.name.localeCompare(b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** How a host is named in lists and headings: its id, and its machine's name when that says more. */
+export function hostLabel(id: string, host: Pick<Host, 'name'> | undefined): string {
+  return host && host.name && host.name !== id ? `${id} (${host.name})` : id;
 }
 
 /** The row after a host event (status and since; an up host was just seen). */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AmsClient } from '../../../src-renderer/src/api/client';
 import type { Alert, Host, LiveEvent } from '../../../src-renderer/src/api/types';
 import { createConsoleStore } from '../../../src-renderer/src/store/store';
-import { HOST_RELOAD_MS, sortHosts } from '../../../src-renderer/src/store/hosts-slice';
+import { HOST_RELOAD_MS, hostLabel, sortHosts } from '../../../src-renderer/src/store/hosts-slice';
 import { countsByHost, hostCounts, processBreakdown, supervisorSentence } from '../../../src-renderer/src/features/hosts/host-model';
 import { intentNotes } from '../../../src-renderer/src/features/agent/intent';
 import { DEFAULT_QUERY, filterAgents, groupIds, groupRows, orderedIds, queryFromSearch, searchFromQuery, facets } from '../../../src-renderer/src/features/dashboard/fleet-view';
@@ -131,8 +131,11 @@ describe('the hosts slice', () => {
     expect(other.getState().hosts).toMatchObject({ status: 'error', items: new Map() });
   });
 
-  it('hosts are listed by name then id, so a row does not move when its host goes down', () => {
-    expect(sortHosts([host({ id: 'b', name: 'zeta' }), host({ id: 'a', name: 'alpha', status: 'down' }), host({ id: 'c', name: 'alpha' })]).map((h) => h.id)).toEqual(['a', 'c', 'b']);
+  it('hosts are listed by id, so a row does not move when its host goes down, and named by id with their machine', () => {
+    expect(sortHosts([host({ id: 'b', name: 'alpha' }), host({ id: 'c', name: 'alpha', status: 'down' }), host({ id: 'a', name: 'zeta' })]).map((h) => h.id)).toEqual(['a', 'b', 'c']);
+    expect(hostLabel('edge-1', { name: 'rack4.example' })).toBe('edge-1 (rack4.example)');
+    expect(hostLabel('edge-1', { name: 'edge-1' })).toBe('edge-1');
+    expect(hostLabel('edge-1', undefined)).toBe('edge-1');
   });
 });
 

@@ -127,7 +127,7 @@ function AgentHeader({ agent }: { agent: Agent }) {
   useEffect(() => {
     if (agent.host_id && hostsIdle) void loadHosts();
   }, [agent.host_id, hostsIdle, loadHosts]);
-  const notes = intentNotes(agent, host ? { name: host.name, status: host.status } : null);
+  const notes = intentNotes(agent, host ? { name: host.id, status: host.status } : null);
   return (
     <header className="view-header agent-header">
       <div>
@@ -140,7 +140,7 @@ function AgentHeader({ agent }: { agent: Agent }) {
           {agent.host_id ? (
             <span data-testid="agent-host">
               {' '}
-              · host <Link to={hostPath(agent.host_id)}>{host?.name ?? agent.host_id}</Link>
+              · host <Link to={hostPath(agent.host_id)}>{agent.host_id}</Link>
               {host && host.status !== 'up' && (
                 <>
                   {' '}

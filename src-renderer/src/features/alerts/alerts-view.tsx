@@ -10,6 +10,7 @@ import type { Alert, NewSilence, Silence } from '../../api/types';
 import { ApiError } from '../../api/errors';
 import { useConsole, useConsoleStore } from '../../store/context';
 import { silenceActive, silenceFor } from '../../store/alerts-slice';
+import { hostLabel } from '../../store/hosts-slice';
 import { Link, agentPath, hostPath, navigate, useLocation } from '../../router';
 import { Badge } from '../common/badges';
 import { FormDialog } from '../common/dialog';
@@ -73,7 +74,7 @@ export function AlertsView() {
   }, [agentIds, agents]);
   const hostIds = useMemo(() => [...new Set(all.map((a) => a.host_id).filter((x): x is string => !!x))].sort(), [all]);
   const nameOf = (id: string | null) => (id ? (agents.get(id)?.agent_name ?? id) : 'the fleet');
-  const hostNameOf = (id: string) => hosts.get(id)?.name ?? id;
+  const hostNameOf = (id: string) => hostLabel(id, hosts.get(id));
   const selectable = canWrite && query.status === 'open';
   const selectedShown = shown.filter((a) => selected.has(a.id));
 
@@ -322,7 +323,7 @@ function AlertItem({
         ) : a.host_id ? (
           <>
             <Link to={hostPath(a.host_id)} data-testid="alert-host-link">
-              host {hostName ?? a.host_id}
+              host {a.host_id}
             </Link>
             {` since ${dateTime(a.first_seen_at)} · `}
           </>

@@ -9,6 +9,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { Agent, LifecycleAction } from '../../api/types';
 import { HEALTH_STATUSES, PROCESS_STATUSES, RECOVERY_STATUSES } from '../../api/types';
 import { useConsole, useConsoleStore } from '../../store/context';
+import { hostLabel } from '../../store/hosts-slice';
 import type { BulkResult } from '../../store/fleet-slice';
 import { Link, agentPath, navigate, useLocation } from '../../router';
 import { Badge } from '../common/badges';
@@ -69,7 +70,7 @@ export function DashboardView() {
   useEffect(() => {
     if (hostsStatus === 'idle') void loadHosts();
   }, [hostsStatus, loadHosts]);
-  const hostName = useCallback((id: string) => hosts.get(id)?.name ?? id, [hosts]);
+  const hostName = useCallback((id: string) => hostLabel(id, hosts.get(id)), [hosts]);
   const { search } = useLocation();
   // Back on the Fleet page through a link without a query: the last view the user had.
   useEffect(() => {

@@ -67,11 +67,11 @@ function HostPage({ host }: { host: Host }) {
       <header className="view-header host-header">
         <div>
           <p className="breadcrumb">
-            <Link to="/hosts">Hosts</Link> / {host.id} <StaleNote />
+            <Link to="/hosts">Hosts</Link> / host <StaleNote />
           </p>
-          <h1 id="host-title">{host.name}</h1>
+          <h1 id="host-title">{host.id}</h1>
           <p className="agent-id">
-            <code>{host.id}</code> <CopyButton text={host.id} label="Copy ID" />
+            <CopyButton text={host.id} label="Copy ID" /> machine {host.name}
           </p>
         </div>
         <div className="agent-states">
@@ -129,7 +129,7 @@ function HostPage({ host }: { host: Host }) {
           </p>
         </section>
       </div>
-      <section className="panel flush host-agents-panel" aria-label={`Agents of ${host.name}`}>
+      <section className="panel flush host-agents-panel" aria-label={`Agents of host ${host.id}`}>
         {listed.state.status === 'error' && rows.length === 0 ? (
           <ErrorState what="load the host's agents" error={listed.state.error} retry={() => void listed.reload()} />
         ) : listed.state.data === undefined && rows.length === 0 ? (

@@ -72,14 +72,11 @@ function HostRow({ host: h, counts }: { host: Host; counts: StateCounts }) {
     <tr data-host-id={h.id} data-status={h.status}>
       <td>
         <Link to={hostPath(h.id)} className="host-link">
-          {h.name}
+          {h.id}
         </Link>
-        {h.name !== h.id && <span className="muted small host-id"> {h.id}</span>}
-        {(h.address || h.pid !== null) && (
-          <span className="muted small block">
-            {[h.address, h.pid !== null ? `pid ${h.pid}` : null].filter(Boolean).join(' · ')}
-          </span>
-        )}
+        <span className="muted small block">
+          {[h.name !== h.id ? `machine ${h.name}` : null, h.address, h.pid !== null ? `pid ${h.pid}` : null].filter(Boolean).join(' · ') || '—'}
+        </span>
       </td>
       <td className="host-state">
         <Badge kind="host" value={h.status} />
