@@ -7,7 +7,7 @@ import type { AmsClient } from '../../../src-renderer/src/api/client';
 import type { Alert, Host, LiveEvent } from '../../../src-renderer/src/api/types';
 import { createConsoleStore } from '../../../src-renderer/src/store/store';
 import { HOST_RELOAD_MS, hostLabel, sortHosts } from '../../../src-renderer/src/store/hosts-slice';
-import { countsByHost, hostCounts, processBreakdown, supervisorSentence } from '../../../src-renderer/src/features/hosts/host-model';
+import { countsByHost, hostCounts, processBreakdown, supervisorSentence, supervisorState } from '../../../src-renderer/src/features/hosts/host-model';
 import { intentNotes } from '../../../src-renderer/src/features/agent/intent';
 import { DEFAULT_QUERY, filterAgents, groupIds, groupRows, orderedIds, queryFromSearch, searchFromQuery, facets } from '../../../src-renderer/src/features/dashboard/fleet-view';
 import { alertQueryFromSearch, searchFromAlertQuery, selectAlerts } from '../../../src-renderer/src/features/alerts/alert-query';
@@ -175,6 +175,9 @@ describe("a host's agents and supervisor", () => {
     expect(supervisorSentence({ status: 'down', status_since: null }, now, { reason: 'its supervisor stopped', graceful: true })).toBe('Down: its supervisor was stopped.');
     expect(supervisorSentence({ status: 'down', status_since: null }, now)).toBe('Down: its supervisor no longer holds the lease.');
     expect(supervisorSentence({ status: 'unknown', status_since: null }, now)).toMatch(/^Not seen yet/);
+    // The Hosts table shows the same in two parts beside the badge.
+    expect(supervisorState({ status: 'down', status_since: since.toISOString() }, now, { reason: 'its lease was released', graceful: false })).toEqual({ since: `since ${at} (3 min)`, why: 'its lease was released' });
+    expect(supervisorState({ status: 'unknown', status_since: since.toISOString() }, now)).toEqual({ since: '', why: "no supervisor has taken this host's lease" });
   });
 });
 

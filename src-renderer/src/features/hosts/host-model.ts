@@ -44,14 +44,18 @@ export interface DownReason {
   graceful: boolean;
 }
 
+/** The host's supervisor in parts: since when it is in its state ("since 10:00:00 (3 min)", or '') and why. */
+export function supervisorState(host: Pick<Host, 'status' | 'status_since'>, nowMs: number, down?: DownReason): { since: string; why: string } {
+  const at = host.status_since ? Date.parse(host.status_since) : NaN;
+  const since = Number.isNaN(at) ? '' : `since ${timeOfDay(at)} (${shortDuration((nowMs - at) / 1000)})`;
+  if (host.status === 'up') return { since, why: "its supervisor holds the host's lease" };
+  if (host.status === 'down') return { since, why: down ? (down.graceful ? 'its supervisor was stopped' : down.reason) : 'its supervisor no longer holds the lease' };
+  return { since: '', why: "no supervisor has taken this host's lease" };
+}
+
 /** One sentence on the host's supervisor: up since when, or down since when and why. */
 export function supervisorSentence(host: Pick<Host, 'status' | 'status_since'>, nowMs: number, down?: DownReason): string {
-  const since = host.status_since ? Date.parse(host.status_since) : NaN;
-  const when = Number.isNaN(since) ? '' : ` since ${timeOfDay(since)} (${shortDuration((nowMs - since) / 1000)})`;
-  if (host.status === 'up') return `Up${when}: its supervisor holds the host's lease.`;
-  if (host.status === 'down') {
-    const why = down ? (down.graceful ? 'its supervisor was stopped' : down.reason) : 'its supervisor no longer holds the lease';
-    return `Down${when}: ${why}.`;
-  }
-  return 'Not seen yet: no supervisor has taken this host\'s lease.';
+  const { since, why } = supervisorState(host, nowMs, down);
+  const word = host.status === 'up' ? 'Up' : host.status === 'down' ? 'Down' : 'Not seen yet';
+  return `${word}${since ? ` ${since}` : ''}: ${why}.`;
 }

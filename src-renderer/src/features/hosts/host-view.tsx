@@ -1,6 +1,7 @@
 // One host: its supervisor (state and since when, why it went down, version, address, pid, agents
 // directory, started, last seen, epoch), its open host_down alert, and its agents (GET
-// /agents?host_id=) with their observed and desired states, kept live through the fleet.
+// /agents?host_id=) with their observed and desired states, kept live through the fleet and read
+// again every few seconds (their last heartbeat is no live event).
 import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { Agent, Host } from '../../api/types';
@@ -14,11 +15,11 @@ import { StaleNote } from '../common/link';
 import { RelativeTime } from '../common/relative-time';
 import { Empty, ErrorState, InlineError, Loading } from '../common/states';
 import { useNow } from '../common/use-now';
-import { useResource } from '../common/use-resource';
+import { type Resource, useResource } from '../common/use-resource';
 import { sortAgents } from '../dashboard/fleet-view';
 import { hostCounts, supervisorSentence } from './host-model';
 import { AgentCounts } from './hosts-view';
-import { useCountsByHost, useHosts } from './use-hosts';
+import { HOSTS_REFRESH_MS, useCountsByHost, useHosts } from './use-hosts';
 
 export function HostView({ id }: { id: string }) {
   const { hosts, loadHosts } = useHosts();
@@ -54,6 +55,11 @@ function HostPage({ host }: { host: Host }) {
   useEffect(() => {
     if (listed.state.data) store.getState().upsertAgents(listed.state.data);
   }, [listed.state.data]);
+  // Heartbeats are no live event: the rows' last heartbeat is read again with the host's last seen.
+  useEffect(() => {
+    const timer = setInterval(() => void listed.reload(), HOSTS_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [listed.reload]);
   const rows = useMemo(() => {
     const mine = new Map<string, Agent>();
     for (const a of listed.state.data ?? []) mine.set(a.id, agents.get(a.id) ?? a);
@@ -69,15 +75,13 @@ function HostPage({ host }: { host: Host }) {
           <p className="breadcrumb">
             <Link to="/hosts">Hosts</Link> / host <StaleNote />
           </p>
-          <h1 id="host-title">{host.id}</h1>
+          <h1 id="host-title">
+            {host.id} <Badge kind="host" value={host.status} title={`Its supervisor is ${host.status}`} />
+          </h1>
           <p className="agent-id">
-            <CopyButton text={host.id} label="Copy ID" /> machine {host.name}
+            machine {host.name}
+            {host.pid !== null && ` · pid ${host.pid}`} · epoch {host.epoch} <CopyButton text={host.id} label="Copy ID" />
           </p>
-        </div>
-        <div className="agent-states">
-          <span>
-            Supervisor <Badge kind="host" value={host.status} />
-          </span>
         </div>
       </header>
       {host.status === 'down' && (
@@ -127,47 +131,53 @@ function HostPage({ host }: { host: Host }) {
           <p>
             <AgentCounts counts={counts} hostId={host.id} />
           </p>
+          <HostAgents rows={rows} listed={listed} />
         </section>
       </div>
-      <section className="panel flush host-agents-panel" aria-label={`Agents of host ${host.id}`}>
-        {listed.state.status === 'error' && rows.length === 0 ? (
-          <ErrorState what="load the host's agents" error={listed.state.error} retry={() => void listed.reload()} />
-        ) : listed.state.data === undefined && rows.length === 0 ? (
-          <Loading what="the host's agents" />
-        ) : rows.length === 0 ? (
-          <Empty title="No agent on this host">Agent packages in its agents directory are registered by its supervisor.</Empty>
-        ) : (
-          <>
-            {listed.state.status === 'error' && <InlineError what="refresh the host's agents" error={listed.state.error} retry={() => void listed.reload()} />}
-            <table className="list-table" data-testid="host-agents">
-              <caption className="sr-only">{plural(rows.length, 'agent')} on this host</caption>
-              <ColumnHeads columns={['Agent', 'Process', 'Health', 'Should be', 'Last heartbeat']} />
-              <tbody>
-                {rows.map((a) => (
-                  <tr key={a.id} data-agent-id={a.id}>
-                    <td>
-                      <Link to={agentPath(a.id)}>{a.agent_name}</Link> <span className="muted small">{a.agent_version}</span>
-                    </td>
-                    <td>
-                      <Badge kind="process" value={a.status} />
-                    </td>
-                    <td>
-                      <Badge kind="health" value={a.health} />
-                    </td>
-                    <td>
-                      {label(a.desired_state)}
-                      {a.held && <span className="badge badge-health-warning small" title={a.held_reason ?? undefined}>held</span>}
-                    </td>
-                    <td className="nowrap">
-                      <RelativeTime iso={a.last_heartbeat} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </>
-        )}
-      </section>
     </section>
+  );
+}
+
+function HostAgents({ rows, listed }: { rows: Agent[]; listed: Resource<Agent[]> }) {
+  return (
+    <>
+      {listed.state.status === 'error' && rows.length === 0 ? (
+        <ErrorState what="load the host's agents" error={listed.state.error} retry={() => void listed.reload()} />
+      ) : listed.state.data === undefined && rows.length === 0 ? (
+        <Loading what="the host's agents" />
+      ) : rows.length === 0 ? (
+        <Empty title="No agent on this host">Agent packages in its agents directory are registered by its supervisor.</Empty>
+      ) : (
+        <>
+          {listed.state.status === 'error' && <InlineError what="refresh the host's agents" error={listed.state.error} retry={() => void listed.reload()} />}
+          <table className="list-table" data-testid="host-agents">
+            <caption className="sr-only">{plural(rows.length, 'agent')} on this host</caption>
+            <ColumnHeads columns={['Agent', 'Process', 'Health', 'Should be', 'Last heartbeat']} />
+            <tbody>
+              {rows.map((a) => (
+                <tr key={a.id} data-agent-id={a.id}>
+                  <td>
+                    <Link to={agentPath(a.id)}>{a.agent_name}</Link> <span className="muted small">{a.agent_version}</span>
+                  </td>
+                  <td>
+                    <Badge kind="process" value={a.status} />
+                  </td>
+                  <td>
+                    <Badge kind="health" value={a.health} />
+                  </td>
+                  <td>
+                    {label(a.desired_state)}
+                    {a.held && <span className="badge badge-health-warning small" title={a.held_reason ?? undefined}>held</span>}
+                  </td>
+                  <td className="nowrap">
+                    <RelativeTime iso={a.last_heartbeat} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </>
   );
 }

@@ -14,7 +14,7 @@ import { RelativeTime } from '../common/relative-time';
 import { Empty, ErrorState, InlineError, Loading } from '../common/states';
 import { useNow } from '../common/use-now';
 import type { StateCounts } from '../dashboard/fleet-view';
-import { hostCounts, processBreakdown, supervisorSentence } from './host-model';
+import { hostCounts, processBreakdown, supervisorState } from './host-model';
 import { useCountsByHost, useHosts } from './use-hosts';
 
 export function HostsView() {
@@ -68,6 +68,7 @@ export function HostsView() {
 function HostRow({ host: h, counts }: { host: Host; counts: StateCounts }) {
   const now = useNow();
   const reason = useConsoleStore((s) => s.hosts.downReasons.get(h.id));
+  const state = supervisorState(h, now, h.status === 'down' ? reason : undefined);
   return (
     <tr data-host-id={h.id} data-status={h.status}>
       <td>
@@ -79,10 +80,13 @@ function HostRow({ host: h, counts }: { host: Host; counts: StateCounts }) {
         </span>
       </td>
       <td className="host-state">
-        <Badge kind="host" value={h.status} />
-        <span className="small block" title={h.status_since ? dateTime(h.status_since) : undefined}>
-          {supervisorSentence(h, now, h.status === 'down' ? reason : undefined)}
-        </span>
+        <Badge kind="host" value={h.status} />{' '}
+        {state.since && (
+          <span className="small" title={h.status_since ? dateTime(h.status_since) : undefined}>
+            {state.since}
+          </span>
+        )}
+        <span className="small block host-why">{state.why}</span>
       </td>
       <td className="nowrap">{h.version ?? <span className="muted">—</span>}</td>
       <td className="nowrap" data-testid="host-last-seen">
