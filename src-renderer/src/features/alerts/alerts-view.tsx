@@ -195,7 +195,6 @@ export function AlertsView() {
                   key={a.id}
                   alert={a}
                   agentName={nameOf(a.agent_id)}
-                  hostName={a.host_id ? hostNameOf(a.host_id) : null}
                   silence={silenceFor(a, silenceList, now) ?? (a.silence_id ? silences.items[a.silence_id] : undefined)}
                   selectable={selectable}
                   selected={selected.has(a.id)}
@@ -260,7 +259,6 @@ function AckBar({ shown, selected, setSelected, down }: { shown: Alert[]; select
 function AlertItem({
   alert: a,
   agentName,
-  hostName,
   silence,
   selectable,
   selected,
@@ -271,8 +269,6 @@ function AlertItem({
 }: {
   alert: Alert;
   agentName: string;
-  /** The host's name for an alert about a host (host_down); null for an agent's. */
-  hostName: string | null;
   silence: Silence | undefined;
   selectable: boolean;
   selected: boolean;
