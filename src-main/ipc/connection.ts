@@ -4,7 +4,7 @@ import type { ConnectionManager } from '../connection/connection-manager.js';
 import type { ProfileStore } from '../profiles/profile-store.js';
 import * as ch from './channels.js';
 import type { IpcRegistrar } from './registrar.js';
-import { credentialProfileRequest, loginRequest, newProfileRequest, profileIdRequest, updateProfileRequest } from './schemas.js';
+import { credentialProfileRequest, loginRequest, newProfileRequest, profileIdRequest, streamDownRequest, updateProfileRequest } from './schemas.js';
 
 export interface ConnectionIpcDeps {
   registrar: IpcRegistrar;
@@ -15,6 +15,10 @@ export interface ConnectionIpcDeps {
 export function registerConnectionIpc({ registrar, connection }: ConnectionIpcDeps): void {
   registrar.handle(ch.connectionInfo, null, () => connection.info());
   registrar.handle(ch.accessToken, null, () => connection.accessToken());
+  // The renderer's word is enough to move only off the URL in use, and only to the profile's next one.
+  registrar.handle(ch.streamDown, streamDownRequest, ({ url, attempts }) =>
+    connection.reportUnreachable(url, `its live stream dropped and did not come back after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}`),
+  );
 }
 
 export function registerProfileIpc({ registrar, connection, profiles }: ConnectionIpcDeps): void {

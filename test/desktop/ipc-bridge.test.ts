@@ -133,6 +133,7 @@ describe('IPC contract', () => {
       () => opmas.app.info(),
       () => opmas.connection.info(),
       () => opmas.connection.accessToken(),
+      () => opmas.connection.reportStreamDown('http://127.0.0.1:9', 3),
       () => opmas.profiles.list(),
       () => opmas.profiles.create({ name: 'x', mode: 'attach', url: 'http://127.0.0.1:9' }),
       () => opmas.profiles.update('nope', { name: 'y' }),
@@ -245,6 +246,35 @@ describe('bridge flows', () => {
     expect(await opmas.connection.accessToken()).toEqual({ ok: true, value: null });
     expect(await liveRefreshTokens(ams, ops.id)).toEqual([]);
     expect((await meWith(ams.url, token.value)).status).toBe(401);
+  });
+
+  it('an attach profile of several URLs: created with urls, and a live stream that does not come back moves it off the URL in use, only that one', async () => {
+    const ops = await createUser(ams);
+    const w = wire();
+    const { opmas, credentials } = consoleApp(w);
+    const seen: ConnectionInfo[] = [];
+    opmas.connection.onChange((info) => seen.push(info));
+    const replica = 'http://127.0.0.1:9';
+    const profile = await opmas.profiles.create({ name: 'Cluster', mode: 'attach', urls: [`${ams.url}/`, replica] });
+    expect(profile).toEqual({ ok: true, value: { id: expect.any(String), name: 'Cluster', mode: 'attach', url: ams.url, urls: [ams.url, replica] } });
+    if (!profile.ok) return;
+    cleanups.push(() => credentials.delete(profile.value.id));
+    expect(await opmas.profiles.create({ name: 'Twice', mode: 'attach', urls: [ams.url, `${ams.url}/`] })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: `The AMS URL ${ams.url} is listed twice` } });
+    expect(await opmas.profiles.create({ name: 'Both', mode: 'attach', url: ams.url, urls: [replica] })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await opmas.profiles.switchTo(profile.value.id)).toMatchObject({ ok: true, value: { amsUrl: ams.url, attach: { urls: [ams.url, replica], current: 0, failover: null } } });
+    expect(await opmas.credentials.login(ops.username, ops.password)).toMatchObject({ ok: true, value: { status: 'signed-in' } });
+
+    // About a URL that is not the one in use, or with a count that is no count: nothing moves.
+    expect(await opmas.connection.reportStreamDown(replica, 3)).toEqual({ ok: true, value: false });
+    expect(await opmas.connection.reportStreamDown(ams.url, 0)).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('attempts') } });
+    expect(await opmas.connection.reportStreamDown(ams.url, 3)).toEqual({ ok: true, value: true });
+    const info = await opmas.connection.info();
+    expect(info).toMatchObject({
+      ok: true,
+      value: { amsUrl: replica, attach: { current: 1, failover: { from: ams.url, to: replica, reason: 'its live stream dropped and did not come back after 3 attempts' } }, session: { status: 'signed-in' } },
+    });
+    // The renderer was told, and the session (tokens valid on any replica) carried on.
+    expect(seen.at(-1)).toMatchObject({ amsUrl: replica, attach: { current: 1 }, session: { status: 'signed-in' } });
   });
 
   it('host mode: switching to the host profile starts the bundled AMS, signs in with the secret and hands the renderer a working admin token', async () => {
