@@ -18,6 +18,7 @@ import { AdminView } from './features/admin/admin-view';
 import { FleetOverview } from './features/overview/fleet-overview';
 import { HostsView } from './features/hosts/hosts-view';
 import { HostView } from './features/hosts/host-view';
+import { AttachIndicator } from './features/connect/attach-indicator';
 
 function useTheme() {
   const theme = useConsoleStore((s) => s.theme);
@@ -80,6 +81,7 @@ export function App() {
         )}
         <div className="topbar-end">
           {desktop?.profile && <span className="profile-name" title="Connection profile">{desktop.profile.name}</span>}
+          <AttachIndicator />
           <ConnectionBadge />
           {signedIn && me && (
             <Link to="/settings" className="user" title={`Signed in as ${me.username} (${me.role})`}>
