@@ -20,15 +20,20 @@ describe('rule severities', () => {
       { type: 'health.changed', agent_id: A, from: 'healthy', to: 'critical', reasons: [{ kind: 'heartbeat', level: 'critical' }, { kind: 'threshold', metric: 'cpu_percent', level: 'critical' }] },
       { type: 'recovery.escalated', agent_id: A, attempt: 3 },
       { type: 'config.rolled_back', agent_id: A, version: 2, details: {} },
+      { type: 'host.down', host_id: 'host-b', details: { reason: 'its lease expired' } },
+      { type: 'host.down', host_id: 'host-c', details: { graceful: true } },
     ];
     const raised = events.flatMap((e) => evaluateRules(ev(e), { crashLoop: DEFAULT_CRASH_LOOP, recentFailures: 5, agentName: 'Sec' }).raise);
     for (const rule of ALERT_RULES) {
       const mine = raised.filter((r) => r.rule === rule.id);
       expect(mine.length, rule.id).toBeGreaterThan(0);
+      if (rule.id === 'host_down') expect(mine.map((r) => r.details?.host_id)).toEqual(['host-b']); // a graceful stop raises nothing
       for (const s of mine) {
         if (rule.from === 'rule') expect(s.severity, rule.id).toBe(rule.severity);
         else expect(s.severity, rule.id).toBe('critical');
-        expect(s.title, rule.id).toContain('Sec');
+        // Agent alerts name the agent by its name; host alerts name the host.
+        if (rule.id === 'host_down') expect(s.title).toContain('host-b');
+        else expect(s.title, rule.id).toContain('Sec');
         expect(s.title, rule.id).not.toContain(A);
       }
     }
