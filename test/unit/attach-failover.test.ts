@@ -1,13 +1,9 @@
-// The pure parts of attach failover: an attach profile's URLs and which one is in use (moving to
-// the next, wrapping, ignoring a report about a URL already left), which failures count as "does
-// not answer" (and which surely never reached an AMS), and a call that fails over and tries again
-// only where that is safe. The renderer's side: what it says, the URL box, and when a stream that
-// does not come back is reported.
+// The pure parts of attach failover in the main process: an attach profile's URLs and which one is
+// in use (moving to the next, wrapping, ignoring a report about a URL already left), which failures
+// count as "does not answer" (and which surely never reached an AMS), and a call that fails over
+// and tries again only where that is safe. The renderer's side: test/unit/console/attach.test.ts.
 import { describe, expect, it } from 'vitest';
 import { createEndpoints, gatewayFailure, networkFailure, withFailover } from '../../src-main/connection/endpoints';
-import { attachSummary, parseUrlList, shortUrl } from '../../src-renderer/src/features/connect/attach-state';
-import { createStreamWatch } from '../../src-renderer/src/api/stream-watch';
-import type { StreamStatus } from '../../src-renderer/src/api/stream';
 
 const [A, B, C] = ['https://ams-a.example:8470', 'https://ams-b.example:8470', 'https://ams-c.example'];
 
@@ -108,48 +104,5 @@ describe('a call that fails over', () => {
     const refusedLogin = Object.assign(new Error('invalid credentials'), { status: 401 });
     await expect(withFailover(e, { attempt: async () => Promise.reject(refusedLogin), unreachable, resend: true })).rejects.toBe(refusedLogin);
     expect(e.state().current).toBe(0);
-  });
-});
-
-describe('the console on an attach profile with several URLs', () => {
-  const now = Date.parse('2026-03-04T10:05:00');
-  it('says which URL it is on, out of how many, and when and why it failed over', () => {
-    expect(attachSummary(null, now)).toBeNull();
-    expect(attachSummary({ urls: [A], current: 0, failover: null }, now)).toMatchObject({ url: A, position: null, failover: null, failedOver: false });
-    const s = attachSummary({ urls: [A, B], current: 1, failover: { from: A, to: B, at: Date.parse('2026-03-04T10:03:00'), reason: 'did not answer (ECONNREFUSED)' } }, now);
-    expect(s).toEqual({
-      url: B,
-      position: 'URL 2 of 2',
-      failover: `failed over at 10:03:00 (2 min ago) from ${A}: did not answer (ECONNREFUSED)`,
-      short: 'ams-b.example:8470',
-      failedOver: true,
-    });
-    expect(shortUrl('https://ams.example/opmas')).toBe('ams.example/opmas');
-  });
-
-  it('reads the URL box one per line (or separated by spaces or commas), blanks dropped, order kept', () => {
-    expect(parseUrlList(`${A}\n\n  ${B} ,${C}\n`)).toEqual([A, B, C]);
-    expect(parseUrlList('   ')).toEqual([]);
-  });
-
-  it('reports a stream that does not come back on one URL once, after three failed connections there; a new URL starts over; a refused token is not counted', () => {
-    const watch = createStreamWatch(3);
-    const failed = (attempt: number, reason = 'live stream unavailable'): StreamStatus => ({ state: attempt >= 3 ? 'offline' : 'reconnecting', attempt, retryAt: 1, reason });
-    watch.connecting(`${A}/api/v1/agents/ws`);
-    expect(watch.status({ state: 'live', attempt: 0, retryAt: null, reason: null })).toBeNull();
-    expect(watch.status(failed(1, 'live stream dropped'))).toBeNull();
-    expect(watch.status(failed(2, 'unauthenticated'))).toBeNull();
-    expect(watch.status(failed(3))).toBeNull();
-    expect(watch.status(failed(4))).toEqual({ url: `${A}/api/v1/agents/ws`, attempts: 3 });
-    expect(watch.status(failed(5))).toBeNull();
-    // Failed over: the next URL gets its own three tries.
-    watch.connecting(`${B}/api/v1/agents/ws`);
-    expect(watch.status(failed(6))).toBeNull();
-    expect(watch.status(failed(7))).toBeNull();
-    expect(watch.status(failed(8))).toEqual({ url: `${B}/api/v1/agents/ws`, attempts: 3 });
-    // Live again: counting starts over on the same URL.
-    expect(watch.status({ state: 'live', attempt: 0, retryAt: null, reason: null })).toBeNull();
-    for (let i = 1; i < 3; i++) expect(watch.status(failed(i))).toBeNull();
-    expect(watch.status(failed(3))).toEqual({ url: `${B}/api/v1/agents/ws`, attempts: 3 });
   });
 });
