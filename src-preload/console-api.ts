@@ -169,8 +169,8 @@ export interface OpmasApi {
     onChange(listener: (info: ConnectionInfo) => void): Unsubscribe;
     /**
      * The live stream to `url` dropped and did not come back after `attempts` tries: when `url`
-     * is the attach profile's current one and it has another, the console fails over; resolves
-     * whether it did.
+     * is the attach profile's URL in use, the profile has another, and `url` does not answer
+     * over HTTP either, the console fails over; resolves whether it did.
      */
     reportStreamDown(url: string, attempts: number): Promise<BridgeResult<boolean>>;
   };

@@ -9,7 +9,7 @@ import type { HostLauncher } from '../host/host-launcher.js';
 import { profileUrls, selectStartup, type ProfileStore, type StartupChoice } from '../profiles/profile-store.js';
 import { createAuthClient, type AuthClient } from '../session/auth-client.js';
 import { createFailoverAuthClient } from '../session/failover-auth.js';
-import { createEndpoints, type Endpoints } from './endpoints.js';
+import { createEndpoints, probeAms, type Endpoints, type Unreachable } from './endpoints.js';
 import { createSession, memoryTokenStore, type Session, type SessionOptions } from '../session/session.js';
 
 export interface ConnectionManagerDeps {
@@ -24,6 +24,8 @@ export interface ConnectionManagerDeps {
   sessionOptions?: Pick<SessionOptions, 'now' | 'schedule'>;
   /** Told about background failures (never with secrets). */
   onError?: (what: string, err: unknown) => void;
+  /** Whether an AMS answers at a URL (default: GET /api/v1/health); null when it does. */
+  probe?: (baseUrl: string) => Promise<Unreachable | null>;
 }
 
 export interface ConnectionManager {
@@ -43,6 +45,13 @@ export interface ConnectionManager {
    * URL in use and the profile has another, moves to the next one; answers whether it moved.
    */
   reportUnreachable(url: string, reason: string): boolean;
+  /**
+   * The live stream to `url` dropped and did not come back after `attempts` tries. A browser
+   * cannot tell a refused WebSocket handshake from a dead host, so the URL is asked over HTTP
+   * first: it is left only when it does not answer there either (an AMS that answers is alive,
+   * and every replica would refuse the stream alike). Answers whether the connection moved.
+   */
+  streamDown(url: string, attempts: number): Promise<boolean>;
   /** Removes a profile: leaves it first when active, deletes its stored refresh token. */
   removeProfile(profileId: string): Promise<ProfileList>;
   /** Leaves the active profile and stops the bundled AMS (app quit). */
@@ -188,6 +197,14 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
 
     reportUnreachable(url, reason) {
       return active?.mode === 'attach' && endpoints !== null ? endpoints.fail(url, reason) : false;
+    },
+
+    async streamDown(url, attempts) {
+      const mine = endpoints;
+      if (active?.mode !== 'attach' || !mine || mine.state().urls.length < 2 || mine.current() !== url) return false;
+      const why = await (deps.probe ?? probeAms)(url);
+      if (!why || endpoints !== mine) return false;
+      return mine.fail(url, `its live stream dropped and did not come back after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, and it ${why.reason}`);
     },
 
     async hasCredential(profileId) {

@@ -35,6 +35,18 @@ export function gatewayFailure(status: number, contentType: string | null): Unre
   return { reason: `answered ${status} from a proxy in front of it`, notSent: status === 503 };
 }
 
+/** Whether an AMS answers at `baseUrl` (GET /api/v1/health, any answer of its own): null when it does, else why not. */
+export async function probeAms(baseUrl: string, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}): Promise<Unreachable | null> {
+  const doFetch = opts.fetch ?? fetch;
+  try {
+    const res = await doFetch(`${baseUrl}/api/v1/health`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 5000), redirect: 'manual' });
+    await res.body?.cancel().catch(() => undefined);
+    return gatewayFailure(res.status, res.headers.get('content-type'));
+  } catch (err) {
+    return networkFailure(err);
+  }
+}
+
 export interface Endpoints {
   /** The URL in use. */
   current(): string;

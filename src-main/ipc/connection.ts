@@ -15,10 +15,8 @@ export interface ConnectionIpcDeps {
 export function registerConnectionIpc({ registrar, connection }: ConnectionIpcDeps): void {
   registrar.handle(ch.connectionInfo, null, () => connection.info());
   registrar.handle(ch.accessToken, null, () => connection.accessToken());
-  // The renderer's word is enough to move only off the URL in use, and only to the profile's next one.
-  registrar.handle(ch.streamDown, streamDownRequest, ({ url, attempts }) =>
-    connection.reportUnreachable(url, `its live stream dropped and did not come back after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}`),
-  );
+  // The renderer's word only makes the main process ask the URL in use; it moves only when that does not answer.
+  registrar.handle(ch.streamDown, streamDownRequest, ({ url, attempts }) => connection.streamDown(url, attempts));
 }
 
 export function registerProfileIpc({ registrar, connection, profiles }: ConnectionIpcDeps): void {
