@@ -121,6 +121,10 @@ function start(): void {
         createConsoleProtocolHandler({
           rendererDir: path.join(outDir, 'renderer'),
           amsUrl: () => connection.info().amsUrl,
+          amsUrls: () => connection.info().attach?.urls ?? [],
+          reportUnreachable: (url, reason) => {
+            if (connection.reportUnreachable(url, reason)) log(`the AMS at ${url} ${reason}; now on ${connection.info().amsUrl}`);
+          },
           hostMode: () => connection.info().profile?.mode === 'host',
           fetch: ((input: string | Request, init?: RequestInit) => consoleSession.fetch(input, init)) as typeof fetch,
         }),

@@ -33,6 +33,16 @@ describe('content security policy', () => {
     expect(directives(buildCsp({ amsUrl: 'http://10.0.0.5:8470', hostMode: false }))['connect-src']).toEqual(["'self'", 'http://10.0.0.5:8470', 'ws://10.0.0.5:8470']);
     expect(directives(buildCsp({ amsUrl: 'http://127.0.0.1:41234', hostMode: true }))['connect-src']).toEqual(["'self'", 'http://127.0.0.1:*', 'ws://127.0.0.1:*']);
     expect(directives(buildCsp({ amsUrl: null, hostMode: false }))['connect-src']).toEqual(["'self'"]);
+    // An attach profile of several URLs: the page may reach each (its stream follows a failover), each once.
+    expect(directives(buildCsp({ amsUrl: 'https://b.example', amsUrls: ['https://a.example:8443/opmas', 'https://b.example', 'http://10.0.0.7:8470'], hostMode: false }))['connect-src']).toEqual([
+      "'self'",
+      'https://b.example',
+      'wss://b.example',
+      'https://a.example:8443',
+      'wss://a.example:8443',
+      'http://10.0.0.7:8470',
+      'ws://10.0.0.7:8470',
+    ]);
   });
 });
 
