@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { gatewayFailure, networkFailure } from '../connection/endpoints.js';
-import { buildCsp, CONSOLE_HOST, CONSOLE_SCHEME } from './security.js';
+import { buildCsp, CONSOLE_HOST, CONSOLE_SCHEME, type CspOptions } from './security.js';
 
 /** How registerSchemesAsPrivileged must declare the scheme (before the app is ready). */
 export const CONSOLE_SCHEME_PRIVILEGES = {
@@ -85,6 +85,8 @@ export interface ConsoleProtocolDeps {
   /** `url` did not answer: the connection moves to the next URL of the profile, if it has one. */
   reportUnreachable?(url: string, reason: string): void;
   hostMode(): boolean;
+  /** A page was served under this policy (what it may connect to stays so until it is loaded again). */
+  servedDocument?(csp: CspOptions): void;
   /** Electron's net.fetch in the app (it honours the session's proxy settings); Node's fetch in tests. */
   fetch: typeof fetch;
 }
@@ -105,7 +107,9 @@ export function createConsoleProtocolHandler(deps: ConsoleProtocolDeps): (reques
     if (file !== root && !file.startsWith(root + path.sep)) return json(404, 'not_found', 'No such file');
     try {
       const body = await fs.readFile(file);
-      return new Response(new Uint8Array(body), { status: 200, headers: { 'content-type': contentTypeFor(file), ...securityHeaders() } });
+      const headers = { 'content-type': contentTypeFor(file), ...securityHeaders() };
+      if (file.endsWith('.html')) deps.servedDocument?.({ amsUrl: deps.amsUrl(), amsUrls: deps.amsUrls?.(), hostMode: deps.hostMode() });
+      return new Response(new Uint8Array(body), { status: 200, headers });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return json(404, 'not_found', 'No such file');

@@ -46,6 +46,15 @@ export function amsConnectSources(opts: CspOptions): string[] {
 }
 
 /**
+ * What a loaded page's CSP lets it connect to, as one comparable key: the same across a failover
+ * within a profile's URLs, different when another AMS (another profile) becomes the active one,
+ * which a page loaded before cannot reach until it is loaded again with the new policy.
+ */
+export function connectSourcesKey(opts: CspOptions): string {
+  return [...amsConnectSources(opts)].sort().join(' ');
+}
+
+/**
  * The console's Content-Security-Policy: scripts and styles from the bundle only (no inline
  * script, no eval), connections to itself and the active AMS only, no plugins, frames or forms.
  */

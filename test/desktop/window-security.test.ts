@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildCsp,
+  connectSourcesKey,
   CONSOLE_START_URL,
   decideNavigation,
   decideWindowOpen,
@@ -43,6 +44,20 @@ describe('content security policy', () => {
       'http://10.0.0.7:8470',
       'ws://10.0.0.7:8470',
     ]);
+  });
+});
+
+describe('loading the page again for another AMS', () => {
+  it('keeps the page across a failover within a profile, and loads it again when another AMS becomes the active one', () => {
+    const urls = ['https://a.example', 'https://b.example'];
+    const onA = connectSourcesKey({ amsUrl: 'https://a.example', amsUrls: urls, hostMode: false });
+    expect(connectSourcesKey({ amsUrl: 'https://b.example', amsUrls: urls, hostMode: false })).toBe(onA);
+    expect(connectSourcesKey({ amsUrl: 'https://c.example', amsUrls: ['https://c.example'], hostMode: false })).not.toBe(onA);
+    expect(connectSourcesKey({ amsUrl: 'http://127.0.0.1:4000', hostMode: true })).not.toBe(onA);
+    // Host mode's port moves across restarts; its policy does not.
+    expect(connectSourcesKey({ amsUrl: 'http://127.0.0.1:4000', hostMode: true })).toBe(connectSourcesKey({ amsUrl: 'http://127.0.0.1:5000', hostMode: true }));
+    // No AMS yet (first run) to the first one: loaded again.
+    expect(connectSourcesKey({ amsUrl: null, hostMode: false })).not.toBe(onA);
   });
 });
 
