@@ -27,7 +27,7 @@ import { parseSettings } from '../../server/settings.js';
 import { startExternalNats, type ExternalNats } from '../helpers/external-nats.js';
 import { heartbeat, offerLoad, procUsage, seedDatabase } from './ingest.bench.js';
 import { quick, request, stats, type Row } from './lib.js';
-import { CRASH_FIXTURE, crashBare, crashLoop, crashPm2, tmpDir, udpInbox, type CrashResult } from './supervisor.bench.js';
+import { CRASH_FIXTURE, crashBare, crashLoop, crashPm2, stopChild, tmpDir, udpInbox, type CrashResult } from './supervisor.bench.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const PASSWORD = 'bench-password-not-secret';
@@ -59,15 +59,6 @@ async function spawnServer(args: string[], env: Record<string, string>): Promise
     child.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${stderr}`)));
   });
   return { child, ready };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await done;
-  clearTimeout(timer);
 }
 
 interface Cluster {
@@ -136,7 +127,7 @@ async function startCluster(dbUrl: string, replicas: number, agentsDir?: string)
       replicas: children.filter((c) => c !== supervisor),
       supervisor,
       async stop() {
-        for (const c of children.reverse()) await stop(c);
+        for (const c of children.reverse()) await stopChild(c);
         await nats.stop();
         fs.rmSync(work, { recursive: true, force: true });
       },
@@ -278,7 +269,7 @@ export async function benchClusterCrash(adminPgUrl: string): Promise<ClusterCras
         const auth = { authorization: `Bearer ${JSON.parse(await request(`${url}/api/v1/auth/login`, 'POST', { username: 'admin', password: PASSWORD })).access_token}` };
         cases.push(['role all (one process), PostgreSQL', await crashThroughApi(n, url, url, auth, inbox)]);
       } finally {
-        await stop(ams.child);
+        await stopChild(ams.child);
         fs.rmSync(data, { recursive: true, force: true });
         fs.rmSync(agentsDir, { recursive: true, force: true });
       }

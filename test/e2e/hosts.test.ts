@@ -4,18 +4,16 @@
 // state, version, last seen, epoch and agents by state; a host's page with its agents; the agent
 // page naming its host; the fleet filtered and grouped by host; then the second supervisor killed
 // with SIGKILL: its host goes down live, and the host_down alert links to it.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startConsole, waitForText, type ConsoleSuite } from './helpers/console.js';
 import { SAMPLE_AGENTS } from '../helpers/agents.js';
 import { recordCreds } from '../helpers/creds.js';
-import { logFile } from '../helpers/secrets.js';
-import { REPO_ROOT } from '../helpers/spawn-ams.js';
+import { spawnSupervisor as spawnStandaloneSupervisor } from '../helpers/spawn-ams.js';
 import { eventually } from '../helpers/wait.js';
 
 // A short lease, so a killed supervisor's host is down within seconds (renewed every third of it).
@@ -32,32 +30,15 @@ let wifi: string;
 async function spawnSupervisor(): Promise<{ child: ChildProcess; ready: Promise<Record<string, unknown>> }> {
   const creds = await c.t.ams.broker.issuer.issueSupervisor(EDGE);
   recordCreds(creds.creds);
-  const dataDir = path.join(work, 'data');
-  const agentsDir = path.join(work, 'agents');
-  fs.mkdirSync(dataDir, { recursive: true });
-  const credsFile = path.join(work, 'supervisor.creds');
-  fs.writeFileSync(credsFile, creds.creds, { mode: 0o600 });
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO_ROOT, 'server/main.ts'), '--role', 'supervisor', '--host-id', EDGE, '--data-dir', dataDir, '--agents-dir', agentsDir, '--lease-ttl', String(LEASE_TTL_S)],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, OPMAS_NATS_URL: c.t.ams.broker.url, OPMAS_NATS_CREDS: credsFile, OPMAS_AGENT_SDK: inject('agentSdk'), OPMAS_AMS_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const log = fs.createWriteStream(logFile('spawned'));
-  let stderr = '';
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-    log.write(d);
+  const s = spawnStandaloneSupervisor({
+    hostId: EDGE,
+    dataDir: path.join(work, 'data'),
+    natsUrl: c.t.ams.broker.url!,
+    creds: creds.creds,
+    args: ['--agents-dir', path.join(work, 'agents'), '--lease-ttl', String(LEASE_TTL_S)],
+    env: { OPMAS_AGENT_SDK: inject('agentSdk') },
   });
-  child.once('exit', () => log.end());
-  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l)));
-    child.once('exit', (code) => reject(new Error(`the supervisor exited with ${code}: ${stderr.slice(-2000)}`)));
-  });
-  return { child, ready };
+  return { child: s.child, ready: s.ready() };
 }
 
 const host = async (id: string) => (await c.t.api.get(`/api/v1/hosts/${id}`)).body;
