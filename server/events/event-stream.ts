@@ -81,15 +81,39 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
     wake?.();
   };
 
+  // Samples and log lines produced while the connection is being re-established (a host-mode
+  // broker reload drops it for a moment at each revocation) wait for it, the oldest dropped past
+  // a bound: not kept across a crash, but not lost to a blip either.
+  const held: Array<{ subject: string; event: Record<string, unknown> }> = [];
+  const MAX_HELD = 10_000;
+  const sendHeld = () => {
+    while (held.length > 0 && connection.status() === 'connected') {
+      const next = held[0];
+      try {
+        connection.publish(next.subject, next.event);
+      } catch {
+        return;
+      }
+      held.shift();
+    }
+  };
+  const offConnected = connection.onConnected(sendHeld);
+
   // The bus hands what producers publish to the stream.
   bus.setSink((input) => {
     if (isEphemeral(input.type)) {
       const event = { ...input, time: new Date().toISOString() };
-      try {
-        connection.publish(subjectOf(input.type), event);
-      } catch {
-        // NATS away: a sample or a log line is not worth keeping
+      const subject = subjectOf(input.type);
+      if (held.length === 0 && connection.status() === 'connected') {
+        try {
+          connection.publish(subject, event);
+          return;
+        } catch {
+          // lost the connection just now: held below
+        }
       }
+      if (held.length >= MAX_HELD) held.shift();
+      held.push({ subject, event });
       return;
     }
     // Not inside a caller's transaction: its own (producers that own a transaction use record()).
@@ -231,6 +255,8 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
     },
     async stop(): Promise<void> {
       stopped = true;
+      offConnected();
+      held.length = 0;
       nudge();
       current?.stop();
       await publisherLoop?.catch(() => undefined);
