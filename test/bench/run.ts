@@ -8,7 +8,6 @@ import { benchChart, benchColdStart, benchDashboard, buildConsole } from './cons
 import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
 import { benchCrash, benchDetection, benchFootprint, printFootprint } from './supervisor.bench.js';
-// @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
 
 async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {

@@ -1,0 +1,80 @@
+// "Each heartbeat written once": a NATS subscriber of its own (the AMS user, on one node the
+// scenarios never kill) sees every heartbeat and metrics message the agents publish. Each one
+// carries the agent's counters (events_processed, ...), which the ingest writes as one
+// agent_metrics row per counter, timestamped when the replica received it. Over a window whose
+// edges fall in quiet gaps of the traffic, the rows of one counter must number exactly the
+// messages seen: fewer is a message lost, more is a message written by two replicas.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { subjects } from '../../server/broker/subjects.js';
+import { connectWithCreds } from '../helpers/broker.js';
+
+export const COUNTER = 'events_processed';
+
+export interface Seen {
+  agentId: string;
+  kind: 'heartbeat' | 'metrics';
+  at: number;
+}
+
+export interface HeartbeatObserver {
+  seen: Seen[];
+  /** Boundaries near `at` that fall in the middle of the widest quiet gap within ±`searchMs`. */
+  quietPoint(at: number, searchMs?: number): number;
+  /** Messages seen per agent within [from, to). */
+  countsBetween(from: number, to: number): Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startHeartbeatObserver(url: string, creds: string): Promise<HeartbeatObserver> {
+  const nc: NatsConnection = await connectWithCreds(url, creds, {
+    servers: [url],
+    ignoreClusterUpdates: true,
+    inboxPrefix: subjects.amsInboxPrefix,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 200,
+    name: 'cluster-harness-heartbeat-observer',
+  });
+  const seen: Seen[] = [];
+  for (const kind of ['heartbeat', 'metrics'] as const) {
+    nc.subscribe(`opmas.agents.*.${kind}`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const agentId = msg.subject.split('.')[2];
+        if (kind === 'heartbeat') {
+          // A heartbeat without counters writes no row.
+          try {
+            const body = JSON.parse(new TextDecoder().decode(msg.data)) as { metrics?: Record<string, unknown> };
+            if (typeof body.metrics?.[COUNTER] !== 'number') return;
+          } catch {
+            return;
+          }
+        }
+        seen.push({ agentId, kind, at: Date.now() });
+      },
+    });
+  }
+  await nc.flush();
+  return {
+    seen,
+    quietPoint(at, searchMs = 3000) {
+      const times = seen.map((s) => s.at).filter((t) => t >= at - searchMs - 10_000 && t <= at + searchMs + 10_000);
+      times.sort((a, b) => a - b);
+      let best = { width: -1, mid: at };
+      for (let i = 0; i + 1 < times.length; i++) {
+        const mid = (times[i] + times[i + 1]) / 2;
+        if (Math.abs(mid - at) > searchMs) continue;
+        const width = times[i + 1] - times[i];
+        if (width > best.width) best = { width, mid };
+      }
+      return Math.round(best.mid);
+    },
+    countsBetween(from, to) {
+      const out = new Map<string, number>();
+      for (const s of seen) if (s.at >= from && s.at < to) out.set(s.agentId, (out.get(s.agentId) ?? 0) + 1);
+      return out;
+    },
+    async close() {
+      await nc.close().catch(() => undefined);
+    },
+  };
+}
