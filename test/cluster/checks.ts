@@ -40,16 +40,23 @@ export async function historyOf(c: Cluster, agentIds: string[]): Promise<History
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** The key a status or health change has in the history and on the live stream alike. */
+/**
+ * The key a change has in the history and on the live stream alike: a transition with its whole
+ * details, a health change with its reasons, an adoption by its pid, a configuration version
+ * applied or rejected by its number (those rows keep more details than their events carry).
+ */
 function historyKey(r: HistoryRow): string | undefined {
   if (TRANSITION_EVENTS.has(r.event_type)) return `status|${r.event_type}|${r.from_status}|${r.to_status}|${canonical(r.details ?? {})}`;
   if (r.event_type === 'health_changed') return `health|${r.from_status}|${r.to_status}|${canonical(r.details?.reasons ?? [])}`;
+  if (r.event_type === 'adopted') return `adopted|${r.details?.pid}`;
+  if (r.event_type === 'config_applied' || r.event_type === 'config_rejected') return `${r.event_type.replace('_', '.')}|${r.details?.version}`;
   return undefined;
 }
 
 function eventKey(e: LiveEvent): string | undefined {
-  if (e.type === 'status.changed') return `status|${e.event_type}|${e.from}|${e.to}|${canonical(e.details ?? {})}`;
+  if (e.type === 'status.changed') return e.event_type === 'adopted' ? `adopted|${e.details?.pid}` : `status|${e.event_type}|${e.from}|${e.to}|${canonical(e.details ?? {})}`;
   if (e.type === 'health.changed') return `health|${e.from}|${e.to}|${canonical(e.reasons ?? [])}`;
+  if (e.type === 'config.applied' || e.type === 'config.rejected') return `${e.type}|${e.version}`;
   return undefined;
 }
 
@@ -115,10 +122,8 @@ export interface HeartbeatWindow {
   written: number;
 }
 
-/** Messages seen and rows written over [from, to), both ends moved into quiet gaps of the traffic. */
-export async function heartbeatWindow(c: Cluster, from: number, to: number): Promise<HeartbeatWindow> {
-  const a = c.heartbeats.quietPoint(from);
-  const b = c.heartbeats.quietPoint(to);
+/** Messages seen and rows written over [a, b) (points in quiet gaps of the traffic: HeartbeatObserver.quietPoint). */
+export async function heartbeatWindow(c: Cluster, a: number, b: number): Promise<HeartbeatWindow> {
   const seen = c.heartbeats.countsBetween(a, b);
   const written = await counterRowsBetween(c, a, b);
   const perAgent: Record<string, [number, number]> = {};

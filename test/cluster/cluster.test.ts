@@ -7,7 +7,7 @@
 // heartbeat and metrics message the agents published was written once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/wait.js';
-import { compareWithHistory, diffIsEmpty, heartbeatWindow, historyOf, type EventDiff } from './checks.js';
+import { compareWithHistory, diffIsEmpty, heartbeatWindow, historyOf, TRANSITION_EVENTS, type EventDiff } from './checks.js';
 import { startCluster, type ApiReplica, type Cluster } from './harness.js';
 import { startLiveClient, type LiveClient, type LiveEvent } from './live.js';
 
@@ -78,14 +78,15 @@ async function assertInvariants(since: number, heartbeats: 'exact' | 'at-most-on
 
   // The window ends a little in the past, so that what was received then has been flushed; it
   // lasts until every agent has published a few times in it.
+  const from = c.heartbeats.quietPoint(since);
   await eventually(
-    async () => c.heartbeats.countsBetween(since, Date.now() - 3000),
+    async () => c.heartbeats.countsBetween(from, c.heartbeats.quietPoint(Date.now() - 3000)),
     (seen) => ids.every((id) => (seen.get(id) ?? 0) >= 4),
     'a few heartbeats of every agent in the window',
     60_000,
     250,
   );
-  const window = await heartbeatWindow(c, since, Date.now() - 3000);
+  const window = await heartbeatWindow(c, from, c.heartbeats.quietPoint(Date.now() - 3000));
   expect(window.seen, `heartbeats seen ${JSON.stringify(window)}`).toBeGreaterThan(0);
   const matched = (await historyOf(c, ids)).length;
   console.log(`invariants: ${c.sampler.count()} process samples, ${c.witness.events.length} live events against ${matched} history rows, heartbeats ${window.from}..${window.to}: ${window.seen} seen, ${window.written} written`);
@@ -155,5 +156,323 @@ describe('one control plane through any replica', () => {
     for (const id of wifi) await waitRunning(A, id, `${id} running again`);
     await assertInvariants(t0, 'exact');
     timings.push(['replicas', Date.now() - t0]);
+  });
+});
+
+type Outcome = { n: number; replica: string; agent: string; action: string; requestId: string; status: number | 'network_error'; code?: string };
+
+/** An operator action through one replica, tagged with its own request id (the history row's correlation_id). */
+async function act(r: ApiReplica, agent: string, action: 'start' | 'stop' | 'restart', n: number, run: string): Promise<Outcome> {
+  const requestId = `${run}-${n}`;
+  try {
+    const res = await r.api.raw(`/api/v1/agents/${agent}/${action}`, { method: 'POST', headers: { 'X-Request-Id': requestId }, signal: AbortSignal.timeout(20_000) });
+    return { n, replica: r.name, agent, action, requestId, status: res.status, code: (res.body as any)?.error?.code };
+  } catch {
+    return { n, replica: r.name, agent, action, requestId, status: 'network_error' };
+  }
+}
+
+/** Kills one running agent process (a crash its supervisor recovers); answers the pid, if one ran. */
+function crash(agent: string): number | undefined {
+  const pid = c.sampler.sampleNow().pids.get(agent)?.[0];
+  if (pid) process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** Each agent's process transitions in the order recorded chain up: every step starts where the one before ended. */
+async function assertHistoryChains(ids: string[]) {
+  const rows = (await historyOf(c, ids)).filter((r) => TRANSITION_EVENTS.has(r.event_type));
+  const breaks: string[] = [];
+  for (const id of ids) {
+    let to: string | null | undefined;
+    for (const r of rows.filter((x) => x.agent_id === id)) {
+      if (to !== undefined && r.from_status !== to) breaks.push(`${id} #${r.id} ${r.event_type} from ${r.from_status} after a step to ${to}`);
+      to = r.to_status;
+    }
+  }
+  expect(breaks).toEqual([]);
+}
+
+/** Waits until every agent is where its desired state says (running, or at rest with no process), then starts those at rest. */
+async function settleAllRunning(via: ApiReplica) {
+  const ids = c.allAgentIds();
+  for (const id of ids) {
+    const t = Date.now();
+    try {
+      await eventually(
+        async () => ({ agent: (await via.api.get(`/api/v1/agents/${id}`)).body, status: (await statusOf(via, id)).body }),
+        // Should not run: at rest (stopped, or failed when it crashed just before the stop reached its host) with no process.
+        ({ agent, status }) =>
+          agent.desired_state === 'running' ? status.process_status === 'running' : ['stopped', 'failed'].includes(status.process_status) && c.sampler.pidsOf(id).length === 0,
+        `${id} settled at its desired state`,
+        90_000,
+        250,
+      );
+    } catch (err) {
+      const tail = (await historyOf(c, [id])).slice(-20).map((r) => `${r.created_at.toISOString()} ${r.event_type} ${r.from_status}->${r.to_status} ${JSON.stringify(r.details)}`);
+      throw new Error(`${(err as Error).message}\nhistory:\n${tail.join('\n')}\nprocesses: ${JSON.stringify(c.sampler.pidsOf(id))}`);
+    }
+    if (Date.now() - t > 5000) {
+      const tail = (await historyOf(c, [id])).slice(-14).map((r) => `${r.created_at.toISOString()} ${r.event_type} ${r.from_status}->${r.to_status} ${JSON.stringify(r.details).slice(0, 200)}`);
+      console.log(`settle: ${id} took ${Date.now() - t} ms (settle began ${new Date(t).toISOString()})\n${tail.join('\n')}`);
+    }
+  }
+  for (const id of ids) {
+    if (['stopped', 'failed'].includes((await statusOf(via, id)).body.process_status)) expect((await via.api.post(`/api/v1/agents/${id}/start`)).status).toBe(202);
+  }
+  for (const id of ids) await waitRunning(via, id, `${id} running`, 90_000);
+}
+
+describe('an API replica killed during a burst', () => {
+  it('answers every operator action with an error or carries it out, and the history is complete, when replica A is SIGKILLed amid actions and agent crashes', async () => {
+    const t0 = Date.now();
+    const ids = c.allAgentIds();
+    const actions = ['restart', 'stop', 'start', 'restart'] as const;
+    const outcomes: Outcome[] = [];
+    const crashed: number[] = [];
+    const witnessBefore = c.witness.connections.length;
+    let n = 0;
+    const round = async () => {
+      for (const id of ids) {
+        const r = c.api[n % 2];
+        outcomes.push(await act(r, id, actions[Math.floor(n / ids.length) % actions.length], n, 'burst'));
+        n += 1;
+        if (n % 3 === 0) {
+          const pid = crash(ids[(n / 3) % ids.length]);
+          if (pid) crashed.push(pid);
+        }
+      }
+    };
+    await round();
+    await round();
+    // Actions in flight on A when it is killed.
+    const inFlight = ids.map((id) => act(A, id, 'restart', n++, 'burst'));
+    await A.proc.kill9();
+    outcomes.push(...(await Promise.all(inFlight)));
+    await round();
+    await round();
+
+    const tally = outcomes.reduce<Record<string, number>>((m, o) => ((m[`${o.replica}:${o.status}`] = (m[`${o.replica}:${o.status}`] ?? 0) + 1), m), {});
+    console.log(`burst: ${outcomes.length} actions (${JSON.stringify(tally)}), ${crashed.length} agent crashes`);
+    expect(crashed.length).toBeGreaterThan(0);
+    expect(outcomes.some((o) => o.replica === 'A' && o.status === 'network_error')).toBe(true);
+    expect(outcomes.filter((o) => o.status === 202).length).toBeGreaterThan(0);
+    // Nothing else: carried out (202), refused with a reason (4xx), or no answer from a dead replica.
+    for (const o of outcomes) expect([202, 409, 'network_error'], JSON.stringify(o)).toContain(o.status);
+    for (const o of outcomes.filter((x) => x.status === 409)) expect(o.code, JSON.stringify(o)).toBe('invalid_transition');
+
+    // A comes back on the same address (systemd's Restart=on-failure).
+    await A.proc.start();
+    const recorded = new Set(
+      (await c.query<{ cid: string }>(`SELECT details->>'correlation_id' AS cid FROM agent_status_history WHERE details->>'correlation_id' LIKE 'burst-%'`)).map((r) => r.cid),
+    );
+    for (const o of outcomes) {
+      if (o.status === 202) expect(recorded.has(o.requestId), `${JSON.stringify(o)} answered 202 but is not in the history`).toBe(true);
+      else if (o.status !== 'network_error') expect(recorded.has(o.requestId), `${JSON.stringify(o)} was refused but is in the history`).toBe(false);
+    }
+    // The witness, whose replica was killed, went on through the other one with its last id.
+    expect(c.witness.connections.slice(witnessBefore).some((x) => x.url === B.url && x.lastEventId !== null)).toBe(true);
+
+    await settleAllRunning(B);
+    await assertHistoryChains(ids);
+    await assertInvariants(t0, 'at-most-once');
+    timings.push(['API replica killed', Date.now() - t0]);
+  });
+});
+
+/** Every alert (all pages), newest first. */
+async function alerts(via: ApiReplica): Promise<any[]> {
+  const out: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const res: any = await via.api.get(`/api/v1/alerts?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    out.push(...res.body.items);
+    cursor = res.body.next_cursor;
+  } while (cursor);
+  return out;
+}
+
+/** The host_down alerts about `hostId` (issue 14: raised when a host's supervisor lease expires). */
+const hostDownAlerts = async (via: ApiReplica, hostId: string, since: number) =>
+  (await alerts(via)).filter((a) => a.rule === 'host_down' && Date.parse(a.first_seen_at) >= since - 1000 && JSON.stringify([a.details, a.title, a.message]).includes(hostId));
+
+describe('a supervisor killed', () => {
+  let killedAt = 0;
+  it('marks its host down; its agents keep running and are adopted, not started again, when it returns with a new epoch', async () => {
+    const t0 = Date.now();
+    killedAt = t0;
+    const h1 = c.hosts.find((h) => h.hostId === 'h1')!;
+    const mine = Object.values(c.agents.h1);
+    const others = Object.values(c.agents.h2);
+    const epoch = h1.proc.ready()!.epoch!;
+    const pids = new Map(mine.map((id) => [id, c.sampler.pidsOf(id)]));
+    for (const id of mine) expect(pids.get(id), id).toHaveLength(1);
+
+    await h1.proc.kill9();
+    // Down once its lease expires, seen through either replica; its agents' health unknown, saying why.
+    await eventually(() => A.api.get('/api/v1/hosts/h1'), (r) => r.body?.status === 'down', 'host h1 down', 60_000, 250);
+    expect((await B.api.get('/api/v1/hosts/h2')).body.status).toBe('up');
+    for (const id of mine) {
+      const health = await eventually(() => B.api.get(`/api/v1/agents/${id}/health`), (r) => r.body?.health === 'unknown', `${id} health unknown`, 30_000, 250);
+      expect(JSON.stringify(health.body.reasons)).toContain('h1');
+    }
+    // Its agents run on, alone: they are the supervisor's children by adoption only.
+    for (const id of mine) expect(c.sampler.sampleNow().pids.get(id), id).toEqual(pids.get(id));
+
+    // It comes back on the same data dir: the next epoch, the same processes adopted.
+    const ready = await h1.proc.start();
+    expect(ready.epoch).toBeGreaterThan(epoch);
+    await eventually(() => A.api.get('/api/v1/hosts/h1'), (r) => r.body?.status === 'up' && r.body.epoch === ready.epoch, 'host h1 up with the new epoch', 60_000, 250);
+    const adoptedSince = new Date(t0);
+    for (const id of mine) {
+      const status = await waitRunning(B, id, `${id} running and healthy after the adoption`);
+      expect(status.pid).toBe(pids.get(id)![0]);
+      expect(status.adopted).toBe(true);
+      const adopted = (await historyOf(c, [id])).filter((r) => r.event_type === 'adopted' && r.created_at >= adoptedSince);
+      expect(adopted, `${id} adopted once`).toHaveLength(1);
+      expect(adopted[0].details).toMatchObject({ pid: pids.get(id)![0] });
+      // Never started again: no process_started since the kill.
+      const started = (await historyOf(c, [id])).filter((r) => r.event_type === 'process_started' && r.created_at >= adoptedSince);
+      expect(started, `${id} started again`).toEqual([]);
+    }
+    for (const id of mine) expect(c.sampler.everPids(id).filter((p) => !pids.get(id)!.includes(p) && c.sampler.pidsOf(id).includes(p))).toEqual([]);
+    // The other host saw nothing of it.
+    for (const id of others) expect((await statusOf(A, id)).body.process_status).toBe('running');
+    await assertInvariants(t0, 'exact');
+    timings.push(['supervisor killed', Date.now() - t0]);
+  });
+
+  it('raised exactly one host_down alert for that host, on whichever replica watched (and not a second when it came back)', async () => {
+    expect(killedAt).toBeGreaterThan(0);
+    const list = await eventually(() => hostDownAlerts(B, 'h1', killedAt), (l) => l.length >= 1, 'a host_down alert for h1', 30_000, 500);
+    expect(list, JSON.stringify(list)).toHaveLength(1);
+    expect(await hostDownAlerts(A, 'h1', killedAt)).toEqual(list);
+  });
+});
+
+/** Names of the client connections on the given NATS nodes (the monitoring endpoint's /connz). */
+async function clientNames(nodes: number[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const i of nodes) {
+    const res = await fetch(`${c.nats.monitorUrl(i)}/connz?limit=4096`);
+    if (!res.ok) throw new Error(`connz of node ${i}: ${res.status}`);
+    for (const conn of ((await res.json()) as { connections?: Array<{ name?: string }> }).connections ?? []) names.push(conn.name ?? '');
+  }
+  return names.sort();
+}
+
+/** Restarts one agent through `via` and waits until a new process of it runs and is healthy. */
+async function restartAndWait(via: ApiReplica, id: string, what: string) {
+  const before = (await statusOf(via, id)).body.pid;
+  const res = await via.api.post(`/api/v1/agents/${id}/restart`);
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  await eventually(() => statusOf(via, id), (s) => s.body.process_status === 'running' && s.body.health_status === 'healthy' && s.body.pid !== before, what, 90_000, 250);
+}
+
+describe('a NATS node killed', () => {
+  it('lets every client reconnect to the other nodes; operator actions, observations, heartbeats and live events go on, nothing lost', async () => {
+    const t0 = Date.now();
+    const all = [1, 2, 3];
+    const names = await clientNames(all);
+    expect(names.filter((n) => n === 'opmas-ams').length).toBeGreaterThanOrEqual(2);
+    for (const h of c.hosts) expect(names).toContain(`opmas-supervisor-${h.hostId}`);
+    // The busiest node the heartbeat observer is not on.
+    const candidates = all.filter((i) => i !== c.observerNode);
+    const load = await Promise.all(candidates.map(async (i) => (await clientNames([i])).length));
+    const victim = candidates[load.indexOf(Math.max(...load))];
+    expect(Math.max(...load)).toBeGreaterThan(0);
+
+    await c.nats.killNode(victim);
+    const killedAt = Date.now();
+    const survivors = all.filter((i) => i !== victim);
+    // Every client that was on it is back, on another node.
+    await eventually(() => clientNames(survivors), (now) => JSON.stringify(now) === JSON.stringify(names), 'every client reconnected to the surviving nodes', 60_000, 500);
+    // The control plane works on: a restart through each replica, one agent per host.
+    await restartAndWait(A, c.agents.h1.security, 'h1 security restarted through A after the node died');
+    await restartAndWait(B, c.agents.h2.security, 'h2 security restarted through B after the node died');
+    // Every agent's heartbeats reach the control plane again.
+    await eventually(async () => c.heartbeats.countsBetween(killedAt + 1000, Date.now()), (m) => c.allAgentIds().every((id) => (m.get(id) ?? 0) >= 2), 'heartbeats of every agent after the node died', 60_000, 250);
+    for (const id of c.allAgentIds()) await waitRunning(A, id, `${id} running and healthy after the node died`);
+
+    c.nats.startNode(victim);
+    await c.nats.waitForMetaLeader(60_000);
+    await assertInvariants(t0, 'at-most-once');
+    timings.push(['NATS node killed', Date.now() - t0]);
+  });
+});
+
+describe('PostgreSQL stopped under load', () => {
+  it('answers 503 while it is away, and applies everything after: a crash the host recovered meanwhile, heartbeats, live events; refused actions never happen', async () => {
+    const t0 = Date.now();
+    const victim = c.agents.h2.wifi;
+    const oldPid = c.sampler.pidsOf(victim)[0];
+    expect(oldPid).toBeGreaterThan(0);
+    const during: Array<{ replica: string; path: string; status: number | 'network_error'; code?: string }> = [];
+    const refused: Outcome[] = [];
+    const state: { phase: 'before' | 'during' | 'after'; stop: boolean } = { phase: 'before', stop: false };
+    // Reads and operator actions through both replicas, the whole time.
+    const load = (async () => {
+      let n = 0;
+      while (!state.stop) {
+        const r = c.api[n % 2];
+        const started = state.phase;
+        if (n % 5 === 4) {
+          const o = await act(r, c.agents.h1.wifi, 'restart', n, 'outage');
+          if (started === 'during' && state.phase === 'during') refused.push(o);
+        } else {
+          const p = ['/api/v1/agents', `/api/v1/agents/${victim}/status`, '/api/v1/hosts', '/api/v1/alerts'][n % 4];
+          let status: number | 'network_error';
+          let code: string | undefined;
+          try {
+            const res = await r.api.raw(p, { method: 'GET', signal: AbortSignal.timeout(20_000) });
+            status = res.status;
+            code = (res.body as any)?.error?.code;
+          } catch {
+            status = 'network_error';
+          }
+          if (started === 'during' && state.phase === 'during') during.push({ replica: r.name, path: p, status, code });
+        }
+        n += 1;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+
+    await c.haltDatabase();
+    state.phase = 'during';
+    const haltedAt = Date.now();
+    // The host goes on without the database: a crash is recovered on the spot.
+    process.kill(oldPid, 'SIGKILL');
+    await eventually(async () => c.sampler.sampleNow().pids.get(victim) ?? [], (p) => p.length === 1 && p[0] !== oldPid, 'the crashed agent restarted by its host', 30_000, 100);
+    const health = await A.anon.get('/api/v1/health');
+    expect(health.status).toBe(503);
+    expect(health.body.components.database.status).toBe('down');
+    // Away for 20 s (a duration of the fault, not a condition checked).
+    await eventually(async () => Date.now() - haltedAt, (ms) => ms >= 20_000, 'twenty seconds of outage', 30_000, 250);
+    state.phase = 'after';
+    await c.resumeDatabase();
+    for (const r of c.api) await eventually(() => r.api.get('/api/v1/agents'), (res) => res.status === 200, `replica ${r.name} answering again`, 60_000, 250);
+    state.stop = true;
+    await load;
+
+    expect(during.length).toBeGreaterThan(10);
+    for (const d of during) expect(d, JSON.stringify(d)).toMatchObject({ status: 503, code: 'database_unavailable' });
+    expect(refused.length).toBeGreaterThan(0);
+    for (const o of refused) expect(o, JSON.stringify(o)).toMatchObject({ status: 503 });
+    const recorded = await c.query<{ cid: string }>(`SELECT details->>'correlation_id' AS cid FROM agent_status_history WHERE details->>'correlation_id' = ANY($1)`, [refused.map((o) => o.requestId)]);
+    expect(recorded).toEqual([]);
+
+    // What the host saw meanwhile is applied once the database is back, in order.
+    const newPid = c.sampler.pidsOf(victim)[0];
+    await eventually(() => statusOf(B, victim), (s) => s.body.pid === newPid && s.body.process_status === 'running', 'the restart applied', 60_000, 250);
+    const rows = (await historyOf(c, [victim])).filter((r) => r.created_at.getTime() >= haltedAt - 1000);
+    const exited = rows.findIndex((r) => r.event_type === 'process_exited' && r.details.pid === oldPid);
+    const started = rows.findIndex((r) => r.event_type === 'process_started' && r.details.pid === newPid);
+    expect(exited, JSON.stringify(rows)).toBeGreaterThanOrEqual(0);
+    expect(started).toBeGreaterThan(exited);
+    await settleAllRunning(A);
+    await assertHistoryChains(c.allAgentIds());
+    await assertInvariants(t0, 'exact');
+    timings.push(['PostgreSQL stopped', Date.now() - t0]);
   });
 });

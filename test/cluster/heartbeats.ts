@@ -18,7 +18,7 @@ export interface Seen {
 
 export interface HeartbeatObserver {
   seen: Seen[];
-  /** Boundaries near `at` that fall in the middle of the widest quiet gap within ±`searchMs`. */
+  /** The point within ±`searchMs` of `at` farthest from any message seen (the middle of the widest quiet gap). */
   quietPoint(at: number, searchMs?: number): number;
   /** Messages seen per agent within [from, to). */
   countsBetween(from: number, to: number): Map<string, number>;
@@ -56,17 +56,21 @@ export async function startHeartbeatObserver(url: string, creds: string): Promis
   await nc.flush();
   return {
     seen,
-    quietPoint(at, searchMs = 3000) {
-      const times = seen.map((s) => s.at).filter((t) => t >= at - searchMs - 10_000 && t <= at + searchMs + 10_000);
+    quietPoint(at, searchMs = 1500) {
+      const times = seen.map((s) => s.at).filter((t) => t >= at - searchMs - 5000 && t <= at + searchMs + 5000);
       times.sort((a, b) => a - b);
-      let best = { width: -1, mid: at };
+      const distance = (p: number) => times.reduce((d, t) => Math.min(d, Math.abs(p - t)), Infinity);
+      const candidates = [at];
       for (let i = 0; i + 1 < times.length; i++) {
         const mid = (times[i] + times[i + 1]) / 2;
-        if (Math.abs(mid - at) > searchMs) continue;
-        const width = times[i + 1] - times[i];
-        if (width > best.width) best = { width, mid };
+        if (Math.abs(mid - at) <= searchMs) candidates.push(mid);
       }
-      return Math.round(best.mid);
+      let best = at;
+      for (const p of candidates) {
+        const better = distance(p) > distance(best) || (distance(p) === distance(best) && Math.abs(p - at) < Math.abs(best - at));
+        if (better) best = p;
+      }
+      return Math.round(best);
     },
     countsBetween(from, to) {
       const out = new Map<string, number>();
