@@ -6,8 +6,11 @@
 // the other replica whenever its own went away) are exactly the status history, and every
 // heartbeat and metrics message the agents published was written once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { eventually } from '../helpers/wait.js';
-import { compareWithHistory, diffIsEmpty, heartbeatWindow, historyOf, TRANSITION_EVENTS, type EventDiff } from './checks.js';
+import { SINGLETON_KEYS } from '../../server/db/singleton-lock.js';
+import { apiClient, login } from '../helpers/ams.js';
+import { advisoryHolders, compareWithHistory, diffIsEmpty, heartbeatWindow, historyOf, TRANSITION_EVENTS, type EventDiff } from './checks.js';
 import { startCluster, type ApiReplica, type Cluster } from './harness.js';
 import { startLiveClient, type LiveClient, type LiveEvent } from './live.js';
 
@@ -72,7 +75,10 @@ async function assertInvariants(since: number, heartbeats: 'exact' | 'at-most-on
       500,
     );
   } catch {
-    // The diff says what is wrong better than the timeout does.
+    // The diff says what is wrong better than the timeout does; with what the replicas say of their event streams.
+    const streams = await Promise.all(c.api.map(async (r) => [r.name, (await r.anon.get('/api/v1/health').catch(() => undefined))?.body?.components?.events]));
+    const outbox = await c.query('SELECT count(*)::int AS n FROM event_outbox').catch((err) => (err as Error).message);
+    console.log(`live events do not match the history: witness on ${c.witness.url()} at ${c.witness.lastId()}; event streams ${JSON.stringify(streams)}; outbox ${JSON.stringify(outbox)}`);
   }
   expect(diff).toEqual({ missing: [], extra: [], duplicateIds: [], outOfOrder: [], resyncs: [] });
 
@@ -248,9 +254,14 @@ describe('an API replica killed during a burst', () => {
     // Actions in flight on A when it is killed.
     const inFlight = ids.map((id) => act(A, id, 'restart', n++, 'burst'));
     await A.proc.kill9();
-    outcomes.push(...(await Promise.all(inFlight)));
-    await round();
-    await round();
+    try {
+      outcomes.push(...(await Promise.all(inFlight)));
+      await round();
+      await round();
+    } finally {
+      // A comes back on the same address (systemd's Restart=on-failure).
+      await A.proc.start();
+    }
 
     const tally = outcomes.reduce<Record<string, number>>((m, o) => ((m[`${o.replica}:${o.status}`] = (m[`${o.replica}:${o.status}`] ?? 0) + 1), m), {});
     console.log(`burst: ${outcomes.length} actions (${JSON.stringify(tally)}), ${crashed.length} agent crashes`);
@@ -261,8 +272,6 @@ describe('an API replica killed during a burst', () => {
     for (const o of outcomes) expect([202, 409, 'network_error'], JSON.stringify(o)).toContain(o.status);
     for (const o of outcomes.filter((x) => x.status === 409)) expect(o.code, JSON.stringify(o)).toBe('invalid_transition');
 
-    // A comes back on the same address (systemd's Restart=on-failure).
-    await A.proc.start();
     const recorded = new Set(
       (await c.query<{ cid: string }>(`SELECT details->>'correlation_id' AS cid FROM agent_status_history WHERE details->>'correlation_id' LIKE 'burst-%'`)).map((r) => r.cid),
     );
@@ -370,6 +379,27 @@ async function restartAndWait(via: ApiReplica, id: string, what: string) {
   await eventually(() => statusOf(via, id), (s) => s.body.process_status === 'running' && s.body.health_status === 'healthy' && s.body.pid !== before, what, 90_000, 250);
 }
 
+/** Per NATS node (by index): the OPMAS_EVENTS consumers it holds and the stream and consumer leaders it is. */
+async function jetStreamPlacement(): Promise<Map<number, { eventReaders: number; leaders: number }>> {
+  const jsm = await jetstreamManager(c.heartbeats.connection, { timeout: 10_000 });
+  const out = new Map<number, { eventReaders: number; leaders: number }>();
+  const nodeOf = (server?: string) => (server ? Number(/-(\d+)$/.exec(server)?.[1]) : undefined);
+  const add = (server: string | undefined, what: 'eventReaders' | 'leaders') => {
+    const i = nodeOf(server);
+    if (!i) return;
+    const e = out.get(i) ?? { eventReaders: 0, leaders: 0 };
+    e[what] += 1;
+    out.set(i, e);
+  };
+  for await (const stream of jsm.streams.list()) {
+    add(stream.cluster?.leader, 'leaders');
+    for await (const consumer of jsm.consumers.list(stream.config.name)) {
+      add(consumer.cluster?.leader, stream.config.name === 'OPMAS_EVENTS' ? 'eventReaders' : 'leaders');
+    }
+  }
+  return out;
+}
+
 describe('a NATS node killed', () => {
   it('lets every client reconnect to the other nodes; operator actions, observations, heartbeats and live events go on, nothing lost', async () => {
     const t0 = Date.now();
@@ -377,11 +407,14 @@ describe('a NATS node killed', () => {
     const names = await clientNames(all);
     expect(names.filter((n) => n === 'opmas-ams').length).toBeGreaterThanOrEqual(2);
     for (const h of c.hosts) expect(names).toContain(`opmas-supervisor-${h.hostId}`);
-    // The busiest node the heartbeat observer is not on.
+    // The node that matters most (not the heartbeat observer's): the one holding the replicas'
+    // event stream readers, then the most JetStream leaders, then the most clients.
+    const placement = await jetStreamPlacement();
     const candidates = all.filter((i) => i !== c.observerNode);
-    const load = await Promise.all(candidates.map(async (i) => (await clientNames([i])).length));
-    const victim = candidates[load.indexOf(Math.max(...load))];
-    expect(Math.max(...load)).toBeGreaterThan(0);
+    const score = async (i: number) => (placement.get(i)?.eventReaders ?? 0) * 1000 + (placement.get(i)?.leaders ?? 0) * 100 + (await clientNames([i])).length;
+    const scores = await Promise.all(candidates.map(score));
+    const victim = candidates[scores.indexOf(Math.max(...scores))];
+    console.log(`NATS node ${victim} killed (${JSON.stringify(Object.fromEntries(placement))})`);
 
     await c.nats.killNode(victim);
     const killedAt = Date.now();
@@ -474,5 +507,113 @@ describe('PostgreSQL stopped under load', () => {
     await assertHistoryChains(c.allAgentIds());
     await assertInvariants(t0, 'exact');
     timings.push(['PostgreSQL stopped', Date.now() - t0]);
+  });
+});
+
+/** The singletons that run under a PostgreSQL advisory lock today (the alert sweep's is checked on its own below). */
+const LOCKED_WORK = { observationApplier: SINGLETON_KEYS.observationApplier, hostMonitor: SINGLETON_KEYS.hostMonitor, outboxPublisher: SINGLETON_KEYS.outboxPublisher };
+
+describe('singleton work under advisory locks', () => {
+  it('has one holder of each lock at a time (pg_locks, and one replica acting), and fails over to the other replica when the holder is SIGKILLed', async () => {
+    const t0 = Date.now();
+    const keys = Object.values(LOCKED_WORK);
+    const name = (key: number) => Object.entries(LOCKED_WORK).find(([, k]) => k === key)?.[0] ?? String(key);
+    const samples: Array<{ holders: Record<string, string[]>; publishing: string[]; applying: string[] }> = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          const holders: Record<string, string[]> = {};
+          for (const h of await advisoryHolders(c, keys)) (holders[name(h.key)] ??= []).push(h.replica ?? `backend ${h.backendPid}`);
+          const health = await Promise.all(c.api.map(async (r) => [r.name, r.proc.running() ? (await r.anon.get('/api/v1/health').catch(() => undefined))?.body?.components : undefined] as const));
+          samples.push({
+            holders,
+            publishing: health.filter(([, h]) => h?.events?.publishing === true).map(([n]) => n),
+            applying: health.filter(([, h]) => h?.observations?.holding === true).map(([n]) => n),
+          });
+        } catch {
+          // a sample that could not be taken proves nothing either way
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const holdersBy = async () => {
+      const map = new Map<string, string | undefined>();
+      for (const h of await advisoryHolders(c, keys)) map.set(name(h.key), h.replica);
+      return map;
+    };
+    try {
+      const before = await eventually(holdersBy, (m) => Object.keys(LOCKED_WORK).every((k) => m.get(k) === 'A' || m.get(k) === 'B'), 'every singleton held by a replica', 30_000, 250);
+      const victim = c.api.find((r) => r.name === before.get('outboxPublisher'))!;
+      const survivor = c.api.find((r) => r !== victim)!;
+
+      await victim.proc.kill9();
+      // Its sessions end with it; the other replica takes every lock it held.
+      const after = await eventually(holdersBy, (m) => Object.keys(LOCKED_WORK).every((k) => m.get(k) === survivor.name), `every singleton held by ${survivor.name}`, 60_000, 250);
+      expect(Object.fromEntries(after)).toEqual(Object.fromEntries(Object.keys(LOCKED_WORK).map((k) => [k, survivor.name])));
+      // And does the work: an agent restarted through it is applied (observations) and published (events).
+      await restartAndWait(survivor, c.agents.h2.wifi, `h2 wifi restarted through ${survivor.name} after the holder died`);
+      await c.witness.waitForEvent((e) => e.type === 'status.changed' && e.agent_id === c.agents.h2.wifi && e.event_type === 'process_started' && Date.parse(e.time) >= t0, 'the restart on the live stream');
+
+      // The killed replica comes back and takes nothing the survivor holds.
+      await victim.proc.start();
+      expect(Object.fromEntries(await holdersBy())).toEqual(Object.fromEntries(Object.keys(LOCKED_WORK).map((k) => [k, survivor.name])));
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(samples.length).toBeGreaterThan(4);
+    for (const s of samples) {
+      for (const [k, list] of Object.entries(s.holders)) expect(list, `holders of ${k}`).toHaveLength(1);
+      expect(s.publishing.length, JSON.stringify(s)).toBeLessThanOrEqual(1);
+      expect(s.applying.length, JSON.stringify(s)).toBeLessThanOrEqual(1);
+    }
+    await assertInvariants(t0, 'at-most-once');
+    timings.push(['lock holder killed', Date.now() - t0]);
+  });
+
+  it('runs the alert sweep under its advisory lock (SINGLETON_KEYS.alertSweep) on exactly one replica', async () => {
+    const holders = await eventually(() => advisoryHolders(c, [SINGLETON_KEYS.alertSweep]), (h) => h.length === 1, 'the alert sweep lock held', 30_000, 250);
+    expect(['A', 'B']).toContain(holders[0].replica);
+  });
+});
+
+describe('security state shared by the replicas', () => {
+  it('counts bad logins for the cluster: the 11th in a minute is 429 whichever replica answers', async () => {
+    const t0 = Date.now();
+    // Each request as the same client behind the load balancer (X-Forwarded-For, trusted from 127.0.0.1).
+    const client = { 'X-Forwarded-For': '198.51.100.77' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await c.api[i % 2].anon.post('/api/v1/auth/login', { username: `nobody-${i}`, password: 'wrong-password' }, client)).status);
+    expect(statuses).toEqual(Array(10).fill(401));
+    for (const r of c.api) {
+      const res = await r.anon.post('/api/v1/auth/login', { username: 'nobody-11', password: 'wrong-password' }, client);
+      expect(res.status, `11th bad login on ${r.name}`).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    // Another client is not limited.
+    expect((await B.anon.post('/api/v1/auth/login', { username: 'nobody', password: 'wrong-password' }, { 'X-Forwarded-For': '198.51.100.78' })).status).toBe(401);
+    timings.push(['rate limits', Date.now() - t0]);
+  });
+
+  it('refuses on B a token logged out on A (within the revocation cache\'s 2 s, measured and printed)', async () => {
+    const session = await login(A.url, 'admin', c.adminPassword);
+    const onB = apiClient(B.url, session.access_token);
+    expect((await onB.get('/api/v1/auth/me')).status).toBe(200);
+    const loggedOut = Date.now();
+    expect((await apiClient(A.url, session.access_token).post('/api/v1/auth/logout', {})).status).toBe(204);
+    const refused = await eventually(() => onB.get('/api/v1/auth/me'), (r) => r.status !== 200, 'B to refuse the logged-out token', 15_000, 50);
+    console.log(`token revocation: refused on B ${Date.now() - loggedOut} ms after the logout on A`);
+    expect(refused.status).toBe(401);
+    expect(JSON.stringify(refused.body)).toContain('revoked');
+    // The other sessions of the same user are not touched.
+    expect((await B.api.get('/api/v1/auth/me')).status).toBe(200);
+  });
+
+  it('leaves every invariant intact at the end of the run', async () => {
+    await assertInvariants(c.heartbeats.seen[0]?.at ?? 0, 'at-most-once');
+    // Every agent ran, and none ever ran twice.
+    expect(c.sampler.agents().sort()).toEqual(c.allAgentIds().sort());
+    expect(c.sampler.violations()).toEqual([]);
   });
 });

@@ -22,6 +22,8 @@ export interface HeartbeatObserver {
   quietPoint(at: number, searchMs?: number): number;
   /** Messages seen per agent within [from, to). */
   countsBetween(from: number, to: number): Map<string, number>;
+  /** The observer's connection (the AMS user; for JetStream management reads). */
+  connection: NatsConnection;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startHeartbeatObserver(url: string, creds: string): Promis
       for (const s of seen) if (s.at >= from && s.at < to) out.set(s.agentId, (out.get(s.agentId) ?? 0) + 1);
       return out;
     },
+    connection: nc,
     async close() {
       await nc.close().catch(() => undefined);
     },
