@@ -115,6 +115,12 @@ describe('one control plane through any replica', () => {
       expect(host.body).toMatchObject({ id: h.hostId, epoch: h.proc.ready()!.epoch, agents: { total: 2 } });
     }
 
+    // The cluster's streams and buckets, made by whoever came first, are replicated on all three nodes.
+    const jsm = await jetstreamManager(c.heartbeats.connection, { timeout: 10_000 });
+    for (const stream of ['OPMAS_EVENTS', 'OPMAS_OBSERVATIONS', 'KV_OPMAS_HOST_LEASES', 'KV_OPMAS_HOST_EPOCHS']) {
+      expect((await jsm.streams.info(stream)).config.num_replicas, stream).toBe(3);
+    }
+
     for (const id of ids) {
       const res = await A.api.post(`/api/v1/agents/${id}/start`);
       expect(res.status, JSON.stringify(res.body)).toBe(202);

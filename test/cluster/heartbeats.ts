@@ -27,6 +27,23 @@ export interface HeartbeatObserver {
   close(): Promise<void>;
 }
 
+/** The point within ±`searchMs` of `at` farthest from every time in `times` (ties: the one nearest `at`). */
+export function quietPoint(times: number[], at: number, searchMs = 1500): number {
+  const near = times.filter((t) => t >= at - searchMs - 5000 && t <= at + searchMs + 5000).sort((a, b) => a - b);
+  const distance = (p: number) => near.reduce((d, t) => Math.min(d, Math.abs(p - t)), Infinity);
+  const candidates = [at];
+  for (let i = 0; i + 1 < near.length; i++) {
+    const mid = (near[i] + near[i + 1]) / 2;
+    if (Math.abs(mid - at) <= searchMs) candidates.push(mid);
+  }
+  let best = at;
+  for (const p of candidates) {
+    const better = distance(p) > distance(best) || (distance(p) === distance(best) && Math.abs(p - at) < Math.abs(best - at));
+    if (better) best = p;
+  }
+  return Math.round(best);
+}
+
 export async function startHeartbeatObserver(url: string, creds: string): Promise<HeartbeatObserver> {
   const nc: NatsConnection = await connectWithCreds(url, creds, {
     servers: [url],
@@ -58,22 +75,7 @@ export async function startHeartbeatObserver(url: string, creds: string): Promis
   await nc.flush();
   return {
     seen,
-    quietPoint(at, searchMs = 1500) {
-      const times = seen.map((s) => s.at).filter((t) => t >= at - searchMs - 5000 && t <= at + searchMs + 5000);
-      times.sort((a, b) => a - b);
-      const distance = (p: number) => times.reduce((d, t) => Math.min(d, Math.abs(p - t)), Infinity);
-      const candidates = [at];
-      for (let i = 0; i + 1 < times.length; i++) {
-        const mid = (times[i] + times[i + 1]) / 2;
-        if (Math.abs(mid - at) <= searchMs) candidates.push(mid);
-      }
-      let best = at;
-      for (const p of candidates) {
-        const better = distance(p) > distance(best) || (distance(p) === distance(best) && Math.abs(p - at) < Math.abs(best - at));
-        if (better) best = p;
-      }
-      return Math.round(best);
-    },
+    quietPoint: (at, searchMs) => quietPoint(seen.map((x) => x.at), at, searchMs),
     countsBetween(from, to) {
       const out = new Map<string, number>();
       for (const s of seen) if (s.at >= from && s.at < to) out.set(s.agentId, (out.get(s.agentId) ?? 0) + 1);
