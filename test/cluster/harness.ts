@@ -225,6 +225,13 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       allAgentIds: () => Object.values(agents).flatMap((m) => Object.values(m)),
       async stop() {
         await stopAll();
+        // The agents' credentials the replicas minted (kept in the supervisors' data dirs) are secrets too.
+        for (const h of hosts) {
+          for (const f of fs.readdirSync(h.dataDir, { recursive: true, encoding: 'utf8' })) {
+            if (!f.endsWith('.creds')) continue;
+            for (const m of fs.readFileSync(path.join(h.dataDir, f), 'utf8').matchAll(/\bS[OAU][A-Z2-7]{50,}\b/g)) recordSecret(m[0]);
+          }
+        }
         fs.rmSync(work, { recursive: true, force: true });
       },
     };
