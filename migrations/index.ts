@@ -33,6 +33,13 @@ import * as m102 from './20261206000002_add_desired_state.js';
 import * as m103 from './20261206000003_packages_per_host.js';
 import * as m104 from './20261206000004_observed_status.js';
 import * as m105 from './20261206000005_create_event_outbox.js';
+import * as m106 from './20261206000006_revocations_applied.js';
+import * as m107 from './20261206000007_create_setup_tokens.js';
+import * as m108 from './20261206000008_alert_engine_state.js';
+import * as m110 from './20261206000010_create_agent_metric_kinds.js';
+import * as m111 from './20261206000011_create_alert_silences.js';
+import * as m112 from './20261206000012_add_alert_silence_id.js';
+import * as m113 from './20261206000013_index_status_history_time.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -71,4 +78,11 @@ export const migrations: NamedMigration[] = [
   { name: '20261206000003_packages_per_host', ...m103 },
   { name: '20261206000004_observed_status', ...m104 },
   { name: '20261206000005_create_event_outbox', ...m105 },
+  { name: '20261206000006_revocations_applied', ...m106 },
+  { name: '20261206000007_create_setup_tokens', ...m107 },
+  { name: '20261206000008_alert_engine_state', ...m108 },
+  { name: '20261206000010_create_agent_metric_kinds', ...m110 },
+  { name: '20261206000011_create_alert_silences', ...m111 },
+  { name: '20261206000012_add_alert_silence_id', ...m112 },
+  { name: '20261206000013_index_status_history_time', ...m113 },
 ];

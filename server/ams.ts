@@ -22,6 +22,7 @@ import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
 import { createEventStream } from './events/event-stream.js';
 import { createRetention } from './monitoring/retention.js';
+import { createMetricKinds } from './monitoring/metric-kinds.js';
 import { createPrometheusExporter } from './monitoring/prometheus.js';
 import { createMetricsService } from './services/metrics.js';
 import { createLogService } from './services/logs.js';
@@ -34,6 +35,7 @@ import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
 import { parseTrustedProxies } from './security/client-address.js';
 import { createAlertService } from './alerts/service.js';
+import { createStateCountsService } from './services/state-counts.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
 import { takeAlertEnvironment } from './alerts/environment.js';
@@ -162,6 +164,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const eventStream = createEventStream({ db, logger, connection: broker.connection, bus: events, capacity: EVENT_REPLAY });
     events.setRecorder(eventStream);
     cleanup.unshift(() => eventStream.stop());
+    // Each audit row on the live stream (audit:read), for the console's live audit log.
+    security.audit.onAppend((entry) => void events.publish({ type: 'audit.appended', agent_id: null, entry: { ...entry } }));
     const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
     const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
     const status = createStatusService({ db, events });
@@ -197,13 +201,18 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     /** Agents that run on their own (registered through the API, no host) are judged here from their heartbeats. */
     const externalHealth = createExternalHealth({ db, status, logger, config });
     cleanup.unshift(() => externalHealth.stop());
+    // Metric kinds and units agents declare in their metrics messages.
+    const metricKinds = createMetricKinds({ db, logger });
     const ingest = createIngest({
       db,
       logger,
       reportedStatus: (entries) => status.recordReported(entries),
       listeners: {
         heartbeat: (id, body, at) => externalHealth.heartbeat(id, at, body.metrics),
-        metrics: (id, body) => externalHealth.agentMetrics(id, body),
+        metrics: (id, body) => {
+          externalHealth.agentMetrics(id, body);
+          void metricKinds.note(id, body.meta);
+        },
         // Log lines agents send over NATS reach the live stream too (the console's follow mode);
         // lines from stdout/stderr come through the hosts' observations.
         log: (id, body) =>
@@ -251,6 +260,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       db,
       events,
       logger,
+      connection: broker.connection,
       channels: notificationChannels,
       crashLoop: alertEnvironment.crashLoop,
       policyChannels: policyChannelsFrom(async (id) => (await loadPolicy(db, id)).policy),
@@ -270,6 +280,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       alerts,
       notificationChannels,
       metrics: createMetricsService({ db }),
+      stateCounts: createStateCountsService({ db }),
       logs: createLogService({ db }),
       retention,
       prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler: () => supervisor?.samplerStats() }),
@@ -339,6 +350,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     security.limits.start();
     cleanup.unshift(() => security.limits.stop());
     await whenSchemaReady(async () => alerts.start());
+    await whenSchemaReady(async () => credentials.start());
+    cleanup.unshift(() => credentials.stop());
+    const offRevocations = broker.connection.onConnected(() => void whenSchemaReady(() => credentials.pushIfPending()));
+    cleanup.unshift(offRevocations);
     await whenSchemaReady(async () => {
       retention.start();
       await externalHealth.start();

@@ -34,6 +34,9 @@ import type { Ingest } from './monitoring/ingest.js';
 import type { EventBus } from './events/bus.js';
 import { packageRoutes } from './api/packages/routes.js';
 import { alertRoutes } from './api/alerts/routes.js';
+import { silenceRoutes } from './api/silences/routes.js';
+import { stateCountRoutes } from './api/state-counts/routes.js';
+import type { StateCountsService } from './services/state-counts.js';
 import { notificationChannelRoutes } from './api/notification-channels/routes.js';
 import type { AlertService } from './alerts/service.js';
 import type { ChannelService } from './alerts/channel-service.js';
@@ -77,6 +80,8 @@ export interface Services {
   /** What configuration changes mean for the hosts. */
   configChanges: ConfigChanges;
   recovery: RecoveryService;
+  /** The fleet's counts by status over time (the console's fleet overview). */
+  stateCounts: StateCountsService;
 }
 
 export interface AppDeps {
@@ -100,12 +105,14 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...configRoutes(services),
     ...packageRoutes(services),
     ...alertRoutes(services),
-    ...notificationChannelRoutes({ channels: services.notificationChannels }),
+    ...silenceRoutes(services),
+    ...notificationChannelRoutes({ channels: services.notificationChannels, alerts: services.alerts }),
     ...metricRoutes(services),
     ...logRoutes(services),
     ...lifecycleRoutes(services),
     ...recoveryRoutes(services),
     ...hostRoutes(services),
+    ...stateCountRoutes(services),
   ].map(withImplicitResponses);
 }
 

@@ -6,4 +6,4 @@ export { createAgentRuntime, type AgentRuntime, type AgentRuntimeOptions, type E
 export { readAgentEnvironment, AgentEnvironmentError, type AgentConfig, type AgentEnvironment } from './environment.js';
 export { readPackageDefaults, parseDiscoveryFile, type PackageDefaults } from './discovery.js';
 export { subjects } from '../broker/subjects.js';
-export { AGENT_REPORTED_STATUSES, type AgentReportedStatus, type ControlReply, type ControlRequest } from '../broker/protocol.js';
+export { AGENT_REPORTED_STATUSES, type AgentReportedStatus, type ControlReply, type ControlRequest, type MetricMeta, type MetricsMeta } from '../broker/protocol.js';

@@ -4,7 +4,7 @@
 // broker restart is the client's; this module re-announces the agent when it is back.
 import { connect, credsAuthenticator, errors as natsErrors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { LOG_LEVELS, validateConfigLayer } from '../domain/agent-config.js';
-import { ControlRequest, type AgentReportedStatus, type ControlReply } from '../broker/protocol.js';
+import { ControlRequest, MetricsMeta, type AgentReportedStatus, type ControlReply } from '../broker/protocol.js';
 import { subjects } from '../broker/subjects.js';
 import { type AgentConfig, type AgentEnvironment, readAgentEnvironment } from './environment.js';
 
@@ -33,6 +33,12 @@ export interface AgentRuntimeOptions {
   autoHeartbeat?: boolean;
   /** Numbers of the agent's own, added to every heartbeat's and metrics message's counters. */
   extraMetrics?(): Record<string, number>;
+  /**
+   * What the agent's own numbers are, declared once: `{findings: {kind: 'counter', unit:
+   * 'findings'}, queue_depth: {kind: 'gauge'}}`. Sent as `meta` with every metrics message; the
+   * AMS charts counters (cumulative numbers) as per-second rates. Undeclared numbers are gauges.
+   */
+  metricsMeta?: MetricsMeta;
   /** How the process ends (default process.exit); tests pass their own. */
   exit?(code: number): void;
   /** Where local diagnostics go (default: one JSON line on stderr). */
@@ -68,6 +74,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
   const writeLine = options.writeLine ?? ((line: string) => process.stderr.write(`${line}\n`));
   const startedAt = Date.now();
   const autoHeartbeat = options.autoHeartbeat !== false;
+  const meta = checkedMeta(options.metricsMeta);
 
   let config: AgentConfig = { ...environment.config };
   let configVersion = 0;
@@ -93,6 +100,11 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
       local('WARNING', 'extraMetrics failed', { reason: (err as Error).message });
     }
     return { ...extra, ...counters };
+  }
+
+  /** A metrics message: the numbers, and the declaration of what they are. */
+  function metricsMessage(extra: Record<string, number> = {}): Record<string, unknown> {
+    return { ...extra, ...metrics(), ...(meta ? { meta } : {}) };
   }
 
   function heartbeatSeconds(): number {
@@ -129,7 +141,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
     if (!autoHeartbeat || stopping) return;
     heartbeatTimer = setTimeout(() => {
       heartbeat();
-      if (config.metrics_enabled !== false) publish(own.metrics, metrics());
+      if (config.metrics_enabled !== false) publish(own.metrics, metricsMessage());
       scheduleHeartbeats();
     }, heartbeatSeconds() * 1000);
   }
@@ -342,7 +354,11 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
       for (const entry of topicHandlers) subscribeTopics(entry);
       await conn.flush();
       publish(own.status, { status, detail: 'started' });
-      if (autoHeartbeat) heartbeat();
+      if (autoHeartbeat) {
+        heartbeat();
+        // The first metrics message at once: it carries the declaration of what the numbers are.
+        if (config.metrics_enabled !== false) publish(own.metrics, metricsMessage());
+      }
       scheduleHeartbeats();
     },
 
@@ -353,7 +369,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
     },
     /** Publishes the event counters, plus any other numbers the agent keeps. */
     publishMetrics(extra: Record<string, number> = {}): void {
-      publish(own.metrics, { ...extra, ...metrics() });
+      publish(own.metrics, metricsMessage(extra));
     },
     /** Counts one processed event for the metrics (`failed` counts it as failed too). */
     recordEvent(event: EventRecord = {}): void {
@@ -376,4 +392,14 @@ export function createAgentRuntime(options: AgentRuntimeOptions = {}) {
     /** The underlying client, for what the SDK does not wrap. */
     connection: (): NatsConnection | undefined => nc,
   };
+}
+
+/** The declaration as the AMS will check it; a bad one is the agent author's mistake, said at once. */
+function checkedMeta(meta: MetricsMeta | undefined): MetricsMeta | undefined {
+  if (meta === undefined) return undefined;
+  const parsed = MetricsMeta.safeParse(meta);
+  if (!parsed.success) {
+    throw new TypeError(`metricsMeta: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(declaration)'} ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }

@@ -99,10 +99,19 @@ export interface RevocationOutcome {
   detail: string;
 }
 
-/** Revoked user public keys -> unix seconds, kept in `<dataDir>/nats/revocations.json`. */
+/**
+ * Revoked user public keys -> unix seconds. Host mode keeps them in `<dataDir>/nats/revocations.json`
+ * for its nats-server's configuration (the database's agent_credentials stay the truth).
+ */
 export interface RevocationStore {
   list(): Record<string, number>;
   add(publicKey: string, at: number): void;
+}
+
+/** External mode: the account JWT is what the broker enforces, the database the truth; this is what this process pushed. */
+export function createMemoryRevocationStore(): RevocationStore {
+  const list: Record<string, number> = Object.create(null);
+  return { list: () => ({ ...list }), add: (publicKey, at) => void (list[publicKey] = at) };
 }
 
 export function createFileRevocationStore(file: string): RevocationStore {
@@ -145,6 +154,20 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
   const scoped = deps.signingKey.getPublicKey() !== deps.accountPublicKey;
   let chain: Promise<unknown> = Promise.resolve();
 
+  function ensureRevoked(publicKeys: string[]): Promise<RevocationOutcome> {
+    if (publicKeys.some((k) => !/^U[A-Z2-7]{55}$/.test(k))) return Promise.reject(new TypeError('not a user public key'));
+    if (publicKeys.length === 0) return Promise.resolve({ applied: true, detail: 'nothing to revoke' });
+    const run = chain.then(async () => {
+      const at = Math.floor(now() / 1000);
+      const known = deps.revocations.list();
+      const added = publicKeys.filter((k) => !Object.hasOwn(known, k));
+      for (const key of added) deps.revocations.add(key, at);
+      return deps.applyRevocations(deps.revocations.list());
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
   async function issueUser(name: string, permissions: UserPermissions): Promise<IssuedCredentials> {
     const user = createUser();
     const jwt = await encodeUser(
@@ -172,29 +195,15 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
      * cannot be applied now (broker down) is applied at the broker's next start.
      */
     revoke(publicKey: string): Promise<RevocationOutcome> {
-      if (!/^U[A-Z2-7]{55}$/.test(publicKey)) return Promise.reject(new TypeError('not a user public key'));
-      const run = chain.then(async () => {
-        deps.revocations.add(publicKey, Math.floor(now() / 1000));
-        return deps.applyRevocations(deps.revocations.list());
-      });
-      chain = run.catch(() => undefined);
-      return run;
+      return ensureRevoked([publicKey]);
     },
     /**
-     * Revokes several users with one application of the list: in host mode each application is a
-     * nats-server reload, which briefly drops every connection of the account.
+     * Makes the broker enforce every one of these revocations with one application (in host
+     * mode each application is a nats-server reload, which briefly drops every connection of the
+     * account). Keys revoked already keep their time; the others are revoked as of now. Applying
+     * the same list twice changes nothing, so the database's whole list can be pushed again.
      */
-    revokeMany(publicKeys: string[]): Promise<RevocationOutcome> {
-      if (publicKeys.some((k) => !/^U[A-Z2-7]{55}$/.test(k))) return Promise.reject(new TypeError('not a user public key'));
-      if (publicKeys.length === 0) return Promise.resolve({ applied: true, detail: 'nothing to revoke' });
-      const run = chain.then(async () => {
-        const at = Math.floor(now() / 1000);
-        for (const key of publicKeys) deps.revocations.add(key, at);
-        return deps.applyRevocations(deps.revocations.list());
-      });
-      chain = run.catch(() => undefined);
-      return run;
-    },
+    ensureRevoked,
     isRevoked: (publicKey: string) => Object.hasOwn(deps.revocations.list(), publicKey),
     revocations: () => deps.revocations.list(),
   };

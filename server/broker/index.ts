@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAgentMessageConsumer, type AgentMessageConsumer, type AgentMessageHandlers } from './agent-consumer.js';
 import { createBrokerConnection, type BrokerConnection, type BrokerConnectionStatus, type BrokerTlsOptions, type ReconnectPolicy } from './connection.js';
-import { createCredentialIssuer, createFileRevocationStore, createHostAuthConfig, type CredentialIssuer } from './credentials.js';
+import { createCredentialIssuer, createFileRevocationStore, createHostAuthConfig, createMemoryRevocationStore, type CredentialIssuer } from './credentials.js';
 import { BrokerSettingsInvalid } from './errors.js';
 import { EXTERNAL_SECRET_ENV, pushRevocations, readExternalSettings } from './external.js';
 import { loadOrCreateHostKeys, natsDir } from './key-store.js';
@@ -87,7 +87,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
   const { logger } = opts;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const dir = natsDir(opts.dataDir);
-  const revocations = createFileRevocationStore(path.join(dir, 'revocations.json'));
+  const revocations = mode === 'host' ? createFileRevocationStore(path.join(dir, 'revocations.json')) : createMemoryRevocationStore();
   const consumers: AgentMessageConsumer[] = [];
 
   let server: NatsServerHandle | undefined;

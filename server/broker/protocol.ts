@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../domain/agent-config.js';
 import { jsonLimitProblem, MAX_JSON_DEPTH, MAX_JSON_NODES } from '../domain/json-limits.js';
+import { METRIC_KINDS, METRIC_NAME_PATTERN } from '../domain/metric-series.js';
 
 /** What an agent may say about itself in a heartbeat or status message: the words the protocol knows. */
 export const AGENT_REPORTED_STATUSES = ['ready', 'degraded', 'stopping'] as const;
@@ -29,9 +30,38 @@ const Timestamp = z.iso.datetime({ offset: true, local: true });
 const Count = z.number().int().nonnegative();
 const FiniteNumber = z.number().finite();
 
-/** Counters since the agent started, plus any other numbers the agent keeps; `agent_id` is optional. */
+/** At most this many names in one `meta` declaration. */
+export const MAX_METRIC_META = 100;
+
+/** What one of the agent's numbers is: a counter (cumulative, charted as a per-second rate) or a gauge, and its unit. */
+export const MetricMeta = z
+  .object({
+    kind: z.enum(METRIC_KINDS),
+    // No control characters: the unit is shown as is ("<unit>/s" for a counter).
+    unit: z.string().min(1).max(32).regex(/^[^\p{C}]+$/u, 'must be printable text').optional(),
+  })
+  .strict();
+export type MetricMeta = z.infer<typeof MetricMeta>;
+
+/** `{name: {kind, unit?}}` for the agent's own numbers; names as metric names (lower-case letters, digits, _ and .). */
+export const MetricsMeta = z
+  .record(z.string().regex(METRIC_NAME_PATTERN, 'must be a metric name (lower-case letters, digits, _ and .)'), MetricMeta)
+  .refine((m) => Object.keys(m).length <= MAX_METRIC_META, `at most ${MAX_METRIC_META} names`);
+export type MetricsMeta = z.infer<typeof MetricsMeta>;
+
+/**
+ * Counters since the agent started, plus any other numbers the agent keeps; `agent_id` is
+ * optional; `meta` declares what the numbers are (undeclared ones are gauges, except the
+ * counters named here).
+ */
 export const MetricsBody = z
-  .object({ agent_id: z.string().optional(), events_processed: Count, events_failed: Count, processing_ms: z.number().finite().nonnegative() })
+  .object({
+    agent_id: z.string().optional(),
+    events_processed: Count,
+    events_failed: Count,
+    processing_ms: z.number().finite().nonnegative(),
+    meta: MetricsMeta.optional(),
+  })
   .catchall(FiniteNumber);
 export type MetricsBody = z.infer<typeof MetricsBody>;
 

@@ -28,6 +28,8 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
   async function markUp(hostId: string): Promise<void> {
     let published: () => void = () => undefined;
     const was = await db.knex.transaction(async (trx) => {
+      // The lease can be seen before the host's hello is applied: the row is made here then.
+      await hostsRepo(trx).lock(hostId);
       const before = await hostsRepo(trx).setStatus(hostId, 'up', new Date());
       if (before !== undefined) published = await deps.events.record(trx, [{ type: 'host.up', host_id: hostId, details: { previous: before } }]);
       return before;
@@ -36,7 +38,8 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
     if (was !== undefined) logger.info({ hostId, was }, 'host up');
   }
 
-  async function markDown(hostId: string, reason: string): Promise<void> {
+  /** `graceful`: its supervisor released the lease as it stopped (no host_down alert). */
+  async function markDown(hostId: string, reason: string, graceful = false): Promise<void> {
     const pending: AmsEventInput[] = [];
     let published: () => void = () => undefined;
     const was = await db.knex.transaction(async (trx) => {
@@ -49,7 +52,7 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
           await w.setHealth(agentId, 'unknown', [{ kind: 'host', level: 'unknown', message: `host ${hostId} is down: ${reason}` }], { cause: 'host_down', host_id: hostId });
         }
       }
-      pending.push({ type: 'host.down', host_id: hostId, details: { reason, previous: before } });
+      pending.push({ type: 'host.down', host_id: hostId, details: { reason, previous: before, graceful } });
       published = await deps.events.record(trx, pending);
       return before;
     });
@@ -66,7 +69,7 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
       else await hostsRepo(db.knex).touch(e.key, new Date());
     } else {
       renewed.delete(e.key);
-      await markDown(e.key, 'its supervisor stopped');
+      await markDown(e.key, 'its supervisor stopped', true);
     }
   }
 

@@ -5,7 +5,7 @@
 // redelivery changes nothing, an older epoch is refused (fencing), a gap waits for what is
 // missing. The message is acked only after the transaction committed, so a database outage loses
 // nothing: the consumer stops acking and everything is applied, in order, when it returns.
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
@@ -17,7 +17,8 @@ import { metricsRepo, type ResourceSampleRow } from '../db/metrics.repo.js';
 import { processOutputRepo } from '../db/process-output.repo.js';
 import { agentStatusRepo, type StatusColumns } from '../db/agent-status.repo.js';
 import { desiredStateRepo } from '../db/desired-state.repo.js';
-import { createSingletonLock, SINGLETON_KEYS } from '../db/singleton-lock.js';
+import { SINGLETON_KEYS } from '../db/singleton-lock.js';
+import { createDurableWorker } from './durable-worker.js';
 import { APPLIER_CONSUMER, type Observation, type ObservationBody, OBSERVATIONS_STREAM, parseObservation, type StatusSet } from '../broker/host-protocol.js';
 import { subjects } from '../broker/subjects.js';
 import type { BrokerConnection } from '../broker/connection.js';
@@ -46,7 +47,6 @@ export interface ApplierStats {
 
 /** How long a gap is waited for before what follows is applied anyway (the missing part is lost). */
 const GAP_PATIENCE_MS = 30_000;
-const ACK_WAIT_NS = 30_000 * 1_000_000;
 
 const toColumns = (set: StatusSet | undefined): StatusColumns | undefined => {
   if (!set) return undefined;
@@ -84,11 +84,6 @@ export function createObservationApplier(deps: {
   const { db, logger } = deps;
   const stats: ApplierStats = { applied: 0, duplicates: 0, stale: 0, gaps: 0, malformed: 0, failed: 0, db_retries: 0, dropped_reported: 0, holding: false, last_error: null };
   const gapSince = new Map<string, number>();
-  const lock = createSingletonLock(db, SINGLETON_KEYS.observationApplier, logger, { name: 'observation applier' });
-  let running = false;
-  let stopped = false;
-  let current: { stop(): void } | undefined;
-  let loop: Promise<void> | undefined;
   const appliedListeners = new Set<(o: Observation) => void>();
 
   /** The body of one observation, inside the transaction; bus events and follow-ups are collected. */
@@ -255,7 +250,7 @@ export function createObservationApplier(deps: {
   }
 
   /** Handles one message: applies it (retrying while the database is away) and acks it once committed. */
-  async function handle(m: JsMsg): Promise<void> {
+  async function handle(m: JsMsg, active: () => boolean): Promise<void> {
     let o: Observation;
     try {
       o = parseObservation(JSON.parse(new TextDecoder().decode(m.data)));
@@ -292,7 +287,7 @@ export function createObservationApplier(deps: {
           m.ack();
           return;
         }
-        if (stopped || !lock.held()) return; // left unacked: redelivered to whoever applies next
+        if (!active()) return; // left unacked: redelivered to whoever applies next
         stats.db_retries += 1;
         stats.last_error = unavailable.message;
         if (attempt === 1 || attempt % 10 === 0) logger.warn({ reason: unavailable.message }, 'the database is unavailable; observations wait in the stream');
@@ -303,88 +298,27 @@ export function createObservationApplier(deps: {
     }
   }
 
-  /**
-   * The durable consumer, made again from the first observation not acked yet: what an earlier
-   * holder had taken but not acked (it died, or stopped) comes first and at once, in stream order,
-   * rather than after its ack wait behind newer ones. What was applied but not acked is
-   * recognised by its host's position and only acked.
-   */
-  async function ensureConsumer(): Promise<void> {
-    const nc = deps.connection.raw();
-    if (!nc) throw new Error('not connected to NATS');
-    const jsm = await jetstreamManager(nc, { timeout: 5000 });
-    let start: number | undefined;
-    try {
-      const info = await jsm.consumers.info(OBSERVATIONS_STREAM, APPLIER_CONSUMER);
-      start = info.ack_floor.stream_seq + 1;
-      await jsm.consumers.delete(OBSERVATIONS_STREAM, APPLIER_CONSUMER);
-    } catch {
-      // none yet: from the start of the stream
-    }
-    await jsm.consumers.add(OBSERVATIONS_STREAM, {
-      durable_name: APPLIER_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      ...(start !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start } : { deliver_policy: DeliverPolicy.All }),
-      filter_subject: subjects.everyHost.observations,
-      max_ack_pending: 256,
-      ack_wait: ACK_WAIT_NS,
-      max_deliver: -1,
-    });
-  }
-
-  /** Consumes while this replica holds the lock; starts over after a lost connection. */
-  async function consumeLoop(): Promise<void> {
-    let failures = 0;
-    while (running && !stopped) {
-      try {
-        if (deps.connection.status() !== 'connected' && !(await deps.connection.waitConnected(5000))) continue;
-        await ensureConsumer();
-        const nc = deps.connection.raw()!;
-        const consumer = await jetstream(nc).consumers.get(OBSERVATIONS_STREAM, APPLIER_CONSUMER);
-        const messages = await consumer.consume({ max_messages: 64, expires: 5000 });
-        current = messages;
-        failures = 0;
-        for await (const m of messages) {
-          if (!running || stopped) break;
-          await handle(m);
-        }
-      } catch (err) {
-        failures += 1;
-        if (failures === 1 || failures % 20 === 0) logger.warn({ err: (err as Error).message }, 'observation consumer interrupted; starting it again');
-      } finally {
-        current?.stop();
-        current = undefined;
-      }
-      if (running && !stopped) await new Promise((r) => setTimeout(r, backoffDelay({ initial: 200, factor: 2, max: 5000 }, Math.max(1, failures))));
-    }
-  }
+  const worker = createDurableWorker({
+    db,
+    logger,
+    connection: deps.connection,
+    name: 'observation applier',
+    lockKey: SINGLETON_KEYS.observationApplier,
+    stream: OBSERVATIONS_STREAM,
+    durable: APPLIER_CONSUMER,
+    filterSubject: subjects.everyHost.observations,
+    handle,
+  });
 
   return {
     applyOnce,
-    stats: (): ApplierStats => ({ ...stats, holding: lock.held() }),
+    stats: (): ApplierStats => ({ ...stats, holding: worker.held() }),
     /** Called after each observation is applied (tests wait for a host's scan through it). */
     onApplied(listener: (o: Observation) => void): () => void {
       appliedListeners.add(listener);
       return () => appliedListeners.delete(listener);
     },
-    start(): void {
-      lock.start(
-        () => {
-          running = true;
-          loop = consumeLoop();
-        },
-        () => {
-          running = false;
-          current?.stop();
-        },
-      );
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      running = false;
-      current?.stop();
-      await loop?.catch(() => undefined);
-      await lock.stop();
-    },
+    start: () => worker.start(),
+    stop: () => worker.stop(),
   };
 }

@@ -25,6 +25,8 @@ export interface AgentRow extends StatusPart {
   held: boolean;
   held_reason: string | null;
   host_id: string | null;
+  /** Process starts after the first one (operator restarts and recoveries alike). */
+  restart_count: number;
   /** ISO 8601, as the API answers them. */
   created_at: string;
   updated_at: string;
@@ -64,6 +66,13 @@ const COLUMNS = [
   's.last_heartbeat', 's.last_error', 's.reported_status', 's.uptime_s',
 ];
 
+/**
+ * Starts beyond the first, from the partial index on process_started history rows (one index
+ * probe per agent): what the fleet table's restart column and Prometheus count.
+ */
+const RESTARTS_SQL =
+  "(SELECT GREATEST(count(*) - 1, 0)::int FROM agent_status_history h WHERE h.agent_id = a.id AND h.event_type = 'process_started') AS restart_count";
+
 /** The list's filters; which of them apply names the statement. */
 const LIST_FILTERS: Array<{ key: string; applies: (f: AgentFilter) => boolean; apply: (query: Knex.QueryBuilder, f: AgentFilter) => void }> = [
   { key: 'type', applies: (f) => !!f.type, apply: (query, f) => query.where('a.type', f.type!) },
@@ -85,7 +94,11 @@ const LIST_FILTERS: Array<{ key: string; applies: (f: AgentFilter) => boolean; a
 ];
 
 export function agentsRepo(q: Queryable) {
-  const base = (name: string) => q('agents as a').join('agent_status as s', 's.agent_id', 'a.id').select(COLUMNS).options(prepared(name, { isoTimestamps: true }));
+  const base = (name: string) =>
+    q('agents as a')
+      .join('agent_status as s', 's.agent_id', 'a.id')
+      .select([...COLUMNS, q.raw(RESTARTS_SQL)])
+      .options(prepared(name, { isoTimestamps: true }));
   function listQuery(f: AgentFilter): Knex.QueryBuilder {
     const used = LIST_FILTERS.filter((filter) => filter.applies(f));
     const query = base(`agents_list_${used.map((filter) => filter.key).join('_') || 'all'}`)

@@ -160,3 +160,17 @@ export async function activeRevocations(q: Queryable): Promise<Array<{ kind: 'jt
   )) as { rows: Array<{ kind: 'jti' | 'sid'; id: string; expires_at: Date }> };
   return rows;
 }
+
+/** One-time setup tokens (hashes), valid on every replica until the first admin exists. */
+export function setupTokensRepo(q: Queryable) {
+  return {
+    async add(hash: string): Promise<void> {
+      await q('setup_tokens').insert({ token_hash: hash }).onConflict('token_hash').ignore();
+    },
+    exists: async (hash: string): Promise<boolean> => Boolean(await q('setup_tokens').where({ token_hash: hash }).first('token_hash')),
+    any: async (): Promise<boolean> => Boolean(await q('setup_tokens').first('token_hash')),
+    async clear(): Promise<void> {
+      await q('setup_tokens').del();
+    },
+  };
+}

@@ -5,6 +5,7 @@
 // so there the lock is simply held (and no connection is put aside: it has only one).
 import type { Logger } from 'pino';
 import type { Database } from './database.js';
+import type { Queryable } from './agents.repo.js';
 
 /** Advisory lock keys of the singletons ("opm" + n; retention is 1). */
 export const SINGLETON_KEYS = {
@@ -12,7 +13,22 @@ export const SINGLETON_KEYS = {
   hostMonitor: 0x6f706d03,
   outboxPublisher: 0x6f706d04,
   alertSweep: 0x6f706d05,
+  revocationPush: 0x6f706d06,
 } as const;
+
+/**
+ * Runs `fn` while no other replica runs work under the same key: a transaction-level advisory
+ * lock on PostgreSQL (released at commit or rollback, and when the holder's session dies), with
+ * `fn` inside that transaction. PGlite serves one process, which serializes its own callers, so
+ * there `fn` runs on the plain connection (no transaction held open across `fn`'s awaits).
+ */
+export async function withClusterLock<T>(db: Database, key: number, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  if (db.kind === 'pglite') return fn(db.knex);
+  return db.knex.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(?::bigint)', [key]);
+    return fn(trx);
+  });
+}
 
 type PgClient = {
   query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;

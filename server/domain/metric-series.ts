@@ -48,7 +48,70 @@ export type FleetMetric = (typeof FLEET_METRICS)[number];
 
 export const METRIC_NAME_PATTERN = /^[a-z][a-z0-9_.]{0,99}$/;
 /** Keys of the answer itself: a reported metric under one of these names is never answered. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set(['t', 'from', 'to', 'step', 'agent_id']);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['t', 'from', 'to', 'step', 'agent_id', 'meta']);
+
+/** What an agent may declare a number to be (the metrics message's `meta`). */
+export const METRIC_KINDS = ['counter', 'gauge'] as const;
+export type MetricKind = (typeof METRIC_KINDS)[number];
+
+/** A series' kind and unit as answered in `meta`: a counter's values are per-second rates of `unit`. */
+export interface SeriesMeta {
+  kind: MetricKind;
+  unit: string | null;
+}
+
+const gauge = (unit: string | null): SeriesMeta => ({ kind: 'gauge', unit });
+const counter = (unit: string): SeriesMeta => ({ kind: 'counter', unit });
+
+/**
+ * Series the AMS measures or the protocol names, as answered: their kinds are fixed (a
+ * declaration cannot change them). processing_ms and error_rate are answered per processed
+ * event (DERIVED_FROM), so they are gauges although processing_ms is stored as a counter.
+ */
+export const BUILTIN_META: ReadonlyMap<string, SeriesMeta> = new Map([
+  ['cpu_percent', gauge('%')],
+  ['memory_mb', gauge('MiB')],
+  ['disk_read_bytes', counter('bytes')],
+  ['disk_write_bytes', counter('bytes')],
+  ['net_rx_bytes', counter('bytes')],
+  ['net_tx_bytes', counter('bytes')],
+  ['response_ms', gauge('ms')],
+  ['heartbeat_latency_ms', gauge('ms')],
+  ['events_processed', counter('events')],
+  ['events_failed', counter('events')],
+  ['processing_ms', gauge('ms')],
+  ['error_rate', gauge('ratio')],
+]);
+
+/** The fleet-wide series' meta: the *_rate series are sums of per-second rates. */
+export const FLEET_META: Readonly<Record<FleetMetric, SeriesMeta>> = {
+  cpu_percent_avg: gauge('%'),
+  cpu_percent_max: gauge('%'),
+  memory_mb_total: gauge('MiB'),
+  memory_mb_max: gauge('MiB'),
+  events_processed_rate: counter('events'),
+  events_failed_rate: counter('events'),
+  error_rate: gauge('ratio'),
+  agents_reporting: gauge('agents'),
+};
+
+/** Declared kinds of one agent's own numbers, by name (a Map: names are looked up as own keys only). */
+export type DeclaredKinds = ReadonlyMap<string, SeriesMeta>;
+
+/**
+ * The kind and unit of a series of one agent: built-in names as the AMS defines them, then what
+ * the agent declared, else a gauge without a unit.
+ */
+export function seriesMeta(name: string, declared?: DeclaredKinds): SeriesMeta {
+  return BUILTIN_META.get(name) ?? declared?.get(name) ?? gauge(null);
+}
+
+/** Whether a stored series is bucketed as a counter (per-second rate from its increases). */
+export function isCounter(name: string, declared?: DeclaredKinds): boolean {
+  if (COUNTER_METRICS.has(name)) return true;
+  if (BUILTIN_META.has(name)) return false;
+  return declared?.get(name)?.kind === 'counter';
+}
 export const MAX_POINTS = 2000;
 /** The automatic step aims at no more than this many points. */
 export const AUTO_POINTS = 1000;
@@ -153,4 +216,13 @@ export function parseNames(raw: string[] | undefined, allowed?: readonly string[
     }
   }
   return { names: issues.length ? undefined : names, issues };
+}
+
+/**
+ * How late a heartbeat arrived: received time minus its own `timestamp` (a time without a zone
+ * is UTC, as the protocol says). Negative when the agent's clock runs ahead of the AMS's.
+ */
+export function heartbeatLatencyMs(timestamp: string, receivedAt: Date): number {
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(timestamp) ? timestamp : `${timestamp}Z`;
+  return receivedAt.getTime() - Date.parse(zoned);
 }

@@ -29,6 +29,9 @@ export type AmsEventInput =
   | { type: 'log.line'; agent_id: string; level: string; message: string; timestamp: string; source: string; context?: Record<string, unknown> | null }
   | { type: 'config.applied' | 'config.rejected' | 'config.rolled_back'; agent_id: string; version: number; details?: Record<string, unknown> }
   | { type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved'; agent_id?: string | null; alert: Record<string, unknown> }
+  | { type: 'alert.silence.created' | 'alert.silence.ended'; agent_id?: string | null; silence: Record<string, unknown> }
+  | { type: 'alert.test'; agent_id?: null; alert: Record<string, unknown>; channel: string }
+  | { type: 'audit.appended'; agent_id?: null; entry: Record<string, unknown> }
   | { type: `package.${string}`; agent_id?: string | null; path?: string; details?: Record<string, unknown> }
   | { type: 'host.up' | 'host.down'; host_id: string; details?: Record<string, unknown> };
 

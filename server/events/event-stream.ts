@@ -19,8 +19,13 @@ import type { AmsEvent, AmsEventInput, EventBus } from './bus.js';
 
 export const EVENTS_STREAM = 'OPMAS_EVENTS';
 const SUBJECT_ROOT = 'opmas.events';
-/** Events that are only a sample of something ongoing: not kept in the outbox, lost with a replica. */
-const EPHEMERAL: ReadonlySet<string> = new Set(['metrics.sample', 'log.line']);
+/** The stream's subjects of events that record state (what the outbox publishes). */
+export const STATE_EVENT_SUBJECTS = `${SUBJECT_ROOT}.state.>`;
+/**
+ * Events that are only a sample of something ongoing, or a view of a row kept elsewhere (the
+ * audit log, a channel test's answer): not kept in the outbox, lost with a replica.
+ */
+const EPHEMERAL: ReadonlySet<string> = new Set(['metrics.sample', 'log.line', 'audit.appended', 'alert.test']);
 export const isEphemeral = (type: string) => EPHEMERAL.has(type);
 
 const subjectOf = (type: string) => `${SUBJECT_ROOT}.${isEphemeral(type) ? 'ephemeral' : 'state'}.${type.replace(/[^A-Za-z0-9_-]+/g, '_')}`;

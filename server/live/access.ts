@@ -15,6 +15,8 @@ export const EVENT_PERMISSIONS: ReadonlyArray<{ match: string; permission: Permi
   { match: 'package.', permission: 'packages:read' },
   // Hosts: the same permission as GET /hosts.
   { match: 'host.', permission: 'agents:read' },
+  // Each audit row as it is written (the console's live audit log): the same permission as GET /audit.
+  { match: 'audit.', permission: 'audit:read' },
 ];
 
 export function requiredPermission(type: string): Permission | undefined {

@@ -10,6 +10,7 @@ import type { AgentMessage, AgentMessageHandlers } from '../broker/index.js';
 import type { HeartbeatBody, LogBody, MetricsBody, StatusBody } from '../broker/protocol.js';
 import { asDatabaseUnavailable } from '../db/database.js';
 import { createStatusWordWatch } from './status-words.js';
+import { heartbeatLatencyMs } from '../domain/metric-series.js';
 
 export interface IngestListeners {
   heartbeat?(agentId: string, body: HeartbeatBody, at: Date): void;
@@ -164,6 +165,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {}, report
       statusWords.note(m.agentId, m.body.status);
       stats.heartbeats += 1;
       if (m.body.metrics) addMetrics(m.agentId, m.body.metrics, m.receivedAt);
+      addMetrics(m.agentId, { heartbeat_latency_ms: heartbeatLatencyMs(m.body.timestamp, m.receivedAt) }, m.receivedAt);
       listeners.heartbeat?.(m.agentId, m.body, m.receivedAt);
     },
     status(m: AgentMessage<StatusBody>) {

@@ -8,8 +8,8 @@ import { errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { Queryable } from '../db/agents.repo.js';
-import { refreshTokensRepo, revokedAccessTokensRepo, revokedSessionsRepo, rolesRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
-import { AmsError, Conflict } from '../errors.js';
+import { refreshTokensRepo, revokedAccessTokensRepo, revokedSessionsRepo, rolesRepo, setupTokensRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
+import { AmsError } from '../errors.js';
 import type { SecurityCache } from './cache.js';
 import { Forbidden, InvalidToken, Unauthenticated } from './errors.js';
 import { BUILTIN_ROLES, type Permission } from './permissions.js';
@@ -58,7 +58,7 @@ let decoyHash: Promise<string> | undefined;
 export type SessionService = ReturnType<typeof createSessionService>;
 
 export function createSessionService({ db, logger, cache, settings, announce }: SessionDeps) {
-  let setupTokenHash: string | undefined;
+  let setupPendingCache: { value: boolean; at: number } | undefined;
   // Imported once: handing jose the raw bytes re-imports the key on every request.
   const jwtKey = crypto.subtle.importKey('raw', settings.signingKey, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 
@@ -183,14 +183,19 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       cache.invalidateRoles();
       await revokedAccessTokensRepo(db.knex).prune();
       await revokedSessionsRepo(db.knex).prune();
-      if ((await passwordUsers()) > 0) return;
+      if ((await passwordUsers()) > 0) {
+        await setupTokensRepo(db.knex).clear();
+        return;
+      }
       if (settings.adminPassword) {
         await createUser(usersRepo(db.knex), 'admin', settings.adminPassword, 'admin');
         logger.info({ username: 'admin' }, 'created the first admin from OPMAS_ADMIN_PASSWORD');
         return;
       }
+      // Kept in the database: behind a load balancer the setup request may reach another replica.
       const token = newOpaqueToken('ost');
-      setupTokenHash = hashToken(token);
+      await setupTokensRepo(db.knex).add(hashToken(token));
+      setupPendingCache = undefined;
       announce(`opmas-ams: no users yet; open the console and paste this one-time setup token: ${token}`, { setupToken: token });
     },
 
@@ -257,15 +262,18 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
     },
 
     async setup(token: string, username: string, password: string): Promise<{ user: UserRow; tokens: TokenPair }> {
-      if (!setupTokenHash) throw new Forbidden('Setup is not available: an admin already exists', undefined, 'setup_not_available');
-      if (!sameSecret(hashToken(token), setupTokenHash)) throw new Unauthenticated('invalid_setup_token', 'The setup token is not valid');
       const user = await db.knex.transaction(async (trx) => {
         await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
         const n = Number((await trx('users').whereNot('username', HOST_USER).count('* as n').first())?.n ?? 0);
-        if (n > 0) throw new Conflict('setup_not_available', 'Setup has already been completed');
-        return createUser(usersRepo(trx), username, password, 'admin');
+        if (n > 0) throw new Forbidden('Setup is not available: an admin already exists', undefined, 'setup_not_available');
+        const tokens = setupTokensRepo(trx);
+        if (!(await tokens.any())) throw new Forbidden('Setup is not available: this AMS has no setup token (OPMAS_ADMIN_PASSWORD made the admin)', undefined, 'setup_not_available');
+        if (!(await tokens.exists(hashToken(token)))) throw new Unauthenticated('invalid_setup_token', 'The setup token is not valid');
+        const created = await createUser(usersRepo(trx), username, password, 'admin');
+        await tokens.clear();
+        return created;
       });
-      setupTokenHash = undefined;
+      setupPendingCache = undefined;
       return { user, tokens: await issue(user) };
     },
 
@@ -278,7 +286,14 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       return issue(user);
     },
 
-    setupPending: () => setupTokenHash !== undefined,
+    /** Whether the AMS waits for its first admin (any replica's setup token still valid); read at most every 2 s. */
+    async setupPending(): Promise<boolean> {
+      if (setupPendingCache && Date.now() - setupPendingCache.at < 2000) return setupPendingCache.value;
+      const at = Date.now();
+      const value = (await passwordUsers()) === 0 && (await setupTokensRepo(db.knex).any());
+      setupPendingCache = { value, at };
+      return value;
+    },
     principalOfUser,
   };
 }

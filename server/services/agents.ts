@@ -38,6 +38,8 @@ export interface AgentView {
   /** Whether the reported word is one the protocol defines (ready, degraded, stopping); null when nothing was reported. */
   reported_status_known: boolean | null;
   uptime_s: number | null;
+  /** Process starts after the first one. */
+  restart_count: number;
   created_at: string;
   updated_at: string;
 }
@@ -104,6 +106,7 @@ export function presentAgent(row: AgentRow): AgentView {
     reported_status: row.reported_status,
     reported_status_known: row.reported_status === null ? null : isKnownReportedStatus(row.reported_status),
     uptime_s: row.uptime_s,
+    restart_count: row.restart_count ?? 0,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };

@@ -2,17 +2,23 @@
 // arrays for uPlot (`{t: [...], <name>: [...]}`), within the bounds of domain/metric-series.
 import type { Database } from '../db/database.js';
 import { agentsRepo } from '../db/agents.repo.js';
+import { metricKindsRepo } from '../db/metric-kinds.repo.js';
 import { type CounterBucket, metricsRepo, type SeriesRange } from '../db/metrics.repo.js';
 import { AgentNotFound, type FieldIssue, ValidationFailed } from '../errors.js';
 import {
   COUNTER_METRICS,
+  type DeclaredKinds,
   DERIVED_FROM,
+  FLEET_META,
   FLEET_METRICS,
   type FleetMetric,
+  isCounter,
   parseNames,
   type RawWindowQuery,
   RESERVED_NAMES,
   resolveWindow,
+  type SeriesMeta,
+  seriesMeta,
   type SeriesWindow,
 } from '../domain/metric-series.js';
 import { dictionary, ownValue } from '../domain/own.js';
@@ -22,20 +28,31 @@ export interface SeriesQuery extends RawWindowQuery {
   names?: string[];
 }
 
-/** Columnar answer: `t` (bucket start, epoch ms) and one array per name, null where a bucket has no data. */
+/**
+ * Columnar answer: `t` (bucket start, epoch ms) and one array per name, null where a bucket has
+ * no data; `meta` gives each answered series' kind and unit.
+ */
 export interface SeriesAnswer {
   from: string;
   to: string;
   /** Seconds. */
   step: number;
   t: number[];
-  [name: string]: number[] | (number | null)[] | string | number;
+  meta: Record<string, SeriesMeta>;
+  [name: string]: number[] | (number | null)[] | string | number | Record<string, SeriesMeta>;
 }
 
 export type MetricsService = ReturnType<typeof createMetricsService>;
 
 export function createMetricsService({ db, now = () => Date.now() }: { db: Database; now?: () => number }) {
   const repo = metricsRepo(db.knex);
+
+  /** The agent's declared kinds; AgentNotFound when there is no such agent. */
+  async function declaredKinds(agentId: string): Promise<DeclaredKinds> {
+    const [exists, declared] = await Promise.all([agentsRepo(db.knex).exists(agentId), metricKindsRepo(db.knex).forAgent(agentId)]);
+    if (!exists) throw new AgentNotFound(agentId);
+    return declared;
+  }
 
   function window(query: SeriesQuery, allowed?: readonly string[]): { w: SeriesWindow; names?: string[] } {
     const issues: FieldIssue[] = [];
@@ -50,7 +67,18 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
 
   /** The answer's fixed keys, in an object without a prototype: series are keyed by names agents chose (`constructor`, `__proto__`). */
   function frame(w: SeriesWindow): SeriesAnswer {
-    return Object.assign(dictionary<SeriesAnswer[string]>(), { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), step: w.stepMs / 1000, t: w.t });
+    return Object.assign(dictionary<SeriesAnswer[string]>(), {
+      from: new Date(w.fromMs).toISOString(),
+      to: new Date(w.toMs).toISOString(),
+      step: w.stepMs / 1000,
+      t: w.t,
+      meta: dictionary<SeriesMeta>(),
+    }) as SeriesAnswer;
+  }
+
+  /** `meta` for every series of the answer. */
+  function annotate(answer: SeriesAnswer, metaOf: (name: string) => SeriesMeta): void {
+    for (const name of Object.keys(answer)) if (!RESERVED_NAMES.has(name)) answer.meta[name] = metaOf(name);
   }
 
   /** Places (bucket, value) pairs into an array aligned with `w.t`. */
@@ -93,15 +121,17 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
      */
     async agentSeries(agentId: string, query: SeriesQuery): Promise<SeriesAnswer & { agent_id: string }> {
       const { w, names } = window(query);
-      if (!(await agentsRepo(db.knex).exists(agentId))) throw new AgentNotFound(agentId);
+      const declared = await declaredKinds(agentId);
       const range = rangeOf(w);
       const derived = Object.keys(DERIVED_FROM);
+      const counter = (n: string) => isCounter(n, declared);
+      const declaredCounters = [...declared.keys()].filter((n) => counter(n) && !COUNTER_METRICS.has(n));
       const counterNames = names
-        ? [...new Set([...names.filter((n) => COUNTER_METRICS.has(n) && !derived.includes(n)), ...names.flatMap((n) => ownValue(DERIVED_FROM, n) ?? [])])]
-        : [...COUNTER_METRICS];
+        ? [...new Set([...names.filter((n) => counter(n) && !derived.includes(n)), ...names.flatMap((n) => ownValue(DERIVED_FROM, n) ?? [])])]
+        : [...COUNTER_METRICS, ...declaredCounters];
       const gaugeFilter = names
-        ? { names: names.filter((n) => !COUNTER_METRICS.has(n) && !derived.includes(n)) }
-        : { except: [...COUNTER_METRICS, ...derived] };
+        ? { names: names.filter((n) => !counter(n) && !derived.includes(n)) }
+        : { except: [...COUNTER_METRICS, ...declaredCounters, ...derived] };
       const [gauges, counters] = await Promise.all([
         gaugeFilter.names?.length === 0 ? [] : repo.agentGauges(agentId, range, gaugeFilter),
         repo.agentCounters(agentId, range, counterNames),
@@ -118,6 +148,7 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
         if (names ? names.includes(name) : c.has(den)) answer[name] = ratio(w, c.get(num), c.get(den), name === 'error_rate' ? 0 : null);
       }
       for (const name of names ?? []) answer[name] ??= column(w, []);
+      annotate(answer, (name) => seriesMeta(name, declared));
       return answer;
     },
 
@@ -165,6 +196,7 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
         agents_reporting: () => column(w, reporting.map((r) => [r.b, r.n]), 0),
       };
       for (const name of FLEET_METRICS) if (want.has(name)) answer[name] = columns[name]();
+      annotate(answer, (name) => FLEET_META[name as FleetMetric]);
       return answer;
     },
   };

@@ -56,6 +56,8 @@ interface AgentHealth {
   timer?: NodeJS.Timeout;
   pingTimer?: NodeJS.Timeout;
   pinging: boolean;
+  /** When the latest ping answered (epoch ms). */
+  pingAt?: number;
   writes: Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       if (ms === undefined || agents.get(agentId) !== s || !s.supervised) return;
       s.metrics.response_ms = Math.round(ms * 100) / 100;
       s.latest.response_ms = s.metrics.response_ms;
+      s.pingAt = now();
       evaluate(agentId);
     } finally {
       s.pinging = false;
@@ -302,6 +305,12 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     },
 
     health: (agentId: string): Health | undefined => agents.get(agentId)?.health,
+
+    /** The latest ping round trip (ms) of the running process and when it answered; undefined before the first. */
+    latestPing(agentId: string): { ms: number; at: number } | undefined {
+      const s = agents.get(agentId);
+      return s?.pingAt !== undefined && s.metrics.response_ms !== undefined ? { ms: s.metrics.response_ms, at: s.pingAt } : undefined;
+    },
 
     view(agentId: string): HealthView | undefined {
       const s = agents.get(agentId);

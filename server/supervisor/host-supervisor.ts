@@ -256,7 +256,7 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     logger,
     emit: (samples) => journal.emit('metrics.samples', { samples }),
     onSample: (s) => monitor.sample(s.agent_id, s.values),
-    responseMs: (id) => monitor.view(id)?.metrics.response_ms,
+    latestPing: (id) => monitor.latestPing(id),
     listProcesses: () => pm.list().map((p) => ({ agentId: p.agentId, pid: p.pid })),
     intervalS: () => specs.settings().metrics_interval ?? DEFAULT_METRICS_INTERVAL_S,
     thresholds: (ids) => new Map(ids.map((id) => [id, warningThresholds(specs.get(id)?.config.thresholds)])),

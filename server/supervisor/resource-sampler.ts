@@ -13,7 +13,8 @@
 //   per process, so the sampler cannot measure them. An agent may report them (cumulative) in
 //   its heartbeat or metrics message; ingest stores those in agent_metrics, and the sampler
 //   adds the latest reported values to its sample (marked so they are not stored twice).
-// - response_ms: the round trip of the health monitor's latest ping of the agent.
+// - response_ms: the round trip of the supervisor's latest `ping` (health monitor), stored with
+//   the first sample taken after it answered, so each ping is one row.
 import fs from 'node:fs/promises';
 import pidusage from 'pidusage';
 import type { Logger } from 'pino';
@@ -44,14 +45,14 @@ export interface SamplerDeps {
   emit(samples: SampleWire[]): void;
   /** Each sample as it is taken (the health monitor's thresholds). */
   onSample?(sample: ResourceSample): void;
-  /** Latest ping round trip of an agent, ms (the health monitor). */
-  responseMs?(agentId: string): number | undefined;
   /** The supervisor's live agent processes. */
   listProcesses: () => SupervisedProcess[];
   /** Seconds between samples (config key `metrics_interval`); read before every tick. */
   intervalS?: () => number | Promise<number>;
   /** Warning threshold per metric and agent, stored beside each sample (threshold_value). */
   thresholds?: (agentIds: string[]) => Map<string, Partial<Record<string, number>>>;
+  /** The latest ping round trip of an agent's process and when it answered (epoch ms). */
+  latestPing?: (agentId: string) => { ms: number; at: number } | undefined;
 }
 
 export interface SamplerStats {
@@ -65,6 +66,8 @@ export interface SamplerStats {
 interface Tracked {
   pid: number;
   samples: number;
+  /** When the ping stored last answered. */
+  pingAt?: number;
 }
 
 const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -127,7 +130,8 @@ export function createSampler(deps: SamplerDeps) {
     }
     const seen = tracked.get(p.agentId);
     const first = !seen || seen.pid !== p.pid;
-    tracked.set(p.agentId, { pid: p.pid, samples: first ? 1 : seen.samples + 1 });
+    const entry: Tracked = { pid: p.pid, samples: first ? 1 : seen.samples + 1, pingAt: first ? undefined : seen.pingAt };
+    tracked.set(p.agentId, entry);
     const values: Record<string, number> = {};
     if (!first) values.cpu_percent = round(usage.cpu);
     values.memory_mb = round(usage.memory / 1_048_576);
@@ -137,8 +141,11 @@ export function createSampler(deps: SamplerDeps) {
       values.disk_write_bytes = io.write;
     }
     for (const [k, v] of Object.entries(reported.get(p.agentId) ?? {})) values[k] = v;
-    const ping = deps.responseMs?.(p.agentId);
-    if (ping !== undefined) values.response_ms = ping;
+    const ping = deps.latestPing?.(p.agentId);
+    if (ping && ping.at !== entry.pingAt) {
+      values.response_ms = ping.ms;
+      entry.pingAt = ping.at;
+    }
     return { agent_id: p.agentId, t: usage.timestamp || Date.now(), values };
   }
 

@@ -45,6 +45,12 @@ describe('agent SDK', () => {
     expect(hb.metrics).toMatchObject({ events_processed: 0, events_failed: 0, processing_ms: 0, findings: 0 });
     expect(of(statuses, agent.agentId)[0].body.status).toBe('ready');
     await waitFor(() => of(metrics, agent.agentId).length > 0, 'a metrics message');
+    // The sample agent declares its own numbers once; the runtime sends the declaration with its metrics.
+    expect(of(metrics, agent.agentId)[0].body.meta).toEqual({
+      findings: { kind: 'counter', unit: 'findings' },
+      failed_logins: { kind: 'counter', unit: 'logins' },
+      sudo_events: { kind: 'counter', unit: 'events' },
+    });
     await waitFor(() => of(logs, agent.agentId).some((l) => l.body.message === 'SecurityAgent started'), 'the start log line');
   });
 

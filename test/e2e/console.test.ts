@@ -69,9 +69,9 @@ describe('the web console', () => {
     await c.shot('dashboard-no-match');
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await eventually(names, (n) => n.length === 2, 'the filters to clear');
-    await page.getByRole('button', { name: 'Agent' }).click();
+    await page.getByRole('button', { name: 'Agent', exact: true }).click();
     await eventually(names, (n) => n.join() === 'WifiAgent,SecurityAgent', 'the name sort to reverse');
-    await page.getByRole('button', { name: 'Agent' }).click();
+    await page.getByRole('button', { name: 'Agent', exact: true }).click();
     await page.getByLabel('Group by').selectOption('type');
     await page.getByRole('button', { name: /type security/ }).waitFor();
     await page.getByLabel('Group by').selectOption('none');

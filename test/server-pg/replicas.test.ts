@@ -107,3 +107,34 @@ describe('two replicas on one database', () => {
     for (const replica of [a, b]) expect((await replica.anon.get('/api/v1/agents', { ...client, Authorization: 'Bearer forged-31' })).status).toBe(429);
   });
 });
+
+describe('first-run setup on two replicas', () => {
+  it('takes the setup token either replica printed on the other, and ends setup on both', async () => {
+    const lines: string[] = [];
+    const jwtSecret = randomBytes(32).toString('base64url');
+    const c = await startTestAms({ noAdmin: true, secrets: { jwtSecret }, announce: (l) => lines.push(`c ${l}`) });
+    const d = await startTestAms({ noAdmin: true, secrets: { jwtSecret }, settings: { dbUrl: c.dbUrl }, announce: (l) => lines.push(`d ${l}`) });
+    try {
+      const tokenOf = (who: string) => new RegExp(`^${who} .*setup token: (ost_\\S+)`, 'm').exec(lines.join('\n'))?.[1];
+      const [cToken, dToken] = [tokenOf('c'), tokenOf('d')];
+      expect(cToken).toBeDefined();
+      expect(dToken).toBeDefined();
+      recordSecret(cToken, dToken);
+      for (const r of [c, d]) expect((await r.anon.get('/api/v1/auth/setup')).body).toEqual({ setup_required: true });
+      // C printed it, D takes it (a load balancer sent the request there).
+      const password = `pw-${randomBytes(12).toString('base64url')}`;
+      recordSecret(password);
+      const ok = await d.anon.post('/api/v1/auth/setup', { token: cToken, username: 'root', password });
+      expect(ok.status).toBe(201);
+      recordSecret(ok.body.access_token, ok.body.refresh_token);
+      // Setup is over on both: D's own token is refused on C, and C says so within its cache's age.
+      const late = await c.anon.post('/api/v1/auth/setup', { token: dToken, username: 'root2', password });
+      expect(late.status).toBe(403);
+      expect(late.body.error.code).toBe('setup_not_available');
+      await eventually(() => c.anon.get('/api/v1/auth/setup'), (r) => r.body.setup_required === false, 'setup no longer required on C', 15_000, 100);
+    } finally {
+      await d.stop();
+      await c.stop();
+    }
+  });
+});

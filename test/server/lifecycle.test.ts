@@ -110,8 +110,12 @@ describe('start, stop, restart', () => {
       'older credentials revoked',
     );
     expect(live).toContain(used);
-    const revoked = await t.ams.db.knex('agent_credentials').where({ agent_id: security }).whereNotNull('revoked_at').pluck('public_key');
-    expect(revoked.length).toBeGreaterThan(0);
+    // Revocations are the database's; the broker enforces them once each is marked applied.
+    const revoked = await eventually(
+      () => t.ams.db.knex('agent_credentials').where({ agent_id: security }).whereNotNull('revoked_at').select('public_key', 'revocation_applied_at'),
+      (rows) => rows.length > 0 && rows.every((r: { revocation_applied_at: Date | null }) => r.revocation_applied_at !== null),
+      'the revocations applied',
+    ).then((rows) => rows.map((r: { public_key: string }) => r.public_key));
     expect(revoked.every((k: string) => t.ams.broker.issuer.isRevoked(k))).toBe(true);
     const { cmdline } = { cmdline: fs.readFileSync(`/proc/${running.pid}/cmdline`, 'utf8').split('\0') };
     expect(cmdline[0]).toBe(process.execPath);
@@ -220,8 +224,13 @@ describe('output', () => {
     expect(by('structured warning')).toMatchObject({ level: 'WARNING', source: 'stdout', context: { disk_free_mb: 12 } });
     expect(by('structured warning').timestamp.toISOString()).toBe('2026-01-02T03:04:05.000Z');
     expect(by('pino error')).toMatchObject({ level: 'ERROR', context: { code: 'E42' } });
-    const published = events.filter((e) => e.type === 'log.line' && e.agent_id === chatty);
-    expect(published.map((e) => (e as { message: string }).message)).toEqual(expect.arrayContaining(['plain line on stdout', 'structured warning']));
+    // Live events reach the bus through the event stream, a moment after the rows are stored.
+    const published = await eventually(
+      async () => events.filter((e) => e.type === 'log.line' && e.agent_id === chatty).map((e) => (e as { message: string }).message),
+      (m) => m.includes('plain line on stdout') && m.includes('structured warning'),
+      'the log.line events',
+    );
+    expect(published).toEqual(expect.arrayContaining(['plain line on stdout', 'structured warning']));
     await t.api.post(`/api/v1/agents/${chatty}/stop`);
     await t.waitStatus(chatty, (s) => s.process_status === 'stopped', 'stopped');
   });

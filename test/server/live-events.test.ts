@@ -267,10 +267,27 @@ describe('permissions', () => {
   });
 
   it('closes with 4403 when the role may read no event at all', async () => {
+    // Token administration reads no event family (audit:read now reads audit.appended).
+    expect((await t.api.post('/api/v1/roles', { name: 'token-keeper', permissions: ['tokens:admin'] })).status).toBe(201);
+    const keeper = await t.userWith('token-keeper');
+    const c = connect(t.url, { token: keeper.session.access_token });
+    expect((await c.closed).code).toBe(4403);
+  });
+
+  it('sends audit rows (audit.appended) to audit:read, and only to it', async () => {
     expect((await t.api.post('/api/v1/roles', { name: 'auditor-only', permissions: ['audit:read'] })).status).toBe(201);
     const auditor = await t.userWith('auditor-only');
-    const c = connect(t.url, { token: auditor.session.access_token });
-    expect((await c.closed).code).toBe(4403);
+    const reader = await t.userWith('read-only');
+    const a = connect(t.url, { token: auditor.session.access_token });
+    const r = connect(t.url, { token: reader.session.access_token });
+    await Promise.all([hello(a), hello(r)]);
+    const created = await t.api.post('/api/v1/roles', { name: 'audited-role', permissions: ['logs:read'] });
+    expect(created.status).toBe(201);
+    const row = await a.waitFor((m) => m.type === 'audit.appended' && m.entry?.target === 'role:audited-role', 'the audit row');
+    expect(row.entry).toMatchObject({ action: 'role.create', result: 'success', actor: { name: 'admin' } });
+    expect(r.messages.some((m) => m.type === 'audit.appended')).toBe(false);
+    await a.close();
+    await r.close();
   });
 });
 

@@ -75,8 +75,18 @@ describe('GET /api/v1/agents/{id}/metrics', () => {
   it('answers every series with data when no names are given, and null where a bucket is empty', async () => {
     const res = await metricsOf(a.id, `from=${T0}&to=${T0 + 1_200_000}&step=300`);
     expect(res.status).toBe(200);
-    const series = Object.keys(res.body).filter((k) => !['agent_id', 'from', 'to', 'step', 't'].includes(k)).sort();
+    const series = Object.keys(res.body).filter((k) => !['agent_id', 'from', 'to', 'step', 't', 'meta'].includes(k)).sort();
     expect(series).toEqual(['cpu_percent', 'error_rate', 'events_failed', 'events_processed', 'memory_mb', 'processing_ms', 'response_ms']);
+    // Every answered series has its kind and unit; counters are answered as rates of their unit.
+    expect(res.body.meta).toEqual({
+      cpu_percent: { kind: 'gauge', unit: '%' },
+      memory_mb: { kind: 'gauge', unit: 'MiB' },
+      events_processed: { kind: 'counter', unit: 'events' },
+      events_failed: { kind: 'counter', unit: 'events' },
+      error_rate: { kind: 'gauge', unit: 'ratio' },
+      processing_ms: { kind: 'gauge', unit: 'ms' },
+      response_ms: { kind: 'gauge', unit: 'ms' },
+    });
     expect(res.body.t).toHaveLength(4);
     expect(res.body.response_ms).toEqual([10, 30, null, null]);
     expect(res.body.cpu_percent.slice(2)).toEqual([null, null]);
@@ -87,14 +97,17 @@ describe('GET /api/v1/agents/{id}/metrics', () => {
     await reported(c.id, 't', [[0, 1]]);
     await reported(c.id, 'step', [[0, 2]]);
     await reported(c.id, 'load', [[0, 3]]);
+    await reported(c.id, 'meta', [[0, 4]]);
     const res = await metricsOf(c.id, `from=${T0}&to=${T0 + 60_000}&step=60`);
-    expect(res.body).toMatchObject({ t: [T0], step: 60, load: [3] });
+    expect(res.body).toMatchObject({ t: [T0], step: 60, load: [3], meta: { load: { kind: 'gauge', unit: null } } });
+    expect(Object.keys(res.body.meta)).toEqual(['load']);
   });
 
   it('answers exactly the names asked for, with a null column for a name without data', async () => {
     const res = await metricsOf(a.id, `${range}&step=300&names=memory_mb&names=disk_read_bytes`);
-    expect(Object.keys(res.body).sort()).toEqual(['agent_id', 'disk_read_bytes', 'from', 'memory_mb', 'step', 't', 'to']);
+    expect(Object.keys(res.body).sort()).toEqual(['agent_id', 'disk_read_bytes', 'from', 'memory_mb', 'meta', 'step', 't', 'to']);
     expect(res.body.disk_read_bytes).toEqual([null, null]);
+    expect(res.body.meta).toEqual({ memory_mb: { kind: 'gauge', unit: 'MiB' }, disk_read_bytes: { kind: 'counter', unit: 'bytes' } });
   });
 
   it('chooses the step when none is given and never answers more than the bound', async () => {
@@ -154,7 +167,7 @@ describe('GET /api/v1/metrics (fleet)', () => {
 
   it('answers only the aggregates named, and refuses others', async () => {
     const res = await t.api.get(`/api/v1/metrics?${range}&step=600&names=agents_reporting`);
-    expect(Object.keys(res.body).sort()).toEqual(['agents_reporting', 'from', 'step', 't', 'to']);
+    expect(Object.keys(res.body).sort()).toEqual(['agents_reporting', 'from', 'meta', 'step', 't', 'to']);
     const empty = await t.api.get(`/api/v1/metrics?from=${T0 - 3_600_000}&to=${T0}&step=600&names=agents_reporting,cpu_percent_avg`);
     expect(empty.body.agents_reporting).toEqual(new Array(6).fill(0));
     expect(empty.body.cpu_percent_avg).toEqual(new Array(6).fill(null));

@@ -29,6 +29,28 @@ afterAll(() => t.stop());
 
 const ms = (iso: string) => Date.parse(iso);
 
+/** `--role supervisor` for `hostId` in its own process, on this AMS's NATS with its own supervisor user. */
+async function spawnSupervisor(hostId: string, dataDir: string) {
+  const creds = await t.ams.broker.issuer.issueSupervisor(hostId);
+  const credsFile = path.join(dataDir, 'supervisor.creds');
+  fs.writeFileSync(credsFile, creds.creds, { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server/main.ts'), '--role', 'supervisor', '--host-id', hostId, '--data-dir', dataDir], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, OPMAS_NATS_URL: t.ams.broker.url, OPMAS_NATS_CREDS: credsFile, OPMAS_AMS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = fs.createWriteStream(logFile('spawned'));
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    log.write(d);
+  });
+  child.once('exit', () => log.end());
+  const stdout: string[] = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
+  return { child, stdout, stderr: () => stderr };
+}
+
 describe('NATS down while an agent crashes', () => {
   it('restarts the agent on its host at once, journals what it saw, and the control plane has all of it in order when NATS is back', async () => {
     await t.setPolicy(security, { retry_delay: 0.2, stable_after: 300 });
@@ -80,30 +102,42 @@ describe('NATS down while an agent crashes', () => {
 describe('fencing', () => {
   it('a second supervisor for the same host id refuses to start, naming the holder', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-sup-'));
-    const creds = await t.ams.broker.issuer.issueSupervisor(t.ams.hostId!);
-    const credsFile = path.join(dataDir, 'supervisor.creds');
-    fs.writeFileSync(credsFile, creds.creds, { mode: 0o600 });
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server/main.ts'), '--role', 'supervisor', '--host-id', t.ams.hostId!, '--data-dir', dataDir], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, OPMAS_NATS_URL: t.ams.broker.url, OPMAS_NATS_CREDS: credsFile, OPMAS_AMS_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const log = fs.createWriteStream(logFile('spawned'));
-      let stderr = '';
-      child.stderr!.on('data', (d) => {
-        stderr += d;
-        log.write(d);
-      });
-      const stdout: string[] = [];
-      readline.createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
+      const { child, stdout, stderr } = await spawnSupervisor(t.ams.hostId!, dataDir);
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-      log.end();
       expect(code).toBe(1);
       expect(stdout).toEqual([]);
-      const line = stderr.split('\n').find((l) => l.startsWith('opmas-ams: '));
+      const line = stderr().split('\n').find((l) => l.startsWith('opmas-ams: '));
       expect(line).toContain(`host ${t.ams.hostId} is held by another supervisor`);
       expect(line).toContain(`pid ${process.pid}`);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('killed with -9: its host goes down with one host_down alert; back with the next epoch, the alert resolves', async () => {
+    const hostId = `h-${Date.now().toString(36)}`;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-sup-'));
+    try {
+      const first = await spawnSupervisor(hostId, dataDir);
+      const ready = JSON.parse(await eventually(async () => first.stdout[0], Boolean, 'the supervisor ready line', 60_000));
+      expect(ready).toMatchObject({ event: 'ready', role: 'supervisor', host_id: hostId });
+      await eventually(async () => (await t.api.get(`/api/v1/hosts/${hostId}`)).body.status, (st) => st === 'up', 'the host up');
+      first.child.kill('SIGKILL');
+      // Down once the lease is not renewed for its lifetime (the AMS's --lease-ttl).
+      await eventually(async () => (await t.api.get(`/api/v1/hosts/${hostId}`)).body.status, (st) => st === 'down', 'the host down', 60_000, 250);
+      const hostAlerts = async () => ((await t.api.get('/api/v1/alerts?rule=host_down')).body.items as any[]).filter((a) => a.host_id === hostId);
+      const [alert] = await eventually(hostAlerts, (a) => a.length === 1, 'the host_down alert');
+      expect(alert).toMatchObject({ status: 'open', severity: 'critical', agent_id: null, host_id: hostId });
+
+      const second = await spawnSupervisor(hostId, dataDir);
+      const again = JSON.parse(await eventually(async () => second.stdout[0], Boolean, 'the supervisor ready line again', 60_000));
+      expect(again.epoch).toBeGreaterThan(ready.epoch);
+      await eventually(async () => (await t.api.get(`/api/v1/hosts/${hostId}`)).body.status, (st) => st === 'up', 'the host up again');
+      const after = await eventually(hostAlerts, (a) => a.length === 1 && a[0].status === 'resolved', 'the alert resolved');
+      expect(after[0].id).toBe(alert.id);
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

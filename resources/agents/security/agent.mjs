@@ -37,6 +37,12 @@ const agent = createAgentRuntime({
     recentFailures.clear();
   },
   extraMetrics: () => ({ ...counts }),
+  // Cumulative counts: the AMS charts them as per-second rates.
+  metricsMeta: {
+    findings: { kind: 'counter', unit: 'findings' },
+    failed_logins: { kind: 'counter', unit: 'logins' },
+    sudo_events: { kind: 'counter', unit: 'events' },
+  },
 });
 
 function settings() {

@@ -29,6 +29,11 @@ const agent = createAgentRuntime({
     perBssid.clear();
   },
   extraMetrics: () => ({ ...counts }),
+  // Cumulative counts: the AMS charts them as per-second rates.
+  metricsMeta: {
+    deauth_frames: { kind: 'counter', unit: 'frames' },
+    floods: { kind: 'counter', unit: 'findings' },
+  },
 });
 
 function deauthOf(body) {

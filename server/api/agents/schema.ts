@@ -85,7 +85,8 @@ export const AgentSchema = z
       .boolean()
       .nullable()
       .describe('Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported'),
-    uptime_s: z.number().nullable(),
+    uptime_s: z.number().nullable().describe('Uptime the agent reported in its last heartbeat'),
+    restart_count: z.number().int().describe('Process starts after the first one (operator restarts and recoveries alike)'),
     created_at: z.string(),
     updated_at: z.string(),
   })

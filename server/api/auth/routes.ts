@@ -75,7 +75,7 @@ export function authRoutes({ sessions }: { sessions: SessionService }): RouteSpe
       summary: 'Whether the AMS waits for its first admin, so the console can open on the setup form (only a boolean; rate-limited per address)',
       tags: ['auth'],
       responses: { 200: { description: 'Whether setup is pending', schema: SetupStatusSchema }, ...errorResponses(429) },
-      handler: () => ({ setup_required: sessions.setupPending() }),
+      handler: async () => ({ setup_required: await sessions.setupPending() }),
     }),
     defineRoute({
       method: 'post',

@@ -11,11 +11,23 @@ export const SeriesQuery = z
   })
   .meta({ id: 'MetricSeriesQuery' });
 
+export const SeriesMetaSchema = z
+  .object({
+    kind: z.enum(['gauge', 'counter']).describe('counter: the values are per-second rates of `unit` (shown as "<unit>/s"); gauge: values in `unit`'),
+    unit: z.string().nullable().describe('Unit of the raw numbers, e.g. "%", "MiB", "bytes", "ms", "events"; null when unknown'),
+  })
+  .meta({ id: 'MetricSeriesMeta' });
+
+const meta = z
+  .record(z.string(), SeriesMetaSchema)
+  .describe('Kind and unit of every series in the answer, by name. Declared by the agent for its own numbers (metrics message `meta`); undeclared numbers are gauges, except the counters the protocol names');
+
 const columns = {
   from: z.string().describe('ISO 8601'),
   to: z.string().describe('ISO 8601'),
   step: z.number().describe('Bucket width in seconds'),
   t: z.array(z.number()).describe('Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step'),
+  meta,
 };
 const series = z.array(z.number().nullable()).describe('One value per bucket of `t`, null where the bucket has no data');
 

@@ -286,7 +286,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Alerts, newest first, filtered by status, severity, agent and rule */
+        /** Alerts, newest first (or worst first, or by latest activity), filtered by status, severity, agent, rule and the agent's labels */
         get: operations["listAlerts"];
         put?: never;
         post?: never;
@@ -347,6 +347,40 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge several open alerts at once; each is acknowledged on its own, and those that cannot be (resolved, acknowledged already, unknown) are answered in `skipped` */
+        post: operations["acknowledgeAlerts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in alert rules with their severity and what each watches for */
+        get: operations["listAlertRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -356,6 +390,23 @@ export type paths = {
         };
         /** The audit log, newest first */
         get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every audit entry the filters match, newest first, as NDJSON (one entry per line, as GET /audit answers them) or CSV (before, after and details as JSON cells) */
+        get: operations["exportAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -640,6 +691,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notification-channels/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test message to one channel, once, and answer whether the receiver took it (200 either way; `ok` says which) */
+        post: operations["testNotificationChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/packages": {
         parameters: {
             query?: never;
@@ -762,6 +830,42 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Silences, newest first: active ones by default, or those that expired or were ended */
+        get: operations["listSilences"];
+        put?: never;
+        /** Mute the notifications of an agent, a rule, or both, for a duration, with a reason; matching alerts are still recorded and shown */
+        post: operations["createSilence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One silence */
+        get: operations["getSilence"];
+        put?: never;
+        post?: never;
+        /** End a silence now (it stays listed as ended); 409 when it has expired or ended already */
+        delete: operations["endSilence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/status": {
         parameters: {
             query?: never;
@@ -771,6 +875,23 @@ export type paths = {
         };
         /** Agents counted by process, health and recovery status, per type and per label, and the state of the database, broker and supervisor */
         get: operations["getFleetStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agents per process status and per health status over a time range, from the status history (columnar, like the metric series) */
+        get: operations["getStateCounts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -889,11 +1010,14 @@ export type components = {
             reported_status: string | null;
             /** @description Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported */
             reported_status_known: boolean | null;
+            /** @description Process starts after the first one (operator restarts and recoveries alike) */
+            restart_count: number;
             start_time: string | null;
             /** @enum {string} */
             status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
             subscribed_topics: string[];
             updated_at: string;
+            /** @description Uptime the agent reported in its last heartbeat */
             uptime_s: number | null;
         };
         AgentConfigVersion: {
@@ -927,6 +1051,10 @@ export type components = {
             agent_id: string;
             /** @description ISO 8601 */
             from: string;
+            /** @description Kind and unit of every series in the answer, by name. Declared by the agent for its own numbers (metrics message `meta`); undeclared numbers are gauges, except the counters the protocol names */
+            meta: {
+                [key: string]: components["schemas"]["MetricSeriesMeta"];
+            };
             /** @description Bucket width in seconds */
             step: number;
             /** @description Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step */
@@ -994,13 +1122,17 @@ export type components = {
                 [key: string]: unknown;
             };
             first_seen_at: string;
+            /** @description The host the alert is about (host_down: its supervisor is gone); null for an alert about an agent */
+            host_id: string | null;
             id: number;
             last_seen_at: string;
             message: string;
             resolved_at: string | null;
-            /** @description One of agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back */
+            /** @description One of agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back, host_down */
             rule: string;
             severity: components["schemas"]["AlertSeverity"];
+            /** @description The silence that muted its notification (it was recorded and shown, not sent); null when it was notified as routed */
+            silence_id: number | null;
             status: components["schemas"]["AlertStatus"];
             title: string;
         };
@@ -1040,6 +1172,21 @@ export type components = {
              * @enum {string}
              */
             source: "database" | "environment";
+        };
+        AlertRule: {
+            description: string;
+            /** @enum {string} */
+            id: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down";
+            /** @description The severity of its alerts; for rules whose severity comes from the health reason, the lowest it gives */
+            severity: components["schemas"]["AlertSeverity"];
+            /**
+             * @description rule: always `severity`; reason: the level of the health reason that raised it (warning or critical)
+             * @enum {string}
+             */
+            severity_from: "rule" | "reason";
+        };
+        AlertRuleList: {
+            items: components["schemas"]["AlertRule"][];
         };
         /** @enum {string} */
         AlertSeverity: "info" | "warning" | "critical";
@@ -1084,6 +1231,29 @@ export type components = {
             items: components["schemas"]["AuditEntry"][];
             next_cursor: string | null;
         };
+        BulkAckResult: {
+            acknowledged: components["schemas"]["Alert"][];
+            /** @description Alerts not acknowledged and why (resolved, acknowledged already, no such alert) */
+            skipped: {
+                code: string;
+                id: number;
+                message: string;
+            }[];
+        };
+        ChannelTestResult: {
+            attempts: number;
+            channel: string;
+            /** @description What happened, in a sentence */
+            detail: string;
+            duration_ms: number;
+            /** @description Why it failed (secrets scrubbed) */
+            error: string | null;
+            /** @description Whether the receiver accepted the message */
+            ok: boolean;
+            sent_at: string;
+            /** @enum {string} */
+            type: "webhook" | "email" | "desktop";
+        };
         /** @description What the running agent did with the new version; rejected or unanswered leaves its running config as it was */
         ConfigApply: {
             /** @description The agent's reason for a rejection, or why there was no answer */
@@ -1124,6 +1294,20 @@ export type components = {
                 [key: string]: string;
             };
             subscribed_topics?: string[];
+        };
+        CreateSilence: {
+            /** @description Mute this agent (with `rule`: only that rule of it) */
+            agent_id?: string | null;
+            /** @description Seconds from now, 60 to 7776000; or give ends_at */
+            duration_s?: number;
+            /**
+             * Format: date-time
+             * @description When it ends (ISO 8601); or give duration_s
+             */
+            ends_at?: string;
+            reason: string;
+            /** @description Mute this rule (with `agent_id`: only for that agent) */
+            rule?: ("agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down") | null;
         };
         DiscoveryToken: {
             agent_type: string | null;
@@ -1169,6 +1353,10 @@ export type components = {
         FleetMetricSeries: {
             /** @description ISO 8601 */
             from: string;
+            /** @description Kind and unit of every series in the answer, by name. Declared by the agent for its own numbers (metrics message `meta`); undeclared numbers are gauges, except the counters the protocol names */
+            meta: {
+                [key: string]: components["schemas"]["MetricSeriesMeta"];
+            };
             /** @description Bucket width in seconds */
             step: number;
             /** @description Bucket start times, epoch ms, oldest first; buckets are aligned to multiples of the step */
@@ -1328,11 +1516,14 @@ export type components = {
             reported_status: string | null;
             /** @description Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported */
             reported_status_known: boolean | null;
+            /** @description Process starts after the first one (operator restarts and recoveries alike) */
+            restart_count: number;
             start_time: string | null;
             /** @enum {string} */
             status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
             subscribed_topics: string[];
             updated_at: string;
+            /** @description Uptime the agent reported in its last heartbeat */
             uptime_s: number | null;
         };
         LogLine: {
@@ -1359,6 +1550,15 @@ export type components = {
             /** @enum {string} */
             type: "user" | "token" | "host";
             username: string;
+        };
+        MetricSeriesMeta: {
+            /**
+             * @description counter: the values are per-second rates of `unit` (shown as "<unit>/s"); gauge: values in `unit`
+             * @enum {string}
+             */
+            kind: "gauge" | "counter";
+            /** @description Unit of the raw numbers, e.g. "%", "MiB", "bytes", "ms", "events"; null when unknown */
+            unit: string | null;
         };
         NewApiToken: {
             agent_id: string | null;
@@ -1704,11 +1904,14 @@ export type components = {
             reported_status: string | null;
             /** @description Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported */
             reported_status_known: boolean | null;
+            /** @description Process starts after the first one (operator restarts and recoveries alike) */
+            restart_count: number;
             start_time: string | null;
             /** @enum {string} */
             status: "discovered" | "registered" | "starting" | "running" | "stopping" | "stopped" | "failed" | "degraded";
             subscribed_topics: string[];
             updated_at: string;
+            /** @description Uptime the agent reported in its last heartbeat */
             uptime_s: number | null;
         };
         Role: {
@@ -1740,6 +1943,52 @@ export type components = {
         SetupStatus: {
             /** @description True while the AMS has no user and waits for its first admin (POST /auth/setup with the token it printed) */
             setup_required: boolean;
+        };
+        Silence: {
+            /** @description The agent whose alerts are muted; null for every agent */
+            agent_id: string | null;
+            created_at: string;
+            created_by: string;
+            /** @description When it was ended early, if it was */
+            ended_at: string | null;
+            ended_by: string | null;
+            /** @description It expires by itself at this time */
+            ends_at: string;
+            id: number;
+            reason: string;
+            /** @description The rule whose alerts are muted; null for every rule */
+            rule: string | null;
+            starts_at: string;
+            /** @enum {string} */
+            state: "active" | "expired" | "ended" | "pending";
+        };
+        SilencePage: {
+            items: components["schemas"]["Silence"][];
+            next_cursor: string | null;
+        };
+        StateCounts: {
+            from: string;
+            health: {
+                critical: number[];
+                healthy: number[];
+                unknown: number[];
+                warning: number[];
+            };
+            process: {
+                degraded: number[];
+                discovered: number[];
+                failed: number[];
+                registered: number[];
+                running: number[];
+                starting: number[];
+                stopped: number[];
+                stopping: number[];
+            };
+            /** @description Seconds */
+            step: number;
+            /** @description Bucket start times, epoch ms; each count is taken at the end of its bucket */
+            t: number[];
+            to: string;
         };
         StatusCounts: {
             health: {
@@ -3677,11 +3926,16 @@ export interface operations {
                 agent_id?: string;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
+                /** @description key:value of the alert's agent; repeat to require several labels */
+                label?: string[];
                 /** @description Page size, 1 to 500 */
                 limit?: number;
-                rule?: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back";
+                /** @description agent_failed, crash_loop, heartbeat_missed, resource_threshold, recovery_escalated, config_rolled_back, host_down; repeat or comma-separate for several */
+                rule?: ("agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down")[];
                 /** @description info, warning or critical; repeat or comma-separate for several */
                 severity?: ("info" | "warning" | "critical")[];
+                /** @description newest (default), severity (critical first, then newest) or last_seen (latest activity first) */
+                sort?: "newest" | "severity" | "last_seen";
                 /** @description open, acknowledged or resolved; repeat or comma-separate for several */
                 status?: ("open" | "acknowledged" | "resolved")[];
             };
@@ -3984,16 +4238,174 @@ export interface operations {
             };
         };
     };
+    acknowledgeAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Alerts to acknowledge; each is acknowledged on its own */
+                    ids: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description What was acknowledged and what was skipped */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAckResult"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAlertRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every rule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleList"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listAudit: {
         parameters: {
             query?: {
+                /** @description An action (`user.update`), or a prefix ending in `*` (`user.*`) */
                 action?: string;
+                /** @description The actor's name (user, token or agent) */
                 actor?: string;
                 /** @description next_cursor of the previous page */
                 cursor?: string;
                 from?: string;
                 /** @description Page size, 1 to 500 */
                 limit?: number;
+                result?: "success" | "failure" | "denied";
                 target?: string;
                 to?: string;
             };
@@ -4011,6 +4423,80 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
                 };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportAudit: {
+        parameters: {
+            query?: {
+                /** @description An action (`user.update`), or a prefix ending in `*` (`user.*`) */
+                action?: string;
+                /** @description The actor's name (user, token or agent) */
+                actor?: string;
+                /** @description ndjson: one JSON entry per line; csv: a header row, then one row per entry */
+                format?: "ndjson" | "csv";
+                from?: string;
+                result?: "success" | "failure" | "denied";
+                target?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/x-ndjson or text/csv, as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid request: one entry per bad field in error.details */
             400: {
@@ -5573,6 +6059,82 @@ export interface operations {
             };
         };
     };
+    testNotificationChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestResult"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listPackages: {
         parameters: {
             query?: {
@@ -6342,6 +6904,328 @@ export interface operations {
             };
         };
     };
+    listSilences: {
+        parameters: {
+            query?: {
+                agent_id?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Page size, 1 to 500 */
+                limit?: number;
+                rule?: "agent_failed" | "crash_loop" | "heartbeat_missed" | "resource_threshold" | "recovery_escalated" | "config_rolled_back" | "host_down";
+                /** @description active (default): in force now; inactive: expired or ended early; all */
+                state?: "active" | "inactive" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of silences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilencePage"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSilence"];
+            };
+        };
+        responses: {
+            /** @description The silence */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Silence"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The silence */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Silence"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    endSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ended silence */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Silence"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getFleetStatus: {
         parameters: {
             query?: never;
@@ -6358,6 +7242,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FleetStatus"];
+                };
+            };
+            /** @description Invalid request: one entry per bad field in error.details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not permitted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database or broker) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStateCounts: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive): ISO 8601 with a zone, or epoch ms. Default: one hour before `to` */
+                from?: string;
+                /** @description Bucket width as for the metric series; default a round step giving at most 1000 points */
+                step?: string;
+                /** @description End (exclusive): ISO 8601 with a zone, or epoch ms. Default: now. At most 31 days after `from` */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts per bucket */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StateCounts"];
                 };
             };
             /** @description Invalid request: one entry per bad field in error.details */

@@ -30,6 +30,7 @@ export function agent(overrides: Partial<Agent> = {}): Agent {
     reported_status: null,
     reported_status_known: null,
     uptime_s: null,
+    restart_count: 0,
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',
     ...overrides,

@@ -14,6 +14,7 @@ import { AsyncView, Empty, ErrorState, InlineError, Loading } from '../common/st
 import { AgentsDirectoryHint } from './agents-directory-hint';
 import { useResource } from '../common/use-resource';
 import { ColumnHeads } from '../common/column-heads';
+import { NEEDS_AMS, StaleNote, useAmsDown } from '../common/link';
 
 // `ignored`: dot-prefixed (hidden) folders, listed with the reason they are not read.
 const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed', 'ignored'];
@@ -30,13 +31,16 @@ export function PackagesView() {
   const counts = useMemo(() => Object.fromEntries(STATUSES.map((s) => [s, list.filter((p) => p.status === s).length])), [list]);
   const shown = filter ? list.filter((p) => p.status === filter) : list;
   const running = scan.current?.status === 'running';
+  const down = useAmsDown();
 
   return (
     <section className="view packages" aria-labelledby="packages-title">
       <header className="view-header">
         <h1 id="packages-title">Packages</h1>
+        <p className="view-sub">Updated live as the scanner finds changes.</p>
+        <StaleNote />
         {canScan && (
-          <button type="button" className="primary" onClick={() => void rescan()} disabled={running} data-testid="rescan">
+          <button type="button" className="primary" onClick={() => void rescan()} disabled={running || down} title={down ? NEEDS_AMS : undefined} data-testid="rescan">
             {running ? 'Scanning…' : 'Rescan the agents directory'}
           </button>
         )}
@@ -138,6 +142,7 @@ function DiscoveryTokens() {
   const [hours, setHours] = useState('1');
   const [created, setCreated] = useState<NewDiscoveryToken | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const down = useAmsDown();
   const create = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -172,7 +177,9 @@ function DiscoveryTokens() {
           <span>Valid for (hours)</span>
           <input type="number" min={0.02} max={720} step="any" value={hours} onChange={(e) => setHours(e.target.value)} />
         </label>
-        <button type="submit">Create token</button>
+        <button type="submit" disabled={down} title={down ? NEEDS_AMS : undefined}>
+          Create token
+        </button>
       </form>
       {error !== null && <InlineError what="change the tokens" error={error} />}
       {created && (
@@ -216,7 +223,7 @@ function DiscoveryTokens() {
                     <td className="nowrap">{dateTime(t.expires_at)}</td>
                     <td>
                       {t.state === 'active' && (
-                        <button type="button" className="link-button" onClick={() => void revoke(t.id)}>
+                        <button type="button" className="link-button" onClick={() => void revoke(t.id)} disabled={down} title={down ? NEEDS_AMS : undefined}>
                           Revoke
                         </button>
                       )}
