@@ -75,6 +75,8 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
   let consumerLoop: Promise<void> | undefined;
   let current: { stop(): void } | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  const unowned: Array<AmsEventInput & { time: string }> = [];
+  let appending = false;
 
   const nudge = () => {
     woken = true;
@@ -93,10 +95,28 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
       return;
     }
     // Not inside a caller's transaction: its own (producers that own a transaction use record()).
-    void outboxRepo(db.knex)
-      .append([{ ...input, time: new Date().toISOString() }])
-      .then(nudge, (err) => logger.warn({ err: (err as Error).message, type: input.type }, 'an event could not be recorded'));
+    unowned.push({ ...input, time: new Date().toISOString() });
+    if (!appending) void appendUnowned();
   });
+
+  /**
+   * Appends what was published outside a transaction, in the order it was published: one insert
+   * at a time (each of what has queued meanwhile), since two inserts on different connections of
+   * the pool may take their outbox ids, and so their stream order, the other way round.
+   */
+  async function appendUnowned(): Promise<void> {
+    appending = true;
+    while (unowned.length > 0) {
+      const batch = unowned.splice(0, 256);
+      try {
+        await outboxRepo(db.knex).append(batch);
+        nudge();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, types: [...new Set(batch.map((e) => e.type))] }, 'events could not be recorded');
+      }
+    }
+    appending = false;
+  }
 
   async function publishPending(js: JetStreamClient): Promise<number> {
     const rows = await outboxRepo(db.knex).pending(256);
@@ -200,7 +220,6 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
     /** A transaction that recorded events committed: publish them now. */
     committed: nudge,
     stats: (): EventStreamStats => ({ ...stats, publishing: lock.held() }),
-
     start(): void {
       consumerLoop = runConsumer();
       lock.start(

@@ -145,6 +145,15 @@ describe('events', () => {
     await c.close();
   });
 
+  it('keeps the order of state events published one after another outside a transaction (each its own outbox insert)', async () => {
+    const c = connect(t.url, { token, query: `?agent_id=${B}&types=health.` });
+    await hello(c);
+    for (let n = 0; n < 60; n++) publish({ type: 'health.changed', agent_id: B, from: 'healthy', to: 'warning', reasons: [{ code: 'order', message: String(n), severity: 'warning' }] });
+    await c.waitFor(() => eventsOf(c).length === 60, 'the 60 events');
+    expect(eventsOf(c).map((e) => Number(e.reasons[0].message))).toEqual(Array.from({ length: 60 }, (_, n) => n));
+    await c.close();
+  });
+
   it('replays what a client missed when it reconnects with last_event_id, then goes on live', async () => {
     const first = connect(t.url, { token });
     await hello(first);
