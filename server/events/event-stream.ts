@@ -220,6 +220,17 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
     /** A transaction that recorded events committed: publish them now. */
     committed: nudge,
     stats: (): EventStreamStats => ({ ...stats, publishing: lock.held() }),
+    /** The stream's last sequence (the newest event id in the cluster), or undefined when NATS cannot say. */
+    async head(): Promise<number | undefined> {
+      const nc = connection.raw();
+      if (!nc || connection.status() !== 'connected') return undefined;
+      try {
+        return (await (await jetstreamManager(nc, { timeout: 2000 })).streams.info(EVENTS_STREAM)).state.last_seq;
+      } catch {
+        return undefined;
+      }
+    },
+
     start(): void {
       consumerLoop = runConsumer();
       lock.start(
