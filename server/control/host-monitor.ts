@@ -24,6 +24,10 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
   let timer: NodeJS.Timeout | undefined;
   let active = false;
   let stopped = false;
+  /** Since when the current watch runs (undefined while there is none). */
+  let watchingSince: number | undefined;
+  /** Each (re)start of the watch; an older one that finishes late gives way. */
+  let generation = 0;
 
   async function markUp(hostId: string): Promise<void> {
     let published: () => void = () => undefined;
@@ -81,20 +85,25 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
         await markDown(hostId, `its supervisor has not renewed its lease for ${Math.round((now - at) / 1000)} s`);
       }
     }
-    // Hosts the table says are up that hold no lease (the control plane was away when they went).
+    // Hosts the table says are up that hold no lease (the control plane was away when they went),
+    // once the watch has run for a lease's lifetime: not while it is being made again.
+    if (watchingSince === undefined || now - watchingSince <= deps.leaseTtlMs + 1000) return;
     for (const h of await hostsRepo(db.knex).list()) {
-      if (h.status === 'up' && !renewed.has(h.id) && now - startedWatching > deps.leaseTtlMs + 1000) await markDown(h.id, 'its supervisor holds no lease');
+      if (h.status === 'up' && !renewed.has(h.id)) await markDown(h.id, 'its supervisor holds no lease');
     }
   }
 
-  let startedWatching = 0;
-  async function watch(): Promise<void> {
+  async function watch(mine: number): Promise<void> {
     const nc = deps.connection.raw();
     if (!nc) throw new Error('not connected to NATS');
     const { leases } = await openLeaseBuckets(nc, deps.leaseTtlMs);
-    startedWatching = Date.now();
     const iter = await (leases as KV).watch({ key: '>' });
+    if (mine !== generation || !active) {
+      iter.stop();
+      return;
+    }
     watcher = iter;
+    watchingSince = Date.now();
     void (async () => {
       for await (const e of iter) {
         if (!active) break;
@@ -103,13 +112,17 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
     })();
   }
 
-  function activate(): void {
-    active = true;
-    const begin = async () => {
-      while (active && !stopped) {
+  /** Watches the leases, trying again until it works (JetStream may be electing leaders after a node loss). */
+  function beginWatching(): void {
+    const mine = ++generation;
+    watcher?.stop();
+    watcher = undefined;
+    watchingSince = undefined;
+    void (async () => {
+      while (active && !stopped && mine === generation) {
         try {
           if (await deps.connection.waitConnected(5000)) {
-            await watch();
+            await watch(mine);
             return;
           }
         } catch (err) {
@@ -117,27 +130,32 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
           await new Promise((r) => setTimeout(r, 1000));
         }
       }
-    };
-    void begin();
+    })();
+  }
+
+  function activate(): void {
+    active = true;
+    beginWatching();
     timer = setInterval(() => void sweep().catch((err) => logger.debug({ err: (err as Error).message }, 'host sweep failed')), deps.checkMs ?? 1000);
     timer.unref();
   }
 
   function deactivate(): void {
     active = false;
+    generation += 1;
     clearInterval(timer);
     watcher?.stop();
     watcher = undefined;
+    watchingSince = undefined;
     renewed.clear();
   }
 
   // A reconnection may have replaced the connection the watch ran on.
   const offConnected = deps.connection.onConnected(() => {
     if (!active) return;
-    watcher?.stop();
     // The watch starts over with every lease's current value: each counts as a renewal seen now.
     renewed.clear();
-    void watch().catch(() => undefined);
+    beginWatching();
   });
 
   return {
