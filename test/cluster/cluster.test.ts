@@ -390,7 +390,7 @@ async function restartAndWait(via: ApiReplica, id: string, what: string) {
   await eventually(() => statusOf(via, id), (s) => s.body.process_status === 'running' && s.body.health_status === 'healthy' && s.body.pid !== before, what, 90_000, 250);
 }
 
-/** Per NATS node (by index): the OPMAS_EVENTS consumers it holds and the stream and consumer leaders it is. */
+/** Per NATS node (by index): the replicas' readers of OPMAS_EVENTS (ordered consumers, one replica each) it holds, and the stream and consumer leaders it is. */
 async function jetStreamPlacement(): Promise<Map<number, { eventReaders: number; leaders: number }>> {
   const jsm = await jetstreamManager(c.heartbeats.connection, { timeout: 10_000 });
   const out = new Map<number, { eventReaders: number; leaders: number }>();
@@ -405,7 +405,7 @@ async function jetStreamPlacement(): Promise<Map<number, { eventReaders: number;
   for await (const stream of jsm.streams.list()) {
     add(stream.cluster?.leader, 'leaders');
     for await (const consumer of jsm.consumers.list(stream.config.name)) {
-      add(consumer.cluster?.leader, stream.config.name === 'OPMAS_EVENTS' ? 'eventReaders' : 'leaders');
+      add(consumer.cluster?.leader, stream.config.name === 'OPMAS_EVENTS' && !consumer.config.durable_name ? 'eventReaders' : 'leaders');
     }
   }
   return out;
@@ -427,6 +427,10 @@ describe('a NATS node killed', () => {
     const victim = candidates[scores.indexOf(Math.max(...scores))];
     console.log(`NATS node ${victim} killed (${JSON.stringify(Object.fromEntries(placement))})`);
 
+    // A WebSocket on each replica, to see the live events go on while the node is away.
+    const sockets = [live([A.url]), live([B.url])];
+    await Promise.all(sockets.map((s) => s.opened()));
+
     await c.nats.killNode(victim);
     const killedAt = Date.now();
     const survivors = all.filter((i) => i !== victim);
@@ -435,12 +439,21 @@ describe('a NATS node killed', () => {
     // The control plane works on: a restart through each replica, one agent per host.
     await restartAndWait(A, c.agents.h1.security, 'h1 security restarted through A after the node died');
     await restartAndWait(B, c.agents.h2.security, 'h2 security restarted through B after the node died');
+    // Both replicas' sockets get both restarts, the node still down (each replica reads the stream on through the nodes left).
+    for (const [i, socket] of sockets.entries()) {
+      for (const id of [c.agents.h1.security, c.agents.h2.security]) {
+        await socket.waitForEvent((e) => e.type === 'status.changed' && e.agent_id === id && e.event_type === 'process_started', `the restart of ${id} on ${c.api[i].name}'s socket with the node down`, 45_000);
+      }
+    }
+    expect(c.nats.node(victim)).toBeUndefined();
     // Every agent's heartbeats reach the control plane again.
     await eventually(async () => c.heartbeats.countsBetween(killedAt + 1000, Date.now()), (m) => c.allAgentIds().every((id) => (m.get(id) ?? 0) >= 2), 'heartbeats of every agent after the node died', 60_000, 250);
     for (const id of c.allAgentIds()) await waitRunning(A, id, `${id} running and healthy after the node died`);
 
     c.nats.startNode(victim);
     await c.nats.waitForMetaLeader(60_000);
+    // The supervisors renewed their leases throughout: no host was called down.
+    for (const h of c.hosts) expect(await hostDownAlerts(A, h.hostId, t0), `host_down alerts of ${h.hostId}`).toEqual([]);
     await assertInvariants(t0, 'at-most-once');
     timings.push(['NATS node killed', Date.now() - t0]);
   });
