@@ -199,7 +199,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     cleanup.unshift(() => hostMonitor.stop());
 
     /** Agents that run on their own (registered through the API, no host) are judged here from their heartbeats. */
-    const externalHealth = createExternalHealth({ db, status, logger, config });
+    const externalHealth = createExternalHealth({ db, status, logger, config, consume: (handlers) => broker.consume(handlers, { counted: false }) });
     cleanup.unshift(() => externalHealth.stop());
     // Metric kinds and units agents declare in their metrics messages.
     const metricKinds = createMetricKinds({ db, logger });
@@ -208,11 +208,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       logger,
       reportedStatus: (entries) => status.recordReported(entries),
       listeners: {
-        heartbeat: (id, body, at) => externalHealth.heartbeat(id, at, body.metrics),
-        metrics: (id, body) => {
-          externalHealth.agentMetrics(id, body);
-          void metricKinds.note(id, body.meta);
-        },
+        metrics: (id, body) => void metricKinds.note(id, body.meta),
         // Log lines agents send over NATS reach the live stream too (the console's follow mode);
         // lines from stdout/stderr come through the hosts' observations.
         log: (id, body) =>
@@ -356,7 +352,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     cleanup.unshift(offRevocations);
     await whenSchemaReady(async () => {
       retention.start();
-      await externalHealth.start();
+      externalHealth.start();
     });
     cleanup.unshift(() => retention.stop());
 

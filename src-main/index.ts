@@ -21,7 +21,7 @@ import { fleetHealthIndicator } from './tray/fleet-health.js';
 import { createFleetTray, type FleetTray } from './tray/fleet-tray.js';
 import { CONSOLE_SCHEME_PRIVILEGES, createConsoleProtocolHandler } from './windows/console-protocol.js';
 import { createMainWindow, hardenSession, hardenWebContents } from './windows/main-window.js';
-import { CONSOLE_SCHEME, isTrustedSender } from './windows/security.js';
+import { CONSOLE_SCHEME, connectSourcesKey, isTrustedSender } from './windows/security.js';
 
 const CONSOLE_PARTITION = 'persist:opmas-console';
 const outDir = path.resolve(import.meta.dirname, '..');
@@ -100,8 +100,23 @@ function start(): void {
     });
     Menu.setApplicationMenu(Menu.buildFromTemplate(template));
   };
+  // The page's CSP names the AMS origins it may reach, fixed when the page loaded: when another
+  // AMS becomes the active one (a profile switched or created), the page is loaded again.
+  const cspOptions = () => {
+    const info = connection.info();
+    return { amsUrl: info.amsUrl, amsUrls: info.attach?.urls ?? [], hostMode: info.profile?.mode === 'host' };
+  };
+  let loadedSources: string | null = null;
   connection.onChange((info) => {
     if (!info.amsUrl) fleet = null;
+    const sources = connectSourcesKey(cspOptions());
+    if (mainWindow && !mainWindow.isDestroyed() && loadedSources !== null && sources !== loadedSources) {
+      log('the active AMS changed; loading the console again under its content security policy');
+      loadedSources = null;
+      mainWindow.webContents.reload();
+      refreshChrome();
+      return;
+    }
     sendEvent(mainWindow?.webContents ?? null, connectionChanged, info);
     refreshChrome();
   });
@@ -121,7 +136,12 @@ function start(): void {
         createConsoleProtocolHandler({
           rendererDir: path.join(outDir, 'renderer'),
           amsUrl: () => connection.info().amsUrl,
+          amsUrls: () => connection.info().attach?.urls ?? [],
+          reportUnreachable: (url, reason) => {
+            if (connection.reportUnreachable(url, reason)) log(`the AMS at ${url} ${reason}; now on ${connection.info().amsUrl}`);
+          },
           hostMode: () => connection.info().profile?.mode === 'host',
+          servedDocument: (csp) => (loadedSources = connectSourcesKey(csp)),
           fetch: ((input: string | Request, init?: RequestInit) => consoleSession.fetch(input, init)) as typeof fetch,
         }),
       );

@@ -33,6 +33,7 @@ export function createOpmasApi(ipc: RendererIpc): OpmasApi {
       info: () => invoke(ch.connectionInfo),
       accessToken: () => invoke(ch.accessToken),
       onChange: (listener) => subscribe(ch.connectionChanged, listener),
+      reportStreamDown: (url, attempts) => invoke(ch.streamDown, { url, attempts }),
     },
     profiles: {
       list: () => invoke(ch.listProfiles),

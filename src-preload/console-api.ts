@@ -9,8 +9,14 @@ export interface Profile {
   id: string;
   name: string;
   mode: ConnectionMode;
-  /** Attach mode: the AMS base URL (http or https, no path). */
+  /** Attach mode: the AMS base URL (http or https, no query); with several, the first of `urls`. */
   url?: string;
+  /**
+   * Attach mode with more than one URL (replicas of one AMS cluster): all of them in order, the
+   * first being `url`. The console fails over to the next when the one it is on stops answering.
+   * Absent for a single URL, as profiles were before.
+   */
+  urls?: string[];
   /** Attach mode: the user name last used to log in, to prefill the form. */
   username?: string;
 }
@@ -18,13 +24,17 @@ export interface Profile {
 export interface NewProfile {
   name: string;
   mode: ConnectionMode;
+  /** One AMS URL; or `urls`, several in order (not both). */
   url?: string;
+  urls?: string[];
   username?: string;
 }
 
 export interface ProfilePatch {
   name?: string;
+  /** Replaces the profile's URLs with this one; `urls` replaces them with several (not both). */
   url?: string;
+  urls?: string[];
   username?: string;
 }
 
@@ -59,6 +69,25 @@ export interface SessionState {
   error: BridgeError | null;
 }
 
+/** The console moved from one AMS URL of the profile to the next. */
+export interface Failover {
+  from: string;
+  to: string;
+  /** When (epoch ms). */
+  at: number;
+  /** Why `from` was left, in a few words ("did not answer (ECONNREFUSED)"). */
+  reason: string;
+}
+
+/** Attach mode: the profile's AMS URLs, which one the console is on, and its last failover. */
+export interface AttachState {
+  urls: string[];
+  /** Index in `urls` of the one in use (`amsUrl`). */
+  current: number;
+  /** The last move to another URL since the profile was opened; null while on the first. */
+  failover: Failover | null;
+}
+
 export interface ConnectionInfo {
   /** The active profile; null on first run. */
   profile: Profile | null;
@@ -66,6 +95,8 @@ export interface ConnectionInfo {
   amsUrl: string | null;
   /** Host mode: the bundled AMS process; null in attach mode. */
   host: HostState | null;
+  /** Attach mode: the URLs and failover; null in host mode and before a profile is active. */
+  attach: AttachState | null;
   session: SessionState;
 }
 
@@ -87,6 +118,8 @@ export interface AlertEvent {
   severity: AlertSeverity;
   title: string;
   agent_id?: string;
+  /** The host of a host alert (host_down), which has no agent. */
+  host_id?: string;
   message: string;
 }
 
@@ -132,8 +165,14 @@ export interface OpmasApi {
     info(): Promise<BridgeResult<ConnectionInfo>>;
     /** A valid access token for the AMS (refreshed when close to expiry); null when signed out. */
     accessToken(): Promise<BridgeResult<string | null>>;
-    /** Called whenever the connection info changes (profile switch, host restart, sign-in, expiry). */
+    /** Called whenever the connection info changes (profile switch, host restart, sign-in, expiry, failover). */
     onChange(listener: (info: ConnectionInfo) => void): Unsubscribe;
+    /**
+     * The live stream to `url` dropped and did not come back after `attempts` tries: when `url`
+     * is the attach profile's URL in use, the profile has another, and `url` does not answer
+     * over HTTP either, the console fails over; resolves whether it did.
+     */
+    reportStreamDown(url: string, attempts: number): Promise<BridgeResult<boolean>>;
   };
   profiles: {
     list(): Promise<BridgeResult<ProfileList>>;

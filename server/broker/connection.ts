@@ -154,6 +154,24 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
     }, delayMs);
   }
 
+  /** True once connected, false when `timeoutMs` passed first. */
+  function waitConnected(timeoutMs: number): Promise<boolean> {
+    if (status === 'connected') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        statusListeners.delete(listener);
+        resolve(false);
+      }, timeoutMs);
+      const listener = (s: BrokerConnectionStatus) => {
+        if (s !== 'connected') return;
+        clearTimeout(timer);
+        statusListeners.delete(listener);
+        resolve(true);
+      };
+      statusListeners.add(listener);
+    });
+  }
+
   function requireConnection(): NatsConnection {
     if (!nc || status !== 'connected') throw new BrokerUnavailable(status === 'reconnecting' ? 'reconnecting to the broker' : 'not connected to the broker');
     return nc;
@@ -168,23 +186,7 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
       setStatus('reconnecting');
       scheduleConnect();
     },
-    /** True once connected, false when `timeoutMs` passed first. */
-    waitConnected(timeoutMs: number): Promise<boolean> {
-      if (status === 'connected') return Promise.resolve(true);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          statusListeners.delete(listener);
-          resolve(false);
-        }, timeoutMs);
-        const listener = (s: BrokerConnectionStatus) => {
-          if (s !== 'connected') return;
-          clearTimeout(timer);
-          statusListeners.delete(listener);
-          resolve(true);
-        };
-        statusListeners.add(listener);
-      });
-    },
+    waitConnected,
     status: () => status,
     lastError: () => lastError,
     onStatus(listener: (s: BrokerConnectionStatus) => void): () => void {
@@ -217,14 +219,19 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
       return () => statusListeners.delete(l);
     },
     /**
-     * A JSON request and its JSON reply. BrokerUnavailable when not connected; AgentUnreachable
-     * when nobody answers in time.
+     * A JSON request and its JSON reply. While reconnecting it waits for the connection within
+     * the same time budget (a host-mode broker reload drops every connection for a moment), and
+     * sends nothing before; BrokerUnavailable when still not connected; AgentUnreachable when
+     * nobody answers in time.
      */
     async request(subject: string, body: unknown, timeoutMs: number): Promise<unknown> {
+      const t0 = Date.now();
+      if (status === 'reconnecting') await waitConnected(timeoutMs);
       const conn = requireConnection();
+      const budget = Math.max(1, timeoutMs - (Date.now() - t0));
       let reply: Msg;
       try {
-        reply = await conn.request(subject, JSON.stringify(body), { timeout: timeoutMs });
+        reply = await conn.request(subject, JSON.stringify(body), { timeout: budget });
       } catch (err) {
         if (err instanceof natsErrors.RequestError && err.isNoResponders()) throw new AgentUnreachable(`nobody is subscribed to ${subject}`);
         if (err instanceof natsErrors.TimeoutError || (err as Error).cause instanceof natsErrors.TimeoutError) {

@@ -10,6 +10,7 @@ import { type FieldIssue, ValidationFailed } from '../errors.js';
 import type { HostKeys } from './key-store.js';
 import { writeSecretFile } from './key-store.js';
 import type { NatsAuthConfig } from './nats-server.js';
+import { EPOCHS_BUCKET, LEASES_BUCKET, OBSERVATIONS_STREAM } from './host-protocol.js';
 import { reservedTopicProblem, subjects } from './subjects.js';
 
 export interface UserPermissions {
@@ -79,9 +80,30 @@ export function amsPermissions(): UserPermissions {
  */
 export function supervisorPermissions(hostId: string): UserPermissions {
   const host = subjects.host(hostId);
+  // JetStream's API only as far as the host protocol needs it: make sure the observation stream
+  // and the lease buckets exist, and read and write this host's own lease and epoch keys. A
+  // supervisor host cannot read the event stream, delete a stream or consumer, or touch another
+  // host's lease (its key writes are `$KV.<bucket>.<host>` publishes, allowed for its id only).
+  const js = '$JS.API';
+  const bucket = (name: string) => [
+    `${js}.STREAM.INFO.KV_${name}`,
+    `${js}.STREAM.CREATE.KV_${name}`,
+    // Buckets are made with direct gets (nats-server >= 2.9), whose subject names the key.
+    `${js}.DIRECT.GET.KV_${name}.$KV.${name}.${hostId}`,
+    `$KV.${name}.${hostId}`,
+  ];
   return {
     pub: {
-      allow: [host.observations, `opmas.ctl.${hostId}.>`, subjects.everyAgent.control, '$JS.API.>', `$KV.OPMAS_HOST_LEASES.${hostId}`, `$KV.OPMAS_HOST_EPOCHS.${hostId}`],
+      allow: [
+        host.observations,
+        `opmas.ctl.${hostId}.>`,
+        subjects.everyAgent.control,
+        `${js}.INFO`,
+        `${js}.STREAM.INFO.${OBSERVATIONS_STREAM}`,
+        `${js}.STREAM.CREATE.${OBSERVATIONS_STREAM}`,
+        ...bucket(LEASES_BUCKET),
+        ...bucket(EPOCHS_BUCKET),
+      ],
     },
     sub: { allow: [host.supervisorAll, host.inbox, subjects.everyAgent.heartbeat, subjects.everyAgent.metrics] },
     resp: { max: 1, ttl: 0 },

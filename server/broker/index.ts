@@ -70,7 +70,7 @@ export interface Broker {
   /** Host mode: the nats-server child. */
   readonly server?: NatsServerHandle;
   /** Starts a consumer of every agent's heartbeat/status/metrics/logs; its drop counters show in health(). */
-  consume(handlers: AgentMessageHandlers, opts?: { queue?: string }): AgentMessageConsumer;
+  consume(handlers: AgentMessageHandlers, opts?: { queue?: string; /** false: a second reader of the same messages, whose drops the ingest's consumer counts already */ counted?: boolean }): AgentMessageConsumer;
   health(): Promise<BrokerHealth>;
   /** Stops the consumers, drains the connection, stops nats-server (host mode). */
   stop(): Promise<void>;
@@ -179,7 +179,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
     consume(handlers, consumeOpts = {}) {
       const consumer = createAgentMessageConsumer({ source: connection, logger, handlers, queue: consumeOpts.queue });
       consumer.start();
-      consumers.push(consumer);
+      if (consumeOpts.counted !== false) consumers.push(consumer);
       return consumer;
     },
     async health(): Promise<BrokerHealth> {

@@ -1,8 +1,12 @@
 // Health of agents that run on their own (registered through the API, no host): judged by the
 // control plane from their heartbeats, as the seed's rules say (healthy within 1.5 intervals,
 // warning after one missed, critical after three). Agents of a host are judged by that host's
-// supervisor, and only while their process runs.
+// supervisor, and only while their process runs. One API replica judges them at a time (an
+// advisory lock), from every heartbeat: the ingest's queue group hands each replica only a share
+// of an agent's heartbeats, which would read as missed ones.
 import type { Logger } from 'pino';
+import type { AgentMessageHandlers } from '../broker/index.js';
+import { createSingletonLock, SINGLETON_KEYS } from '../db/singleton-lock.js';
 import type { Database } from '../db/database.js';
 import { desiredStateRepo } from '../db/desired-state.repo.js';
 import { agentStatusRepo } from '../db/agent-status.repo.js';
@@ -11,7 +15,14 @@ import type { ConfigService } from '../services/config.js';
 import { createHealthMonitor } from '../supervisor/health-monitor.js';
 import { monitorConfigOf } from '../supervisor/monitor-config.js';
 
-export function createExternalHealth(deps: { db: Database; status: StatusService; logger: Logger; config: ConfigService }) {
+export function createExternalHealth(deps: {
+  db: Database;
+  status: StatusService;
+  logger: Logger;
+  config: ConfigService;
+  /** Every agent's heartbeats and metrics (no queue group) while this replica is the judge. */
+  consume: (handlers: AgentMessageHandlers) => { stop(): void };
+}) {
   const { db, logger } = deps;
   /** agent id -> whether it runs on its own (no host); a miss is looked up once. */
   const external = new Map<string, Promise<boolean>>();
@@ -26,37 +37,71 @@ export function createExternalHealth(deps: { db: Database; status: StatusService
     }
     return known;
   };
-  const monitor = createHealthMonitor({
-    status: deps.status,
-    logger,
-    onChange: () => undefined,
-    ping: async () => undefined,
-    broker: () => ({ down: false, downMsSince: () => 0 }),
-    configOf: async (agentId) => monitorConfigOf((await deps.config.effective(agentId)).config),
-  });
+  const makeMonitor = () =>
+    createHealthMonitor({
+      status: deps.status,
+      logger,
+      onChange: () => undefined,
+      ping: async () => undefined,
+      broker: () => ({ down: false, downMsSince: () => 0 }),
+      configOf: async (agentId) => monitorConfigOf((await deps.config.effective(agentId)).config),
+    });
+  let monitor: ReturnType<typeof makeMonitor> | undefined;
+  let consumer: { stop(): void } | undefined;
+  const lock = createSingletonLock(db, SINGLETON_KEYS.externalHealth, logger, { name: 'external health' });
+
+  const heartbeat = (agentId: string, at: Date, metrics?: Record<string, number>) => {
+    const m = monitor;
+    if (m) void isExternal(agentId).then((yes) => yes && m === monitor && m.heartbeat(agentId, at, metrics));
+  };
+  const agentMetrics = (agentId: string, body: { events_processed: number; events_failed: number } & Record<string, unknown>) => {
+    const m = monitor;
+    if (m) void isExternal(agentId).then((yes) => yes && m === monitor && m.agentMetrics(agentId, body));
+  };
+
+  /** Picks up the external agents heard before, from their last heartbeat. */
+  async function track(m: ReturnType<typeof makeMonitor>): Promise<void> {
+    const heard = await agentStatusRepo(db.knex).heard();
+    for (const row of heard) {
+      if (!(await isExternal(row.agent_id))) continue;
+      const cfg = monitorConfigOf((await deps.config.effective(row.agent_id).catch(() => ({ config: {} }))).config);
+      if (m !== monitor) return;
+      m.track(row.agent_id, { lastHeartbeatMs: row.last_heartbeat?.getTime(), health: row.health_status as never, config: cfg });
+    }
+  }
+
+  function release(): void {
+    consumer?.stop();
+    consumer = undefined;
+    const m = monitor;
+    monitor = undefined;
+    m?.stop();
+  }
+
   return {
-    heartbeat(agentId: string, at: Date, metrics?: Record<string, number>): void {
-      void isExternal(agentId).then((yes) => yes && monitor.heartbeat(agentId, at, metrics));
-    },
-    agentMetrics(agentId: string, body: { events_processed: number; events_failed: number } & Record<string, unknown>): void {
-      void isExternal(agentId).then((yes) => yes && monitor.agentMetrics(agentId, body));
-    },
-    /** Picks up the external agents heard before this start, from their last heartbeat. */
-    async start(): Promise<void> {
-      const heard = await agentStatusRepo(db.knex).heard();
-      for (const row of heard) {
-        if (!(await isExternal(row.agent_id))) continue;
-        const cfg = monitorConfigOf((await deps.config.effective(row.agent_id).catch(() => ({ config: {} }))).config);
-        monitor.track(row.agent_id, { lastHeartbeatMs: row.last_heartbeat?.getTime(), health: row.health_status as never, config: cfg });
-      }
+    /** Starts judging when this replica holds the lock (at once on PGlite), and stops when it loses it. */
+    start(): void {
+      lock.start(
+        () => {
+          const m = makeMonitor();
+          monitor = m;
+          consumer = deps.consume({
+            heartbeat: (msg) => heartbeat(msg.agentId, msg.receivedAt, msg.body.metrics),
+            metrics: (msg) => agentMetrics(msg.agentId, msg.body),
+          });
+          track(m).catch((err) => logger.warn({ err: (err as Error).message }, 'external agents heard before could not be read; judged from their next heartbeat'));
+        },
+        release,
+      );
     },
     forget(agentId: string): void {
       external.delete(agentId);
-      monitor.forget(agentId);
+      monitor?.forget(agentId);
     },
     async stop(): Promise<void> {
-      await monitor.settle();
-      monitor.stop();
+      await lock.stop();
+      await monitor?.settle();
+      release();
     },
   };
 }

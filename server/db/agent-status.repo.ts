@@ -1,5 +1,6 @@
 // agent_status: the one row of current status per agent (process, health, recovery, pid,
 // exit, config version in force). Written only through the status service.
+import type { Knex } from 'knex';
 import type { Queryable } from './agents.repo.js';
 
 export interface AgentStatusRow {
@@ -61,23 +62,32 @@ export function agentStatusRepo(q: Queryable) {
 
     /**
      * What agents reported about themselves (heartbeat time, uptime, status word), for many agents
-     * in one statement; null leaves a column as it is.
+     * in one statement; null leaves a column as it is. Replicas write heartbeats of the same agents
+     * at once (a queue group spreads an agent's messages over them): the rows are locked first in
+     * id order, so two flushes wait for each other instead of deadlocking, and a report older than
+     * the stored heartbeat never moves it back (nor its uptime and status word).
      */
     async recordReported(entries: Array<{ agentId: string; heartbeatAt: Date | null; uptime: number | null; status: string | null; detail: string | null }>): Promise<void> {
       if (entries.length === 0) return;
       const values = entries.map(() => '(?, ?::timestamptz, ?::float8, ?, ?)').join(', ');
       const bindings = entries.flatMap((e) => [e.agentId, e.heartbeatAt?.toISOString() ?? null, e.uptime, e.status, e.detail]);
-      await q.raw(
-        `UPDATE agent_status AS s SET
-           last_heartbeat = COALESCE(v.t, s.last_heartbeat),
-           uptime_s = COALESCE(v.u, s.uptime_s),
-           reported_status = COALESCE(v.r, s.reported_status),
-           reported_detail = CASE WHEN v.r IS NULL THEN s.reported_detail ELSE v.d END,
-           updated_at = now()
-         FROM (VALUES ${values}) AS v(id, t, u, r, d)
-         WHERE s.agent_id = v.id`,
-        bindings,
-      );
+      const newer = '(v.t IS NULL OR s.last_heartbeat IS NULL OR v.t >= s.last_heartbeat)';
+      const write = async (trx: Knex.Transaction) => {
+        await trx.raw('SELECT 1 FROM agent_status WHERE agent_id = ANY(?) ORDER BY agent_id FOR NO KEY UPDATE', [[...new Set(entries.map((e) => e.agentId))].sort()]);
+        await trx.raw(
+          `UPDATE agent_status AS s SET
+             last_heartbeat = GREATEST(s.last_heartbeat, v.t),
+             uptime_s = CASE WHEN ${newer} THEN COALESCE(v.u, s.uptime_s) ELSE s.uptime_s END,
+             reported_status = CASE WHEN ${newer} THEN COALESCE(v.r, s.reported_status) ELSE s.reported_status END,
+             reported_detail = CASE WHEN v.r IS NULL OR NOT ${newer} THEN s.reported_detail ELSE v.d END,
+             updated_at = now()
+           FROM (VALUES ${values}) AS v(id, t, u, r, d)
+           WHERE s.agent_id = v.id`,
+          bindings,
+        );
+      };
+      if ((q as Knex.Transaction).isTransaction) await write(q as Knex.Transaction);
+      else await (q as Knex).transaction(write);
     },
 
     /** Merges the newest metric values of several agents into latest_metrics, one statement. */

@@ -36,11 +36,20 @@ export interface AuditFilter {
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
+/** The widths of audit_log's text columns: a longer value (a client's over-long id) is cut, never the row lost. */
+const WIDTHS = { actor_type: 16, actor_id: 128, actor_name: 128, role: 64, action: 64, target: 255, source: 64, result: 16, correlation_id: 128 } as const;
+const clip = (v: unknown, width: number) => (typeof v === 'string' && v.length > width ? `${v.slice(0, width - 1)}…` : v);
+function fitted(e: AuditEntry): AuditEntry {
+  const out: Record<string, unknown> = { ...e };
+  for (const [column, width] of Object.entries(WIDTHS)) if (Object.hasOwn(out, column)) out[column] = clip(out[column], width);
+  return out as unknown as AuditEntry;
+}
+
 export function auditRepo(q: Queryable) {
   return {
     async append(entries: AuditEntry[]): Promise<AuditRow[]> {
       if (entries.length === 0) return [];
-      return q('audit_log').insert(entries.map((e) => ({ ...e, before: json(e.before), after: json(e.after), details: json(e.details) }))).returning('*');
+      return q('audit_log').insert(entries.map((e) => ({ ...fitted(e), before: json(e.before), after: json(e.after), details: json(e.details) }))).returning('*');
     },
     list(f: AuditFilter): Promise<AuditRow[]> {
       const query = q('audit_log').select('*').orderBy([{ column: 'time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(f.limit + 1);

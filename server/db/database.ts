@@ -148,6 +148,8 @@ const CONNECTION_MESSAGES = [
   'connect ECONNREFUSED',
   'Knex: Timeout acquiring a connection',
   'the database system is',
+  // ALLOW_CONNECTIONS false (an operator closing the database for maintenance).
+  'is not currently accepting connections',
 ];
 
 /** Maps a driver/pool error that means "the database cannot be reached" to DatabaseUnavailable. */

@@ -14,6 +14,7 @@ export const SINGLETON_KEYS = {
   outboxPublisher: 0x6f706d04,
   alertSweep: 0x6f706d05,
   revocationPush: 0x6f706d06,
+  externalHealth: 0x6f706d07,
 } as const;
 
 /**

@@ -1,8 +1,9 @@
 // Agent credentials on a host: the control plane mints them (it alone holds the account signing
 // key), on this supervisor's request over NATS, for agents of this host and epoch only. A spare
 // set per agent is asked for after each start, so that a crash is restarted without waiting for
-// the control plane; when neither a spare nor an answer is to be had (the control plane or its
-// database away), the agent's current credentials are used again: they are its own and valid.
+// the control plane; when neither a spare nor an answer is to be had (the control plane away, or
+// answering that its database is), the agent's current credentials are used again: they are its
+// own and valid. Only a refusal (not this host's agent, a stale epoch) stops a start.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
@@ -19,8 +20,14 @@ export interface AgentCredentials {
   reused: boolean;
 }
 
+/** The control plane refused this agent credentials (not this host's, a stale epoch, gone): it must not start. */
 export class CredentialsUnavailable extends Error {
   readonly code = 'credentials_unavailable';
+}
+
+/** The control plane answered that it cannot mint now (its database away): the current set will do. */
+class ControlPlaneUnavailable extends Error {
+  readonly code = 'control_plane_unavailable';
 }
 
 export type CredentialClient = ReturnType<typeof createCredentialClient>;
@@ -37,7 +44,7 @@ export function createCredentialClient(deps: { hostId: string; epoch: () => numb
       try {
         return await requestOnce(agentId);
       } catch (err) {
-        if (err instanceof CredentialsUnavailable || attempt >= 3) throw err;
+        if (err instanceof CredentialsUnavailable || err instanceof ControlPlaneUnavailable || attempt >= 3) throw err;
         await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
@@ -47,7 +54,12 @@ export function createCredentialClient(deps: { hostId: string; epoch: () => numb
     const startId = randomUUID();
     const raw = await deps.connection.request(host.creds, { agent_id: agentId, epoch: deps.epoch(), start_id: startId }, deps.timeoutMs ?? 2000);
     const refused = ErrorReply.safeParse(raw);
-    if (refused.success) throw new CredentialsUnavailable(`the control plane refused credentials for ${agentId}: ${refused.data.error.message}`);
+    if (refused.success) {
+      const why = `the control plane refused credentials for ${agentId}: ${refused.data.error.message}`;
+      // A database outage is not a verdict on this agent: a crash is still restarted at once.
+      if (refused.data.error.code === 'database_unavailable') throw new ControlPlaneUnavailable(why);
+      throw new CredentialsUnavailable(why);
+    }
     const reply = CredsReply.safeParse(raw);
     if (!reply.success) throw new CredentialsUnavailable('malformed credentials reply');
     return { creds: reply.data.creds, publicKey: reply.data.public_key, startId, reused: false };

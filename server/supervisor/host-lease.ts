@@ -70,12 +70,12 @@ export async function openLeaseBuckets(nc: NatsConnection, ttlMs: number, replic
     try {
       return await kvm.create(name, { history: 1, replicas, ...opts });
     } catch (err) {
-      // Made by another process with other settings (replicas, say): use it as it is.
-      const kv = await kvm.open(name);
-      await kv.status().catch(() => {
+      // Made by another process with other settings (replicas, say): use it as it is. Reads are
+      // direct gets when the bucket allows them (a supervisor may only read its own key that way).
+      const status = await (await kvm.open(name)).status().catch(() => {
         throw err;
       });
-      return kv;
+      return kvm.open(name, { allow_direct: status.streamInfo.config.allow_direct === true });
     }
   };
   const leases = await open(LEASES_BUCKET, { ttl: ttlMs });

@@ -1,12 +1,15 @@
 // The active connection: which profile is in use, the bundled AMS when that profile hosts it,
-// and the session with that AMS. Switching profiles stops or starts the bundled AMS as needed
-// and remembers the choice; every change is pushed to listeners (the renderer via IPC).
+// which of an attach profile's AMS URLs is in use (failing over when it stops answering), and
+// the session with that AMS. Switching profiles stops or starts the bundled AMS as needed and
+// remembers the choice; every change is pushed to listeners (the renderer via IPC).
 import type { ConnectionInfo, Profile, ProfileList, SessionState } from '../../src-preload/console-api.js';
 import { profileTokenStore, type CredentialStore } from '../credentials/credential-store.js';
 import { errors } from '../errors.js';
 import type { HostLauncher } from '../host/host-launcher.js';
-import { selectStartup, type ProfileStore, type StartupChoice } from '../profiles/profile-store.js';
+import { profileUrls, selectStartup, type ProfileStore, type StartupChoice } from '../profiles/profile-store.js';
 import { createAuthClient, type AuthClient } from '../session/auth-client.js';
+import { createFailoverAuthClient } from '../session/failover-auth.js';
+import { createEndpoints, probeAms, type Endpoints, type Unreachable } from './endpoints.js';
 import { createSession, memoryTokenStore, type Session, type SessionOptions } from '../session/session.js';
 
 export interface ConnectionManagerDeps {
@@ -17,10 +20,12 @@ export interface ConnectionManagerDeps {
   /** The secret the launcher passed to the bundled AMS, for the host-session call. */
   hostSecret: string;
   authClient?: (baseUrl: string | (() => string | null)) => AuthClient;
-  /** Clock and timer for sessions (tests). */
+  /** Clock and timer for sessions (tests); the clock also stamps failovers. */
   sessionOptions?: Pick<SessionOptions, 'now' | 'schedule'>;
   /** Told about background failures (never with secrets). */
   onError?: (what: string, err: unknown) => void;
+  /** Whether an AMS answers at a URL (default: GET /api/v1/health); null when it does. */
+  probe?: (baseUrl: string) => Promise<Unreachable | null>;
 }
 
 export interface ConnectionManager {
@@ -35,6 +40,18 @@ export interface ConnectionManager {
   accessToken(): Promise<string | null>;
   hasCredential(profileId: string): Promise<boolean>;
   forgetCredential(profileId: string): Promise<boolean>;
+  /**
+   * `url` did not answer (the API proxy, the live stream): when it is the active attach profile's
+   * URL in use and the profile has another, moves to the next one; answers whether it moved.
+   */
+  reportUnreachable(url: string, reason: string): boolean;
+  /**
+   * The live stream to `url` dropped and did not come back after `attempts` tries. A browser
+   * cannot tell a refused WebSocket handshake from a dead host, so the URL is asked over HTTP
+   * first: it is left only when it does not answer there either (an AMS that answers is alive,
+   * and every replica would refuse the stream alike). Answers whether the connection moved.
+   */
+  streamDown(url: string, attempts: number): Promise<boolean>;
   /** Removes a profile: leaves it first when active, deletes its stored refresh token. */
   removeProfile(profileId: string): Promise<ProfileList>;
   /** Leaves the active profile and stops the bundled AMS (app quit). */
@@ -47,6 +64,7 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
   const authClient = deps.authClient ?? ((baseUrl) => createAuthClient({ baseUrl }));
   const listeners = new Set<(info: ConnectionInfo) => void>();
   let active: Profile | null = null;
+  let endpoints: Endpoints | null = null;
   let session: Session | null = null;
   let unsubscribeSession: (() => void) | null = null;
   // Serializes activate/remove/shutdown so two switches never interleave.
@@ -61,8 +79,9 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
     const host = active?.mode === 'host' ? deps.host.state() : null;
     return {
       profile: active ? { ...active } : null,
-      amsUrl: active?.mode === 'host' ? (host?.url ?? null) : (active?.url ?? null),
+      amsUrl: active?.mode === 'host' ? (host?.url ?? null) : (endpoints?.current() ?? null),
       host,
+      attach: active?.mode === 'attach' && endpoints ? endpoints.state() : null,
       session: session?.state() ?? SIGNED_OUT,
     };
   };
@@ -92,6 +111,7 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
     const previous = active;
     useSession(null);
     active = null;
+    endpoints = null;
     if (previous?.mode === 'host' && next?.mode !== 'host') await deps.host.stop();
   }
 
@@ -112,10 +132,14 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
         .catch((err) => deps.onError?.('bundled AMS', err));
       return;
     }
+    // Every activation starts on the profile's first URL.
+    const mine = createEndpoints(profileUrls(profile), { now: deps.sessionOptions?.now });
+    endpoints = mine;
+    mine.onChange(() => endpoints === mine && emit());
     useSession(
       createSession({
         ...deps.sessionOptions,
-        auth: authClient(profile.url!),
+        auth: createFailoverAuthClient(mine, (url) => authClient(url)),
         tokens: profileTokenStore(deps.credentials, profile.id),
         username: profile.username ?? null,
       }),
@@ -171,6 +195,18 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
       return session ? session.accessToken() : null;
     },
 
+    reportUnreachable(url, reason) {
+      return active?.mode === 'attach' && endpoints !== null ? endpoints.fail(url, reason) : false;
+    },
+
+    async streamDown(url, attempts) {
+      const mine = endpoints;
+      if (active?.mode !== 'attach' || !mine || mine.state().urls.length < 2 || mine.current() !== url) return false;
+      const why = await (deps.probe ?? probeAms)(url);
+      if (!why || endpoints !== mine) return false;
+      return mine.fail(url, `its live stream dropped and did not come back after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, and it ${why.reason}`);
+    },
+
     async hasCredential(profileId) {
       deps.profiles.get(profileId);
       return (await deps.credentials.get(profileId)) !== null;
@@ -202,6 +238,7 @@ export function createConnectionManager(deps: ConnectionManagerDeps): Connection
       return serialized(async () => {
         useSession(null);
         active = null;
+        endpoints = null;
         await deps.host.stop();
       });
     },

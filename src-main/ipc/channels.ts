@@ -21,6 +21,7 @@ export const menuCommand = eventChannel<MenuCommand>('console:app-menu-command')
 export const connectionInfo = channel<void, ConnectionInfo>('console:connection-info');
 export const accessToken = channel<void, string | null>('console:connection-access-token');
 export const connectionChanged = eventChannel<ConnectionInfo>('console:connection-changed');
+export const streamDown = channel<{ url: string; attempts: number }, boolean>('console:connection-stream-down');
 
 export const listProfiles = channel<void, ProfileList>('console:profiles-list');
 export const createProfile = channel<NewProfile, Profile>('console:profiles-create');
@@ -46,6 +47,7 @@ export const INVOKE_CHANNELS = [
   appInfo,
   connectionInfo,
   accessToken,
+  streamDown,
   listProfiles,
   createProfile,
   updateProfile,

@@ -4,7 +4,7 @@ import type { ConnectionManager } from '../connection/connection-manager.js';
 import type { ProfileStore } from '../profiles/profile-store.js';
 import * as ch from './channels.js';
 import type { IpcRegistrar } from './registrar.js';
-import { credentialProfileRequest, loginRequest, newProfileRequest, profileIdRequest, updateProfileRequest } from './schemas.js';
+import { credentialProfileRequest, loginRequest, newProfileRequest, profileIdRequest, streamDownRequest, updateProfileRequest } from './schemas.js';
 
 export interface ConnectionIpcDeps {
   registrar: IpcRegistrar;
@@ -15,6 +15,8 @@ export interface ConnectionIpcDeps {
 export function registerConnectionIpc({ registrar, connection }: ConnectionIpcDeps): void {
   registrar.handle(ch.connectionInfo, null, () => connection.info());
   registrar.handle(ch.accessToken, null, () => connection.accessToken());
+  // The renderer's word only makes the main process ask the URL in use; it moves only when that does not answer.
+  registrar.handle(ch.streamDown, streamDownRequest, ({ url, attempts }) => connection.streamDown(url, attempts));
 }
 
 export function registerProfileIpc({ registrar, connection, profiles }: ConnectionIpcDeps): void {

@@ -6,10 +6,15 @@ const id = z.string().min(1).max(200);
 const severity = z.enum(['info', 'warning', 'critical']);
 const count = z.number().int().min(0).max(10_000_000);
 
+const url = z.string().min(1).max(2000);
+// The profile store says what is wrong with a list (empty, too long, a URL twice); this only bounds it.
+const urls = z.array(url).max(100);
+
 export const newProfileRequest = z.strictObject({
   name: z.string().min(1).max(100),
   mode: z.enum(['host', 'attach']),
-  url: z.string().min(1).max(2000).optional(),
+  url: url.optional(),
+  urls: urls.optional(),
   username: z.string().max(200).optional(),
 });
 
@@ -19,10 +24,13 @@ export const updateProfileRequest = z.strictObject({
   id,
   patch: z.strictObject({
     name: z.string().min(1).max(100).optional(),
-    url: z.string().min(1).max(2000).optional(),
+    url: url.optional(),
+    urls: urls.optional(),
     username: z.string().max(200).optional(),
   }),
 });
+
+export const streamDownRequest = z.strictObject({ url, attempts: z.number().int().min(1).max(1_000_000) });
 
 export const loginRequest = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1000) });
 
@@ -36,6 +44,7 @@ export const alertEventRequest = z.object({
   severity,
   title: z.string().min(1).max(500),
   agent_id: z.string().min(1).max(200).optional(),
+  host_id: z.string().min(1).max(200).optional(),
   message: z.string().max(5000),
 });
 

@@ -73,7 +73,7 @@ export function createAlertNotifier(deps: AlertNotifierDeps): AlertNotifier {
       heldBack = 0;
       const n = new deps.Notification({
         title: `${alert.severity === 'critical' ? 'Critical' : alert.severity === 'warning' ? 'Warning' : 'Info'}: ${alert.title}`,
-        body: `${alert.agent_id ? `${alert.agent_id}: ` : ''}${alert.message}${more}`,
+        body: `${alert.agent_id ? `${alert.agent_id}: ` : alert.host_id ? `host ${alert.host_id}: ` : ''}${alert.message}${more}`,
         urgency: alert.severity === 'critical' ? 'critical' : 'normal',
       });
       n.on('click', () => deps.onClick(alert));

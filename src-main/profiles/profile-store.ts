@@ -1,5 +1,5 @@
-// Connection profiles (host or attach) and the last one used, in <userData>/profiles.json.
-// Never holds a token or a password: attach credentials live in the OS keychain.
+// Connection profiles (host, or attach with one or several AMS URLs) and the last one used, in
+// <userData>/profiles.json. Never holds a token or a password: attach credentials live in the OS keychain.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { NewProfile, Profile, ProfileList, ProfilePatch } from '../../src-preload/console-api.js';
@@ -37,6 +37,40 @@ export function normalizeAmsUrl(input: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/** Most URLs one attach profile holds (replicas of one AMS cluster). */
+export const MAX_AMS_URLS = 10;
+
+/** Several AMS base URLs in order: each as normalizeAmsUrl makes it, none twice, 1 to MAX_AMS_URLS. */
+export function normalizeAmsUrls(input: readonly string[]): string[] {
+  if (input.length === 0) throw errors.invalidInput('An attach profile needs at least one AMS URL');
+  if (input.length > MAX_AMS_URLS) throw errors.invalidInput(`An attach profile holds at most ${MAX_AMS_URLS} AMS URLs, got ${input.length}`);
+  const out: string[] = [];
+  for (const u of input) {
+    const url = normalizeAmsUrl(u);
+    if (out.includes(url)) throw errors.invalidInput(`The AMS URL ${url} is listed twice`);
+    out.push(url);
+  }
+  return out;
+}
+
+/** An attach profile's AMS URLs in order (a profile of one URL has no `urls`, as profiles always had). */
+export function profileUrls(profile: Pick<Profile, 'url' | 'urls'>): string[] {
+  if (profile.urls && profile.urls.length > 0) return [...profile.urls];
+  return profile.url ? [profile.url] : [];
+}
+
+/** The URL fields of an attach profile: `url` is the first (what older versions of the app read), `urls` all of them when more than one. */
+function urlFields(urls: string[]): Pick<Profile, 'url' | 'urls'> {
+  return urls.length > 1 ? { url: urls[0], urls } : { url: urls[0] };
+}
+
+/** The URLs a create or update names: `url` (one) or `urls` (several), not both; undefined when neither. */
+function requestedUrls(input: { url?: string; urls?: string[] }): string[] | undefined {
+  if (input.url !== undefined && input.urls !== undefined) throw errors.invalidInput('Give the AMS URL as url or as urls, not both');
+  if (input.urls !== undefined) return normalizeAmsUrls(input.urls);
+  return input.url !== undefined ? [normalizeAmsUrl(input.url)] : undefined;
+}
+
 export interface ProfileStore {
   list(): ProfileList;
   get(id: string): Profile;
@@ -61,7 +95,11 @@ export function createProfileStore(opts: ProfileStoreOptions): ProfileStore {
 
   const load = (): ProfilesFile => {
     const read = readJson(file, isProfilesFile);
-    if (read.kind === 'ok') return read.value;
+    if (read.kind === 'ok') {
+      // `url` is always the first of `urls` (a file edited by hand may disagree).
+      for (const p of read.value.profiles) if (p.mode === 'attach' && p.urls) Object.assign(p, urlFields(p.urls));
+      return read.value;
+    }
     if (read.kind === 'corrupt') opts.onCorruptFile?.({ movedTo: read.movedTo, reason: read.reason });
     return { version: 1, profiles: [], lastUsedId: null };
   };
@@ -82,12 +120,13 @@ export function createProfileStore(opts: ProfileStoreOptions): ProfileStore {
       const name = cleanName(input.name);
       let profile: Profile;
       if (input.mode === 'host') {
-        if (input.url !== undefined) throw errors.invalidInput('A host profile runs the bundled AMS and takes no URL');
+        if (input.url !== undefined || input.urls !== undefined) throw errors.invalidInput('A host profile runs the bundled AMS and takes no URL');
         if (data.profiles.some((p) => p.mode === 'host')) throw errors.hostProfileExists();
         profile = { id: newId(), name, mode: 'host' };
       } else {
-        if (input.url === undefined) throw errors.invalidInput('An attach profile needs the AMS URL');
-        profile = { id: newId(), name, mode: 'attach', url: normalizeAmsUrl(input.url), ...(input.username ? { username: input.username } : {}) };
+        const urls = requestedUrls(input);
+        if (urls === undefined) throw errors.invalidInput('An attach profile needs the AMS URL');
+        profile = { id: newId(), name, mode: 'attach', ...urlFields(urls), ...(input.username ? { username: input.username } : {}) };
       }
       data.profiles.push(profile);
       save(data);
@@ -98,9 +137,10 @@ export function createProfileStore(opts: ProfileStoreOptions): ProfileStore {
       const data = load();
       const profile = find(data, id);
       if (patch.name !== undefined) profile.name = cleanName(patch.name);
-      if (patch.url !== undefined) {
+      if (patch.url !== undefined || patch.urls !== undefined) {
         if (profile.mode === 'host') throw errors.invalidInput('A host profile runs the bundled AMS and takes no URL');
-        profile.url = normalizeAmsUrl(patch.url);
+        delete profile.urls;
+        Object.assign(profile, urlFields(requestedUrls(patch)!));
       }
       if (patch.username !== undefined) {
         if (profile.mode === 'host') throw errors.invalidInput('A host profile signs in by itself and takes no user name');
@@ -143,7 +183,13 @@ function isProfilesFile(value: unknown): value is ProfilesFile {
     v !== null &&
     v.version === 1 &&
     Array.isArray(v.profiles) &&
-    v.profiles.every((p) => typeof p?.id === 'string' && typeof p.name === 'string' && (p.mode === 'host' || p.mode === 'attach')) &&
+    v.profiles.every(
+      (p) =>
+        typeof p?.id === 'string' &&
+        typeof p.name === 'string' &&
+        (p.mode === 'host' || p.mode === 'attach') &&
+        (p.urls === undefined || (Array.isArray(p.urls) && p.urls.length > 0 && p.urls.every((u) => typeof u === 'string'))),
+    ) &&
     (v.lastUsedId === null || typeof v.lastUsedId === 'string')
   );
 }

@@ -3,6 +3,7 @@
 // refresh_token_reused), /logout (revokes the bearer access token and the refresh family),
 // /host-session (host mode, with the per-launch secret); GET /api/v1/auth/me. Errors are
 // {error:{code,message,details}}; 429 carries Retry-After.
+import { gatewayFailure, networkFailure, type Unreachable } from '../connection/endpoints.js';
 import { ConsoleError } from '../errors.js';
 
 export interface TokenResponse {
@@ -36,6 +37,8 @@ export class AuthError extends ConsoleError {
     readonly status: number | null,
     /** When the AMS said to try again (Retry-After of a 429 or 503), in ms. */
     readonly retryAfterMs: number | null = null,
+    /** Set when the URL gave no AMS answer (no answer at all, or a proxy's 502/503/504): another URL of the profile may. */
+    readonly unreachable: Unreachable | null = null,
   ) {
     super(code, message);
     this.name = 'AuthError';
@@ -82,7 +85,7 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
       });
     } catch (err) {
       const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new AuthError('ams_unreachable', `The AMS at ${baseUrl} did not answer (${cause})`, null);
+      throw new AuthError('ams_unreachable', `The AMS at ${baseUrl} did not answer (${cause})`, null, null, networkFailure(err));
     }
     const text = await res.text();
     let body: unknown = undefined;
@@ -95,7 +98,7 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
       const e = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       const code = typeof e?.code === 'string' ? e.code : res.status === 401 ? 'unauthorized' : `http_${res.status}`;
       const message = typeof e?.message === 'string' ? e.message : `The AMS answered ${res.status} to ${path}`;
-      throw new AuthError(code, message, res.status, retryAfterMs(res.headers.get('retry-after')));
+      throw new AuthError(code, message, res.status, retryAfterMs(res.headers.get('retry-after')), gatewayFailure(res.status, res.headers.get('content-type')));
     }
     return body;
   }

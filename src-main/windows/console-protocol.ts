@@ -1,10 +1,13 @@
 // The opmas://console/ protocol: serves the bundled renderer (out/renderer) with the console's
 // CSP, answers client-side routes with index.html, and proxies /api/ to the active AMS so the
-// renderer calls the same relative /api/v1 paths as when the AMS serves it in a browser.
+// renderer calls the same relative /api/v1 paths as when the AMS serves it in a browser. An AMS
+// URL that does not answer is reported (the connection fails over) and the request is sent to
+// the next one where that is safe.
 // A plain (Request) => Response function: the app passes Electron's net.fetch, tests Node's fetch.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { buildCsp, CONSOLE_HOST, CONSOLE_SCHEME } from './security.js';
+import { gatewayFailure, networkFailure } from '../connection/endpoints.js';
+import { buildCsp, CONSOLE_HOST, CONSOLE_SCHEME, type CspOptions } from './security.js';
 
 /** How registerSchemesAsPrivileged must declare the scheme (before the app is ready). */
 export const CONSOLE_SCHEME_PRIVILEGES = {
@@ -77,7 +80,13 @@ export interface ConsoleProtocolDeps {
   rendererDir: string;
   /** The active AMS base URL, or null before one is chosen or while the bundled AMS is down. */
   amsUrl(): string | null;
+  /** Every AMS URL of the active attach profile (the page may have to reach any of them after a failover). */
+  amsUrls?(): string[];
+  /** `url` did not answer: the connection moves to the next URL of the profile, if it has one. */
+  reportUnreachable?(url: string, reason: string): void;
   hostMode(): boolean;
+  /** A page was served under this policy (what it may connect to stays so until it is loaded again). */
+  servedDocument?(csp: CspOptions): void;
   /** Electron's net.fetch in the app (it honours the session's proxy settings); Node's fetch in tests. */
   fetch: typeof fetch;
 }
@@ -85,7 +94,7 @@ export interface ConsoleProtocolDeps {
 export function createConsoleProtocolHandler(deps: ConsoleProtocolDeps): (request: Request) => Promise<Response> {
   const root = path.resolve(deps.rendererDir);
   const securityHeaders = () => ({
-    'content-security-policy': buildCsp({ amsUrl: deps.amsUrl(), hostMode: deps.hostMode() }),
+    'content-security-policy': buildCsp({ amsUrl: deps.amsUrl(), amsUrls: deps.amsUrls?.(), hostMode: deps.hostMode() }),
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-cache',
@@ -98,7 +107,9 @@ export function createConsoleProtocolHandler(deps: ConsoleProtocolDeps): (reques
     if (file !== root && !file.startsWith(root + path.sep)) return json(404, 'not_found', 'No such file');
     try {
       const body = await fs.readFile(file);
-      return new Response(new Uint8Array(body), { status: 200, headers: { 'content-type': contentTypeFor(file), ...securityHeaders() } });
+      const headers = { 'content-type': contentTypeFor(file), ...securityHeaders() };
+      if (file.endsWith('.html')) deps.servedDocument?.({ amsUrl: deps.amsUrl(), amsUrls: deps.amsUrls?.(), hostMode: deps.hostMode() });
+      return new Response(new Uint8Array(body), { status: 200, headers });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return json(404, 'not_found', 'No such file');
@@ -107,30 +118,46 @@ export function createConsoleProtocolHandler(deps: ConsoleProtocolDeps): (reques
   }
 
   async function proxy(request: Request, pathAndQuery: string): Promise<Response> {
-    const base = deps.amsUrl();
-    if (!base) return json(503, 'no_connection', 'No AMS is connected');
     const headers = new Headers();
     request.headers.forEach((value, key) => {
       if (!DROP_REQUEST_HEADERS.has(key.toLowerCase())) headers.set(key, value);
     });
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-    let upstream: Response;
-    try {
-      upstream = await deps.fetch(`${base}${pathAndQuery}`, {
-        method: request.method,
-        headers,
-        body: hasBody ? await request.arrayBuffer() : undefined,
-        redirect: 'manual',
+    const body = hasBody ? await request.arrayBuffer() : undefined;
+    // A read may go to the next URL whatever happened; a write only when it surely never arrived.
+    const resend = request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS';
+    const tried = new Set<string>();
+    for (;;) {
+      const base = deps.amsUrl();
+      if (!base) return json(503, 'no_connection', 'No AMS is connected');
+      tried.add(base);
+      let upstream: Response;
+      try {
+        upstream = await deps.fetch(`${base}${pathAndQuery}`, { method: request.method, headers, body, redirect: 'manual' });
+      } catch (err) {
+        const why = networkFailure(err);
+        if (failOver(base, why.reason, why.notSent || resend, tried)) continue;
+        return json(502, 'ams_unreachable', `The AMS at ${base} did not answer`);
+      }
+      const gateway = gatewayFailure(upstream.status, upstream.headers.get('content-type'));
+      if (gateway && failOver(base, gateway.reason, gateway.notSent || resend, tried)) {
+        await upstream.body?.cancel().catch(() => undefined);
+        continue;
+      }
+      const out = new Headers();
+      upstream.headers.forEach((value, key) => {
+        if (!DROP_RESPONSE_HEADERS.has(key.toLowerCase())) out.set(key, value);
       });
-    } catch {
-      return json(502, 'ams_unreachable', `The AMS at ${base} did not answer`);
+      const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
+      return new Response(nullBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
     }
-    const out = new Headers();
-    upstream.headers.forEach((value, key) => {
-      if (!DROP_RESPONSE_HEADERS.has(key.toLowerCase())) out.set(key, value);
-    });
-    const nullBody = upstream.status === 204 || upstream.status === 304 || request.method === 'HEAD';
-    return new Response(nullBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
+  }
+
+  /** Reports `base` as not answering; true when the request should be sent again to the URL now in use. */
+  function failOver(base: string, reason: string, mayResend: boolean, tried: Set<string>): boolean {
+    deps.reportUnreachable?.(base, reason);
+    const next = deps.amsUrl();
+    return mayResend && next !== null && !tried.has(next);
   }
 
   return async (request) => {

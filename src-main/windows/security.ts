@@ -26,6 +26,8 @@ export function isConsoleUrl(url: string): boolean {
 export interface CspOptions {
   /** The active AMS base URL, or null before one is chosen. */
   amsUrl: string | null;
+  /** Attach mode: every AMS URL of the profile, so the page reaches the next one after a failover. */
+  amsUrls?: string[];
   /** Host mode: the bundled AMS listens on loopback and its port may change across restarts. */
   hostMode: boolean;
 }
@@ -33,10 +35,23 @@ export interface CspOptions {
 /** Origins the console may open connections to besides itself: the AMS's HTTP and WebSocket origins. */
 export function amsConnectSources(opts: CspOptions): string[] {
   if (opts.hostMode) return ['http://127.0.0.1:*', 'ws://127.0.0.1:*'];
-  if (!opts.amsUrl) return [];
-  const u = new URL(opts.amsUrl);
-  const ws = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  return [`${u.protocol}//${u.host}`, `${ws}//${u.host}`];
+  const out: string[] = [];
+  for (const url of [opts.amsUrl, ...(opts.amsUrls ?? [])]) {
+    if (!url) continue;
+    const u = new URL(url);
+    const ws = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    for (const source of [`${u.protocol}//${u.host}`, `${ws}//${u.host}`]) if (!out.includes(source)) out.push(source);
+  }
+  return out;
+}
+
+/**
+ * What a loaded page's CSP lets it connect to, as one comparable key: the same across a failover
+ * within a profile's URLs, different when another AMS (another profile) becomes the active one,
+ * which a page loaded before cannot reach until it is loaded again with the new policy.
+ */
+export function connectSourcesKey(opts: CspOptions): string {
+  return [...amsConnectSources(opts)].sort().join(' ');
 }
 
 /**

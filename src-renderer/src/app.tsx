@@ -16,6 +16,9 @@ import { Empty } from './features/common/states';
 import { LinkBanner } from './features/common/link';
 import { AdminView } from './features/admin/admin-view';
 import { FleetOverview } from './features/overview/fleet-overview';
+import { HostsView } from './features/hosts/hosts-view';
+import { HostView } from './features/hosts/host-view';
+import { AttachIndicator } from './features/connect/attach-indicator';
 
 function useTheme() {
   const theme = useConsoleStore((s) => s.theme);
@@ -38,12 +41,13 @@ export function App() {
   const signedIn = session === 'signed-in';
 
   useEffect(() => {
-    const titles: Record<string, string> = { dashboard: 'Fleet', overview: 'Fleet overview', agent: 'Agent', packages: 'Packages', alerts: 'Alerts', admin: 'Administration', settings: 'Settings', 'not-found': 'Not found' };
+    const titles: Record<string, string> = { dashboard: 'Fleet', overview: 'Fleet overview', agent: 'Agent', packages: 'Packages', hosts: 'Hosts', host: 'Host', alerts: 'Alerts', admin: 'Administration', settings: 'Settings', 'not-found': 'Not found' };
     document.title = `${signedIn ? titles[route.name] : 'Sign in'} · OPMAS Console`;
   }, [route.name, signedIn]);
 
   const nav = [
     { to: `/${fleetSearch}`, text: 'Fleet', active: route.name === 'dashboard' || route.name === 'agent' || route.name === 'overview' },
+    { to: '/hosts', text: 'Hosts', active: route.name === 'hosts' || route.name === 'host' },
     { to: '/alerts', text: 'Alerts', active: route.name === 'alerts', badge: alerts },
     { to: '/packages', text: 'Packages', active: route.name === 'packages' },
     { to: '/admin', text: 'Admin', active: route.name === 'admin' },
@@ -77,6 +81,7 @@ export function App() {
         )}
         <div className="topbar-end">
           {desktop?.profile && <span className="profile-name" title="Connection profile">{desktop.profile.name}</span>}
+          <AttachIndicator />
           <ConnectionBadge />
           {signedIn && me && (
             <Link to="/settings" className="user" title={`Signed in as ${me.username} (${me.role})`}>
@@ -97,6 +102,10 @@ export function App() {
           <AdminView section={route.section} />
         ) : route.name === 'agent' ? (
           <AgentView id={route.id} tab={route.tab} at={route.at} />
+        ) : route.name === 'hosts' ? (
+          <HostsView />
+        ) : route.name === 'host' ? (
+          <HostView id={route.id} />
         ) : route.name === 'alerts' ? (
           <AlertsView />
         ) : route.name === 'packages' ? (

@@ -10,6 +10,7 @@ import { desktopNotice } from './store/desktop-notice';
 import { createEventIntake, type EventIntake } from './store/event-intake';
 import { createConsoleStore, type ConsoleStore } from './store/store';
 import { emptyFleet } from './store/fleet-slice';
+import { emptyHosts } from './store/hosts-slice';
 import { healthCounts } from './features/dashboard/fleet-view';
 
 export interface Console {
@@ -53,8 +54,12 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
       intake.resync();
       void s.getState().loadFleet({ quiet: true });
       if (s.getState().can('alerts:read')) void s.getState().loadAlerts();
+      if (s.getState().hosts.status !== 'idle') void s.getState().loadHosts({ quiet: true });
     },
-    onStatus: (status) => s.getState().setStream(status),
+    onStatus: (status) => {
+      s.getState().setStream(status);
+      session.streamStatus?.(status);
+    },
   });
 
   const timers: Array<ReturnType<typeof setInterval>> = [];
@@ -62,6 +67,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
   let running = false;
   const unsubscribers: Array<() => void> = [];
   let signedInTo: string | null = null;
+  let onUrl: string | null = null;
 
   function notifyDesktop(e: LiveEvent) {
     const notice = deps.bridge ? desktopNotice(e) : null;
@@ -82,6 +88,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
         }
         if (state.packages.status !== 'idle') void state.loadPackages({ quiet: true });
         if (state.audit.status !== 'idle') void state.loadAudit();
+        if (state.hosts.status !== 'idle') void state.loadHosts({ quiet: true });
       }),
     );
   }
@@ -96,12 +103,18 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
 
   function onSession(view: SessionView) {
     s.getState().setSession(view);
-    // Signed in to a different AMS or profile (desktop switch): start over.
-    const key = view.status === 'signed-in' ? `${view.desktop?.profile?.id ?? 'web'}@${view.desktop?.amsUrl ?? ''}:${view.username ?? ''}` : null;
+    // Signed in to a different AMS or profile (desktop switch): start over. A failover to another
+    // URL of the same attach profile is the same AMS cluster: the views stay, the stream follows.
+    const where = view.desktop?.attach ? view.desktop.attach.urls.join(' ') : (view.desktop?.amsUrl ?? '');
+    const key = view.status === 'signed-in' ? `${view.desktop?.profile?.id ?? 'web'}@${where}:${view.username ?? ''}` : null;
+    const failedOver = key !== null && key === signedInTo && view.desktop?.amsUrl !== onUrl;
+    onUrl = view.desktop?.amsUrl ?? null;
+    // Failed over: the stream moves to the new URL now rather than after its backoff.
+    if (failedOver) stream.restart();
     if (key === signedInTo) return;
     signedInTo = key;
     if (key) {
-      s.setState({ fleet: emptyFleet() });
+      s.setState({ fleet: emptyFleet(), hosts: emptyHosts() });
       s.getState().samples.book.clear();
       void onSignedIn();
     } else stream.stop();

@@ -5,12 +5,12 @@ import { App } from './app';
 import { createConsole } from './console';
 import { desktopBridge } from './desktop-bridge';
 import { ConsoleProvider } from './store/context';
-import { navigate, agentPath } from './router';
+import { navigate, agentPath, hostPath } from './router';
 import './styles/app.css';
 
 const bridge = desktopBridge();
 const console_ = createConsole({ bridge });
-bridge?.notifications.onClick((alert) => navigate(alert.agent_id ? agentPath(alert.agent_id, 'activity') : '/alerts'));
+bridge?.notifications.onClick((alert) => navigate(alert.agent_id ? agentPath(alert.agent_id, 'activity') : alert.host_id ? hostPath(alert.host_id) : '/alerts'));
 bridge?.app.onMenuCommand((command) => command === 'manage-profiles' && navigate('/settings'));
 
 createRoot(document.getElementById('root')!).render(

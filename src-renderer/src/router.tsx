@@ -15,6 +15,8 @@ export type Route =
   | { name: 'admin'; section: AdminSection }
   | { name: 'agent'; id: string; tab: AgentTab; at: number | null }
   | { name: 'packages' }
+  | { name: 'hosts' }
+  | { name: 'host'; id: string }
   | { name: 'alerts' }
   | { name: 'settings' }
   | { name: 'not-found'; path: string };
@@ -28,6 +30,7 @@ export function parseRoute(pathname: string, search = ''): Route {
     const at = Number(new URLSearchParams(search).get('at'));
     return { name: 'agent', id: parts[1], tab, at: Number.isFinite(at) && at > 0 ? at : null };
   }
+  if (parts[0] === 'hosts' && parts.length <= 2) return parts[1] ? { name: 'host', id: parts[1] } : { name: 'hosts' };
   if (parts.length === 1 && (parts[0] === 'packages' || parts[0] === 'alerts' || parts[0] === 'settings' || parts[0] === 'overview')) return { name: parts[0] };
   if (parts[0] === 'admin' && parts.length <= 2) {
     const section = (parts[1] ?? 'users') as AdminSection;
@@ -38,6 +41,8 @@ export function parseRoute(pathname: string, search = ''): Route {
 
 export const agentPath = (id: string, tab: AgentTab = 'overview', at?: number) =>
   `/agents/${encodeURIComponent(id)}${tab === 'overview' ? '' : `/${tab}`}${at ? `?at=${Math.round(at)}` : ''}`;
+
+export const hostPath = (id: string) => `/hosts/${encodeURIComponent(id)}`;
 
 const listeners = new Set<() => void>();
 const notify = () => listeners.forEach((l) => l());

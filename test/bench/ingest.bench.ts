@@ -45,7 +45,7 @@ export const SCENARIOS: Scenario[] = quick
 const DURATION_S = quick ? 5 : 15;
 
 /** CPU seconds (user+system) and RSS of a process, from /proc. */
-function procUsage(pid: number): { cpuS: number; rssMb: number } {
+export function procUsage(pid: number): { cpuS: number; rssMb: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
@@ -66,7 +66,7 @@ async function healthWhenAnswering(url: string, timeoutMs: number): Promise<{ co
   }
 }
 
-async function seedDatabase(dataDir: string, dbUrl: string | undefined, count: number): Promise<string[]> {
+export async function seedDatabase(dataDir: string, dbUrl: string | undefined, count: number): Promise<string[]> {
   const db = await openDatabase({ dataDir, dbUrl });
   await migrateLatest(db.knex);
   // Each scenario starts from no agents (a PostgreSQL database is shared by the scenarios).
@@ -97,10 +97,10 @@ async function startAmsProcess(dataDir: string, dbUrl: string | undefined): Prom
 }
 
 const encoder = new TextEncoder();
-const heartbeat = (id: string, uptime: number) => encoder.encode(JSON.stringify({ agent_id: id, status: 'ready', timestamp: new Date().toISOString(), uptime }));
+export const heartbeat = (id: string, uptime: number) => encoder.encode(JSON.stringify({ agent_id: id, status: 'ready', timestamp: new Date().toISOString(), uptime }));
 
 /** Publishes at `rate`/s for `seconds` from the multiplexed connection, spreading over agents. */
-async function offerLoad(nc: NatsConnection, ids: string[], rate: number, seconds: number): Promise<number> {
+export async function offerLoad(nc: NatsConnection, ids: string[], rate: number, seconds: number): Promise<number> {
   const tickMs = 10;
   const perTick = rate / (1000 / tickMs);
   let sent = 0;

@@ -7,16 +7,26 @@ import { benchIngest } from './ingest.bench.js';
 import { benchChart, benchColdStart, benchDashboard, buildConsole } from './console.bench.js';
 import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
+import { benchClusterCrash, benchFanout, benchIngestSaturation, benchOutageDrain } from './cluster.bench.js';
 import { benchCrash, benchDetection, benchFootprint, printFootprint } from './supervisor.bench.js';
 import { startThrowawayPostgres } from '../support/postgres.mjs';
 
-async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  let cluster: { url: string; stop(): Promise<void> } | undefined;
-  let admin = process.env.OPMAS_TEST_PG_URL;
-  if (!admin) {
-    cluster = await startThrowawayPostgres();
-    admin = cluster!.url;
+/** A PostgreSQL superuser URL: OPMAS_TEST_PG_URL, or a throwaway cluster for `fn`. */
+async function withPgAdmin<T>(fn: (admin: string) => Promise<T>): Promise<T> {
+  if (process.env.OPMAS_TEST_PG_URL) return fn(process.env.OPMAS_TEST_PG_URL);
+  const cluster = await startThrowawayPostgres();
+  try {
+    return await fn(cluster.url);
+  } finally {
+    await cluster.stop();
   }
+}
+
+async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  return withPgAdmin((admin) => inDatabase(admin, fn));
+}
+
+async function inDatabase<T>(admin: string, fn: (url: string) => Promise<T>): Promise<T> {
   const name = `opmas_bench_${randomBytes(4).toString('hex')}`;
   const query = async (sql: string) => {
     const c = new pg.Client({ connectionString: admin });
@@ -31,7 +41,6 @@ async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
     return await fn(url.toString());
   } finally {
     await query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cluster?.stop();
   }
 }
 
@@ -81,6 +90,20 @@ if (!only || only === 'console') {
   printTable('Metrics chart, 7 days of 10 s samples × 4 series: console component beside bare uPlot (same page)', charts.agent);
   printTable('Fleet overview chart, 7 days: console component beside bare uPlot (same page)', charts.fleet);
   printTable('Host mode cold start: host launcher (Node stand-in for the main process) → dashboard first data', await benchColdStart());
+}
+
+if (!only || only === 'cluster') {
+  // The built server as the deploy units run it: --role api replicas and a --role supervisor host.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
+  await withPgAdmin(async (admin) => {
+    const crash = await benchClusterCrash(admin);
+    printTable('Crash to running again across processes: kill -9 until the new process executes and until GET status shows it (ratios to a bare spawn loop)', crash.running);
+    printTable('Observation to visible: kill -9 until GET status shows the exit (ratios to a bare parent\'s exit event)', crash.exitVisible);
+    printTable('Drain after a database outage: the database refuses connections for 20 s while 1,000 agents heartbeat and a supervised agent crashes; time from its return until everything is visible', await benchOutageDrain(admin));
+    printTable('Heartbeat ingest saturation: one API replica, then three, offered rates doubling (latency = publish to visible through the API)', await benchIngestSaturation(admin));
+    printTable('Live fan-out: 1,000 state events/s committed through replica A, received on WebSockets of replicas B and C (commit to delivered)', await benchFanout(admin));
+  });
 }
 
 // Every benchmark closed what it started; a library's stray handle (PM2's client, a pool's

@@ -22,7 +22,7 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 const silent = pino({ level: 'silent' });
 
 /** The crash fixture every system runs: it idles, and says it runs with one UDP datagram (its PID). */
-const CRASH_FIXTURE = `import dgram from 'node:dgram';
+export const CRASH_FIXTURE = `import dgram from 'node:dgram';
 const port = Number(process.argv[2]);
 const s = dgram.createSocket('udp4');
 s.send(String(process.pid), port, '127.0.0.1', () => s.close());
@@ -56,12 +56,12 @@ process.stdin.on('data', (d) => {
 });
 `;
 
-function tmpDir(name: string): string {
+export function tmpDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `opmas-bench-${name}-`));
 }
 
 /** UDP datagrams from the fixtures, by content, with their arrival time. */
-function udpInbox() {
+export function udpInbox() {
   const sock = dgram.createSocket('udp4');
   const waiters: Array<{ match: (m: string) => boolean; resolve: (v: { msg: string; at: number }) => void }> = [];
   sock.on('message', (buf) => {
@@ -83,7 +83,7 @@ function udpInbox() {
   };
 }
 
-interface CrashResult {
+export interface CrashResult {
   /** kill -9 -> the supervisor reports the new process running. */
   running: number[];
   /** kill -9 -> the new process executes its first line (its datagram). */
@@ -94,7 +94,7 @@ interface CrashResult {
  * Kills the current process `n` times; `reported(oldPid)` resolves with the time the system
  * says a new process runs. Waits for the fixture's datagram before each kill.
  */
-async function crashLoop(n: number, inbox: ReturnType<typeof udpInbox>, firstPid: number, reported: (oldPid: number) => Promise<number>): Promise<CrashResult> {
+export async function crashLoop(n: number, inbox: ReturnType<typeof udpInbox>, firstPid: number, reported: (oldPid: number) => Promise<number>): Promise<CrashResult> {
   const out: CrashResult = { running: [], executing: [] };
   let pid = firstPid;
   const warmup = 3;
@@ -180,7 +180,7 @@ async function crashSupervisord(n: number, fixture: string, port: number, inbox:
   }
 }
 
-async function crashPm2(n: number, fixture: string, port: number, inbox: ReturnType<typeof udpInbox>): Promise<CrashResult | string> {
+export async function crashPm2(n: number, fixture: string, port: number, inbox: ReturnType<typeof udpInbox>): Promise<CrashResult | string> {
   const home = tmpDir('pm2');
   process.env.PM2_HOME = home;
   const pm2 = (await import('pm2')).default;
@@ -209,7 +209,7 @@ async function crashPm2(n: number, fixture: string, port: number, inbox: ReturnT
   }
 }
 
-async function crashBare(n: number, fixture: string, port: number, inbox: ReturnType<typeof udpInbox>): Promise<CrashResult> {
+export async function crashBare(n: number, fixture: string, port: number, inbox: ReturnType<typeof udpInbox>): Promise<CrashResult> {
   let child: ChildProcess;
   const spawned: Array<(t: number) => void> = [];
   let stopping = false;
@@ -231,7 +231,7 @@ async function crashBare(n: number, fixture: string, port: number, inbox: Return
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');

@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
 import { connectWithCreds, startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
 import { acquireHostLease, HostHeld, type LeaseHolder } from '../../server/supervisor/host-lease.js';
-import { LEASES_BUCKET } from '../../server/broker/host-protocol.js';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { LEASES_BUCKET, OBSERVATIONS_STREAM } from '../../server/broker/host-protocol.js';
+import { ensureObservationStream } from '../../server/broker/jetstream.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 let b: TestBroker;
@@ -82,12 +84,41 @@ describe('the host lease', () => {
     const lost: Array<LeaseHolder | undefined> = [];
     const holder = await acquireHostLease(() => nc, { ...base(dataDir(), (h) => lost.push(h)), isLiveHolderHere: () => true });
     // Someone else writes the lease (as a takeover would).
-    const kv = await new Kvm(nc).open(LEASES_BUCKET);
+    const kv = await new Kvm(nc).open(LEASES_BUCKET, { allow_direct: true });
     const e = await kv.get('h1');
     const other = { ...(e!.json() as LeaseHolder), holder: 'someone-else', epoch: holder.epoch + 1 };
     await kv.update('h1', JSON.stringify(other), e!.revision);
     await waitFor(() => holder.lost(), 'the holder to notice', 5000);
     expect(lost[0]).toMatchObject({ holder: 'someone-else' });
     await holder.stop(false);
+  });
+
+  it("a supervisor's credentials reach its own lease and the observation stream's setup, nothing else of JetStream", async () => {
+    const kv = await new Kvm(nc).open(LEASES_BUCKET, { allow_direct: true });
+    await kv.purge('h1'); // what the earlier cases left; a host's own key is its to clear
+    const lease = await acquireHostLease(() => nc, { ...base(dataDir()), isLiveHolderHere: () => true });
+    try {
+      await ensureObservationStream(nc);
+      // Its own key: read and written.
+      expect((await kv.get('h1'))?.json<LeaseHolder>().epoch).toBe(lease.epoch);
+      // Another host's lease: neither written nor read.
+      const amsKv = await new Kvm(b.broker.connection.raw()!).open(LEASES_BUCKET);
+      await amsKv.put('h2', '{"secret":"other host"}');
+      await expect(kv.put('h2', '{}', { timeout: 2000 })).rejects.toThrow();
+      expect(await kv.get('h2').then((e) => e?.string(), () => 'refused')).toBe('refused');
+      expect((await amsKv.get('h2'))?.string()).toBe('{"secret":"other host"}');
+      await amsKv.purge('h2');
+      // No stream is deleted or listed, no consumer made on the observations.
+      const jsm = await jetstreamManager(nc, { timeout: 2000 });
+      await expect(jsm.streams.delete(OBSERVATIONS_STREAM)).rejects.toThrow();
+      await expect(jsm.streams.names().next()).rejects.toThrow();
+      await expect(jsm.consumers.add(OBSERVATIONS_STREAM, { durable_name: 'sneak', ack_policy: AckPolicy.Explicit })).rejects.toThrow();
+      // The stream is still there (seen through the AMS's own connection).
+      const ams = await jetstreamManager(b.broker.connection.raw()!);
+      expect((await ams.streams.info(OBSERVATIONS_STREAM)).config.name).toBe(OBSERVATIONS_STREAM);
+      expect(nc.isClosed()).toBe(false);
+    } finally {
+      await lease.stop(true);
+    }
   });
 });

@@ -88,6 +88,24 @@ describe('nats-server stopped', () => {
     expect((await tb.broker.health()).status).toBe('ok');
   });
 
+  it('holds a request made while reconnecting until the connection is back, within its time budget', async () => {
+    // What a host-mode revocation does to every connection for a moment (a nats-server reload).
+    const id = 'security-550e8400-e29b-41d4-a716-446655440001';
+    const creds = await tb.broker.issuer.issueAgent({ agentId: id });
+    const agent = await connectWithCreds(tb.url, creds.creds, { inboxPrefix: subjects.agent(id).inboxPrefix, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      agent.subscribe(subjects.agent(id).control, { callback: (_err, m) => void m.respond(JSON.stringify({ ok: true, action: m.json<{ action: string }>().action })) });
+      await agent.flush();
+      await tb.broker.server!.stop();
+      await waitFor(() => tb.broker.connection.status() === 'reconnecting', 'the AMS noticing');
+      const pending = tb.broker.connection.request(subjects.agent(id).control, { action: 'ping' }, 30_000);
+      await tb.broker.server!.start();
+      expect(await pending).toEqual({ ok: true, action: 'ping' });
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('still lets an agent stop cleanly on SIGTERM while the broker is away', async () => {
     const heartbeats: string[] = [];
     const stopConsuming = tb.broker.connection.subscribe(subjects.everyAgent.heartbeat, (m) => heartbeats.push(m.subject));

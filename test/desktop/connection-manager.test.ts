@@ -62,7 +62,7 @@ describe('connection manager, attach mode', () => {
     const userData = tempDir('opmas-userdata-');
     const first = app(userData);
     expect(await first.manager.openStartup()).toEqual({ kind: 'first-run' });
-    expect(first.manager.info()).toEqual({ profile: null, amsUrl: null, host: null, session: { status: 'signed-out', username: null, expiresAt: null, error: null } });
+    expect(first.manager.info()).toEqual({ profile: null, amsUrl: null, host: null, attach: null, session: { status: 'signed-out', username: null, expiresAt: null, error: null } });
     await expect(first.manager.login('ops', 'x')).rejects.toMatchObject({ code: 'no_active_profile' });
 
     const prod = first.profiles.create({ name: 'Production', mode: 'attach', url: `${ams.url}/` });

@@ -86,6 +86,16 @@ describe('console protocol handler', () => {
     expect(csp).toContain("connect-src 'self' https://ams.example.com wss://ams.example.com;");
   });
 
+  it('tells which policy each page was served under (pages only), so another AMS later loads it again', async () => {
+    amsUrl = 'https://ams.example.com';
+    hostMode = false;
+    const served: unknown[] = [];
+    const h = createConsoleProtocolHandler({ rendererDir, amsUrl: () => amsUrl, hostMode: () => hostMode, fetch, servedDocument: (csp) => served.push(csp) });
+    await h(new Request('opmas://console/agents/x'));
+    await h(new Request('opmas://console/assets/app-1234.js'));
+    expect(served).toEqual([{ amsUrl: 'https://ams.example.com', amsUrls: undefined, hostMode: false }]);
+  });
+
   it('proxies /api/ to the real AMS transparently', async () => {
     amsUrl = ams.url;
     hostMode = true;

@@ -22,6 +22,7 @@ import { isTrustedSender } from '../../src-main/windows/security.js';
 import { createOpmasApi } from '../../src-preload/api.js';
 import type { AlertEvent, ConnectionInfo, FleetCounts } from '../../src-preload/console-api.js';
 import { startTestAms, type TestAms } from '../helpers/ams.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { amsEnv, removeTempDirs, SERVER_ENTRY, tempDir, TSX } from './helpers.js';
 import { assertPrivateKeyring } from './keyring-env.js';
 import { createUser, hashToken, liveRefreshTokens, meWith } from './support/real-ams.js';
@@ -133,6 +134,7 @@ describe('IPC contract', () => {
       () => opmas.app.info(),
       () => opmas.connection.info(),
       () => opmas.connection.accessToken(),
+      () => opmas.connection.reportStreamDown('http://127.0.0.1:9', 3),
       () => opmas.profiles.list(),
       () => opmas.profiles.create({ name: 'x', mode: 'attach', url: 'http://127.0.0.1:9' }),
       () => opmas.profiles.update('nope', { name: 'y' }),
@@ -245,6 +247,49 @@ describe('bridge flows', () => {
     expect(await opmas.connection.accessToken()).toEqual({ ok: true, value: null });
     expect(await liveRefreshTokens(ams, ops.id)).toEqual([]);
     expect((await meWith(ams.url, token.value)).status).toBe(401);
+  });
+
+  it('an attach profile of several URLs: created with urls; a live stream that does not come back moves it off the URL in use only when that does not answer over HTTP either', async () => {
+    const ops = await createUser(ams);
+    const w = wire();
+    const { opmas, credentials } = consoleApp(w);
+    const seen: ConnectionInfo[] = [];
+    opmas.connection.onChange((info) => seen.push(info));
+    // The first URL is the AMS through a proxy the test can cut; the second, the AMS itself.
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(ams.url).port));
+    cleanups.push(() => proxy.close());
+    const first = `http://127.0.0.1:${proxy.port}`;
+    const profile = await opmas.profiles.create({ name: 'Cluster', mode: 'attach', urls: [`${first}/`, ams.url] });
+    expect(profile).toEqual({ ok: true, value: { id: expect.any(String), name: 'Cluster', mode: 'attach', url: first, urls: [first, ams.url] } });
+    if (!profile.ok) return;
+    cleanups.push(() => credentials.delete(profile.value.id));
+    expect(await opmas.profiles.create({ name: 'Twice', mode: 'attach', urls: [ams.url, `${ams.url}/`] })).toMatchObject({ ok: false, error: { code: 'invalid_input', message: `The AMS URL ${ams.url} is listed twice` } });
+    expect(await opmas.profiles.create({ name: 'Both', mode: 'attach', url: ams.url, urls: [first] })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await opmas.profiles.switchTo(profile.value.id)).toMatchObject({ ok: true, value: { amsUrl: first, attach: { urls: [first, ams.url], current: 0, failover: null } } });
+    expect(await opmas.credentials.login(ops.username, ops.password)).toMatchObject({ ok: true, value: { status: 'signed-in' } });
+
+    // About a URL that is not the one in use, or with a count that is no count: nothing moves.
+    expect(await opmas.connection.reportStreamDown(ams.url, 3)).toEqual({ ok: true, value: false });
+    expect(await opmas.connection.reportStreamDown(first, 0)).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('attempts') } });
+    // The URL in use still answers over HTTP (a refused handshake looks the same to a browser): it stays.
+    expect(await opmas.connection.reportStreamDown(first, 3)).toEqual({ ok: true, value: false });
+    expect(await opmas.connection.info()).toMatchObject({ ok: true, value: { amsUrl: first, attach: { current: 0, failover: null } } });
+    // It stops answering: the console moves, and says why.
+    await proxy.cut();
+    expect(await opmas.connection.reportStreamDown(first, 3)).toEqual({ ok: true, value: true });
+    const info = await opmas.connection.info();
+    expect(info).toMatchObject({
+      ok: true,
+      value: {
+        amsUrl: ams.url,
+        attach: { current: 1, failover: { from: first, to: ams.url, reason: 'its live stream dropped and did not come back after 3 attempts, and it did not answer (ECONNREFUSED)' } },
+        session: { status: 'signed-in' },
+      },
+    });
+    // The renderer was told, and the session (tokens valid on any replica) carried on.
+    expect(seen.at(-1)).toMatchObject({ amsUrl: ams.url, attach: { current: 1 }, session: { status: 'signed-in' } });
+    const token = await opmas.connection.accessToken();
+    expect(token.ok && (await meWith(ams.url, token.value)).status).toBe(200);
   });
 
   it('host mode: switching to the host profile starts the bundled AMS, signs in with the secret and hands the renderer a working admin token', async () => {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createProfileStore, normalizeAmsUrl, PROFILES_FILE, selectStartup } from '../../src-main/profiles/profile-store.js';
+import { createProfileStore, normalizeAmsUrl, PROFILES_FILE, profileUrls, selectStartup } from '../../src-main/profiles/profile-store.js';
 import { ConsoleError } from '../../src-main/errors.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 
@@ -89,6 +89,62 @@ describe('profile store', () => {
     expect(fs.readFileSync(seen[0], 'utf8')).toBe('{"version":1,"profiles":[{"id":');
     store.create({ name: 'Fresh', mode: 'host' });
     expect(createProfileStore({ dir }).list().profiles.map((p) => p.name)).toEqual(['Fresh']);
+  });
+});
+
+describe('attach profiles with several AMS URLs', () => {
+  it('keeps them in order (url is the first, what older versions read), takes one URL as before, and reads a file written before', () => {
+    const dir = tempDir();
+    const store = createProfileStore({ dir });
+    const cluster = store.create({ name: 'Cluster', mode: 'attach', urls: ['https://a.example/', ' https://b.example:8443 ', 'http://10.0.0.7:8470'] });
+    expect(cluster).toEqual({ id: cluster.id, name: 'Cluster', mode: 'attach', url: 'https://a.example', urls: ['https://a.example', 'https://b.example:8443', 'http://10.0.0.7:8470'] });
+    expect(profileUrls(cluster)).toEqual(['https://a.example', 'https://b.example:8443', 'http://10.0.0.7:8470']);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(dir, PROFILES_FILE), 'utf8')).profiles[0];
+    expect(onDisk).toMatchObject({ url: 'https://a.example', urls: ['https://a.example', 'https://b.example:8443', 'http://10.0.0.7:8470'] });
+    // A list of one is a single-URL profile, as profiles always were.
+    expect(store.create({ name: 'One', mode: 'attach', urls: ['https://c.example'] })).toEqual({ id: expect.any(String), name: 'One', mode: 'attach', url: 'https://c.example' });
+    // Replaced by one URL, by several, reordered.
+    expect(store.update(cluster.id, { url: 'https://b.example:8443' })).toEqual({ id: cluster.id, name: 'Cluster', mode: 'attach', url: 'https://b.example:8443' });
+    expect(store.update(cluster.id, { urls: ['http://10.0.0.7:8470', 'https://a.example'] })).toMatchObject({ url: 'http://10.0.0.7:8470', urls: ['http://10.0.0.7:8470', 'https://a.example'] });
+
+    // A file an older version wrote (url only), and one edited by hand where url disagrees with urls.
+    const old = tempDir();
+    fs.writeFileSync(
+      path.join(old, PROFILES_FILE),
+      JSON.stringify({
+        version: 1,
+        profiles: [
+          { id: 'p1', name: 'Old', mode: 'attach', url: 'https://old.example', username: 'ops' },
+          { id: 'p2', name: 'Edited', mode: 'attach', url: 'https://stale.example', urls: ['https://x.example', 'https://y.example'] },
+        ],
+        lastUsedId: 'p1',
+      }),
+    );
+    const reread = createProfileStore({ dir: old });
+    expect(selectStartup(reread.list())).toEqual({ kind: 'open', profile: { id: 'p1', name: 'Old', mode: 'attach', url: 'https://old.example', username: 'ops' } });
+    expect(profileUrls(reread.get('p1'))).toEqual(['https://old.example']);
+    expect(reread.get('p2')).toMatchObject({ url: 'https://x.example', urls: ['https://x.example', 'https://y.example'] });
+  });
+
+  it('refuses lists that make no sense, saying why', () => {
+    const store = createProfileStore({ dir: tempDir() });
+    const message = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return `${(err as ConsoleError).code}: ${(err as Error).message}`;
+      }
+      return 'accepted';
+    };
+    expect(message(() => store.create({ name: 'None', mode: 'attach', urls: [] }))).toBe('invalid_input: An attach profile needs at least one AMS URL');
+    expect(message(() => store.create({ name: 'Twice', mode: 'attach', urls: ['https://a.example', 'https://a.example/'] }))).toBe('invalid_input: The AMS URL https://a.example is listed twice');
+    expect(message(() => store.create({ name: 'Both', mode: 'attach', url: 'https://a.example', urls: ['https://b.example'] }))).toBe('invalid_input: Give the AMS URL as url or as urls, not both');
+    expect(message(() => store.create({ name: 'Many', mode: 'attach', urls: Array.from({ length: 11 }, (_, i) => `https://h${i}.example`) }))).toBe(
+      'invalid_input: An attach profile holds at most 10 AMS URLs, got 11',
+    );
+    expect(message(() => store.create({ name: 'Bad one', mode: 'attach', urls: ['https://a.example', 'file:///etc/passwd'] }))).toMatch(/^invalid_input: The AMS URL must start with http/);
+    expect(message(() => store.create({ name: 'Host', mode: 'host', urls: ['https://a.example'] }))).toMatch(/^invalid_input: A host profile/);
+    expect(store.list().profiles).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildCsp,
+  connectSourcesKey,
   CONSOLE_START_URL,
   decideNavigation,
   decideWindowOpen,
@@ -33,6 +34,30 @@ describe('content security policy', () => {
     expect(directives(buildCsp({ amsUrl: 'http://10.0.0.5:8470', hostMode: false }))['connect-src']).toEqual(["'self'", 'http://10.0.0.5:8470', 'ws://10.0.0.5:8470']);
     expect(directives(buildCsp({ amsUrl: 'http://127.0.0.1:41234', hostMode: true }))['connect-src']).toEqual(["'self'", 'http://127.0.0.1:*', 'ws://127.0.0.1:*']);
     expect(directives(buildCsp({ amsUrl: null, hostMode: false }))['connect-src']).toEqual(["'self'"]);
+    // An attach profile of several URLs: the page may reach each (its stream follows a failover), each once.
+    expect(directives(buildCsp({ amsUrl: 'https://b.example', amsUrls: ['https://a.example:8443/opmas', 'https://b.example', 'http://10.0.0.7:8470'], hostMode: false }))['connect-src']).toEqual([
+      "'self'",
+      'https://b.example',
+      'wss://b.example',
+      'https://a.example:8443',
+      'wss://a.example:8443',
+      'http://10.0.0.7:8470',
+      'ws://10.0.0.7:8470',
+    ]);
+  });
+});
+
+describe('loading the page again for another AMS', () => {
+  it('keeps the page across a failover within a profile, and loads it again when another AMS becomes the active one', () => {
+    const urls = ['https://a.example', 'https://b.example'];
+    const onA = connectSourcesKey({ amsUrl: 'https://a.example', amsUrls: urls, hostMode: false });
+    expect(connectSourcesKey({ amsUrl: 'https://b.example', amsUrls: urls, hostMode: false })).toBe(onA);
+    expect(connectSourcesKey({ amsUrl: 'https://c.example', amsUrls: ['https://c.example'], hostMode: false })).not.toBe(onA);
+    expect(connectSourcesKey({ amsUrl: 'http://127.0.0.1:4000', hostMode: true })).not.toBe(onA);
+    // Host mode's port moves across restarts; its policy does not.
+    expect(connectSourcesKey({ amsUrl: 'http://127.0.0.1:4000', hostMode: true })).toBe(connectSourcesKey({ amsUrl: 'http://127.0.0.1:5000', hostMode: true }));
+    // No AMS yet (first run) to the first one: loaded again.
+    expect(connectSourcesKey({ amsUrl: null, hostMode: false })).not.toBe(onA);
   });
 });
 

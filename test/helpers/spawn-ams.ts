@@ -50,3 +50,53 @@ export function spawnAms(args: string[], env: NodeJS.ProcessEnv = {}): { child: 
   });
   return { child, ready };
 }
+
+export interface SpawnedSupervisor {
+  child: ChildProcess;
+  /** Every stdout line so far (the ready line first). */
+  stdout: string[];
+  stderr: () => string;
+  /** The ready line, parsed; rejects when the process exits first. */
+  ready(): Promise<Record<string, unknown>>;
+}
+
+/**
+ * `--role supervisor` for `hostId` in its own process, on the NATS at `natsUrl` with the
+ * supervisor user `creds` (written 0600 into `dataDir`), as a second host runs it.
+ */
+export function spawnSupervisor(opts: { hostId: string; dataDir: string; natsUrl: string; creds: string; args?: string[]; env?: NodeJS.ProcessEnv }): SpawnedSupervisor {
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const credsFile = path.join(opts.dataDir, 'supervisor.creds');
+  fs.writeFileSync(credsFile, opts.creds, { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server/main.ts'), '--role', 'supervisor', '--host-id', opts.hostId, '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, OPMAS_NATS_URL: opts.natsUrl, OPMAS_NATS_CREDS: credsFile, OPMAS_AMS_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = fs.createWriteStream(logFile('spawned'));
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    log.write(d);
+  });
+  child.once('exit', () => log.end());
+  const stdout: string[] = [];
+  const lines: Array<() => void> = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+    stdout.push(l);
+    for (const wake of lines.splice(0)) wake();
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    for (const wake of lines.splice(0)) wake();
+  });
+  const ready = async (): Promise<Record<string, unknown>> => {
+    while (stdout.length === 0) {
+      if (exited) throw new Error(`the supervisor exited with ${child.exitCode ?? child.signalCode}: ${stderr.slice(-2000)}`);
+      await new Promise<void>((r) => lines.push(r));
+    }
+    return JSON.parse(stdout[0]) as Record<string, unknown>;
+  };
+  return { child, stdout, stderr: () => stderr, ready };
+}

@@ -49,23 +49,34 @@ describe('the database down while an agent is killed', () => {
 
     await proxy.cut();
     const cutAt = Date.now();
+    let lastPid = before.pid;
     try {
       expect((await t.api.get(`/api/v1/agents/${id}/status`)).status).toBe(503);
       process.kill(before.pid, 'SIGKILL');
       const local = await eventually(async () => t.ams.supervisor!.view(id), (v) => v.pid !== null && v.pid !== before.pid && v.process_status === 'running', 'restarted on its host');
       expect(alive(local.pid!)).toBe(true);
       expect(processesOf(id)).toEqual([local.pid]);
+      // A second crash: the spare credentials are spent and the control plane cannot mint any
+      // (it answers that its database is away), so the agent starts again with its current set.
+      process.kill(local.pid!, 'SIGKILL');
+      const again = await eventually(async () => t.ams.supervisor!.view(id), (v) => v.pid !== null && v.pid !== local.pid && v.process_status === 'running', 'restarted on its host again');
+      expect(alive(again.pid!)).toBe(true);
+      expect(processesOf(id)).toEqual([again.pid]);
+      lastPid = again.pid!;
       // Keep the database away for the rest of the outage: the host goes on without it.
       await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - cutAt))));
-      expect(processesOf(id)).toEqual([local.pid]);
+      expect(processesOf(id)).toEqual([lastPid]);
     } finally {
       await proxy.restore();
     }
 
-    const after = await t.waitStatus(id, (s) => s.pid !== before.pid && s.process_status === 'running' && s.recovery_status === 'success', 'the outage applied', 60_000);
+    const after = await t.waitStatus(id, (s) => s.pid === lastPid && s.process_status === 'running' && s.recovery_status === 'success', 'the outage applied', 60_000);
     const history = await t.history(id);
-    const exited = history.findLast((h) => h.event_type === 'process_exited')!;
+    const exits = history.filter((h) => h.event_type === 'process_exited');
+    const exited = exits.find((h) => h.details.pid === before.pid)!;
     expect(exited.details).toMatchObject({ pid: before.pid, signal: 'SIGKILL' });
+    expect(exits.at(-1)!.details).toMatchObject({ signal: 'SIGKILL' });
+    expect(history.findLast((h) => h.event_type === 'process_started')!.details).toMatchObject({ pid: lastPid, credentials_reused: true });
     const attempt = history.findLast((h) => h.event_type === 'recovery_attempt')!;
     const started = history.findLast((h) => h.event_type === 'process_started')!;
     expect(started.details.pid).toBe(after.pid);

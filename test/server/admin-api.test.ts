@@ -135,6 +135,22 @@ describe('audit filters, export and live rows', () => {
   });
 });
 
+describe('audit rows of over-long input', () => {
+  it('are written with the value cut to its column, not lost', async () => {
+    const ro = await t.userWith('read-only');
+    const long = 'x'.repeat(400);
+    const res = await ro.api.get(`/api/v1/users/${long}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(403);
+    const row = await eventually(
+      async () => (await t.api.get('/api/v1/audit?action=getUser&limit=5')).body.items.find((r: { actor: { name: string } }) => r.actor.name === ro.username),
+      (r) => r !== undefined,
+      'the refused read audited',
+    );
+    expect(row.target).toHaveLength(255);
+    expect(row.target.endsWith('…')).toBe(true);
+  });
+});
+
 describe('GET /status/counts', () => {
   it('answers the agents per process and health status at the end of each bucket, from the history', async () => {
     // Nothing of this test happens in the bucket that holds t0 (buckets of 1 s).

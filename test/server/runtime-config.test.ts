@@ -32,13 +32,15 @@ describe('PUT .../config on a running agent', () => {
     const put = await t.api.put(`/api/v1/agents/${security}/config`, { config: { heartbeat_interval: 1, failed_login_threshold: 7 }, reason: 'tighter' });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ version: 2, apply: { status: 'applied', running_version: 2 } });
-    expect((await t.status(security)).config_version).toBe(2);
+    // The host's observation of it is applied next (through the observation stream).
+    await t.waitStatus(security, (s) => s.config_version === 2, 'the status on version 2');
     const versions = (await t.api.get(`/api/v1/agents/${security}/config/history`)).body.items;
     expect(versions[0]).toMatchObject({ version: 2, apply_status: 'applied', apply_error: null, applied_at: expect.any(String) });
     expect(versions[1]).toMatchObject({ version: 1, apply_status: null });
-    const applied = (await t.history(security)).find((h) => h.event_type === 'config_applied');
+    const applied = await eventually(async () => (await t.history(security)).find((h) => h.event_type === 'config_applied'), (h) => h !== undefined, 'config_applied in the history');
     expect(applied.details).toEqual({ version: 2, previous_version: 1 });
-    expect(events.find((e) => e.type === 'config.applied' && e.agent_id === security)).toMatchObject({ version: 2 });
+    const event = await eventually(async () => events.find((e) => e.type === 'config.applied' && e.agent_id === security), (e) => e !== undefined, 'config.applied');
+    expect(event).toMatchObject({ version: 2 });
     // The agent itself says so, in its own log.
     await eventually(() => t.ams.db.knex('agent_logs').where({ agent_id: security }).pluck('message'), (m) => m.includes('configuration version 2 applied'), "the agent's log line");
   });
@@ -53,9 +55,11 @@ describe('PUT .../config on a running agent', () => {
     expect(status).toMatchObject({ config_version: 2, process_status: 'running' });
     const version = (await t.api.get(`/api/v1/agents/${security}/config/history`)).body.items[0];
     expect(version).toMatchObject({ version: 3, apply_status: 'rejected', apply_error: expect.stringContaining('failed_login_threshold') });
-    const rejected = (await t.history(security)).find((h) => h.event_type === 'config_rejected');
+    // The host's observation of the refusal is applied next (through the observation stream).
+    const rejected = await eventually(async () => (await t.history(security)).find((h) => h.event_type === 'config_rejected'), (h) => h !== undefined, 'config_rejected in the history');
     expect(rejected.details).toMatchObject({ version: 3, running_version: 2, error: expect.stringContaining('failed_login_threshold') });
-    expect(events.find((e) => e.type === 'config.rejected' && e.agent_id === security)).toMatchObject({ version: 3 });
+    const event = await eventually(async () => events.find((e) => e.type === 'config.rejected' && e.agent_id === security), (e) => e !== undefined, 'config.rejected');
+    expect(event).toMatchObject({ version: 3 });
 
     // A rollback to the good version is pushed the same way.
     const back = await t.api.post(`/api/v1/agents/${security}/config/rollback`, { version: 2 });

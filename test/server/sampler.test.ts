@@ -75,6 +75,13 @@ describe('resource sampler', () => {
       'a CPU sample above 0% for the busy process',
     );
     expect(Math.max(...busyCpu)).toBeGreaterThan(0);
+    // Samples reach the bus through the event stream, after their rows are stored.
+    await eventually(
+      async () => seen.filter((e) => e.type === 'metrics.sample' && e.agent_id === busyAgent.id && (e.values.cpu_percent ?? 0) > 0).length,
+      (n) => n >= 1,
+      'a metrics.sample above 0% CPU',
+    );
+    await eventually(async () => seen.filter((e) => e.type === 'metrics.sample' && e.agent_id === busyAgent.id).length, (n) => n >= 2, 'two metrics.sample events');
     unsubscribe();
 
     const rows = await eventually(

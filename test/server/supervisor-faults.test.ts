@@ -3,18 +3,15 @@
 // when NATS is back), a second supervisor for the same host id (refused, naming the holder), an
 // observation of an older epoch (refused), and a heartbeat interval changed under a running agent
 // (no false alarm, no rollback, no restart). Real nats-server with JetStream, real agents.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, processesOf, SAMPLE_AGENTS, startSupervisedAms, type SupervisedAms } from '../helpers/supervised.js';
-import { REPO_ROOT } from '../helpers/spawn-ams.js';
+import { spawnSupervisor as spawnStandaloneSupervisor } from '../helpers/spawn-ams.js';
 import { eventually } from '../helpers/wait.js';
-import { logFile } from '../helpers/secrets.js';
 import { subjects } from '../../server/broker/subjects.js';
 import { observationMsgId } from '../../server/broker/host-protocol.js';
 
@@ -32,23 +29,7 @@ const ms = (iso: string) => Date.parse(iso);
 /** `--role supervisor` for `hostId` in its own process, on this AMS's NATS with its own supervisor user. */
 async function spawnSupervisor(hostId: string, dataDir: string) {
   const creds = await t.ams.broker.issuer.issueSupervisor(hostId);
-  const credsFile = path.join(dataDir, 'supervisor.creds');
-  fs.writeFileSync(credsFile, creds.creds, { mode: 0o600 });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'server/main.ts'), '--role', 'supervisor', '--host-id', hostId, '--data-dir', dataDir], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OPMAS_NATS_URL: t.ams.broker.url, OPMAS_NATS_CREDS: credsFile, OPMAS_AMS_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const log = fs.createWriteStream(logFile('spawned'));
-  let stderr = '';
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-    log.write(d);
-  });
-  child.once('exit', () => log.end());
-  const stdout: string[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
-  return { child, stdout, stderr: () => stderr };
+  return spawnStandaloneSupervisor({ hostId, dataDir, natsUrl: t.ams.broker.url!, creds: creds.creds });
 }
 
 describe('NATS down while an agent crashes', () => {

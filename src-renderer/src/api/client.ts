@@ -2,7 +2,7 @@
 import type { HttpClient, Query } from './http';
 import type {
   Agent, AgentConfigVersion, AgentHealthReport, AgentStatusReport, Alert, AlertRule, AlertStatus, ApiToken, AuditEntry, BulkAckResult, ChannelTestResult,
-  ConfigApply, ConfigVersion, DiscoveryToken, EffectiveConfig, FleetSeries, FleetStatus, Health, LifecycleAction, LogEntry, Me, MetricsSeries, NewApiToken,
+  ConfigApply, ConfigVersion, DiscoveryToken, EffectiveConfig, FleetSeries, FleetStatus, Health, Host, LifecycleAction, LogEntry, Me, MetricsSeries, NewApiToken,
   NewDiscoveryToken, NewSilence, NotificationChannels, Package, PackageScan, PackagesDirectory, PackageStatus, Page, Permission, PutNotificationChannels, RecoveryPolicy,
   RecoveryState, Role, RotatedCredentials, SetupStatus, Silence, StateCounts, StatusHistoryEntry, StoredRecoveryPolicy, User,
 } from './types';
@@ -16,6 +16,8 @@ export interface AgentFilter {
   health?: string;
   q?: string;
   label?: string[];
+  /** Only the agents of this host. */
+  host_id?: string;
 }
 
 export interface TimeRangeQuery {
@@ -74,6 +76,11 @@ export function createAmsClient(http: HttpClient) {
         http.get<Page<StatusHistoryEntry>>(`/agents/${enc(id)}/status/history`, { query: { ...q } }),
       health: (id: string) => http.get<AgentHealthReport>(`/agents/${enc(id)}/health`),
       rotateCredentials: (id: string) => http.post<RotatedCredentials>(`/agents/${enc(id)}/credentials/rotate`),
+    },
+
+    hosts: {
+      list: () => http.get<{ items: Host[] }>('/hosts'),
+      get: (id: string) => http.get<Host>(`/hosts/${enc(id)}`),
     },
 
     config: {

@@ -24,6 +24,8 @@ export type LiveEvent = { id: number; time: string; agent_id?: string | null } &
   | { type: 'alert.test'; alert: Partial<Alert> & { id: number }; channel: string }
   | { type: 'audit.appended'; entry: AuditEntry }
   | { type: `package.${string}`; path?: string; details?: Record<string, unknown> }
+  /** A host's supervisor took its lease (up) or lost it (down; details: reason, graceful). */
+  | { type: 'host.up' | 'host.down'; host_id: string; details?: Record<string, unknown> }
 );
 
 export type LiveEventType = LiveEvent['type'];

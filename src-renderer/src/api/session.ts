@@ -5,6 +5,8 @@
 import type { ConnectionInfo, OpmasApi } from '../desktop-bridge';
 import { ApiError, NetworkError } from './errors';
 import { API_BASE, type TokenSource } from './http';
+import type { StreamStatus } from './stream';
+import { createStreamWatch } from './stream-watch';
 import type { TokenPair } from './types';
 
 export type SessionStatus = 'checking' | 'signed-out' | 'signed-in' | 'needs-profile' | 'host-waiting';
@@ -29,6 +31,8 @@ export interface ConsoleSession extends TokenSource {
   logout(): Promise<void>;
   /** ws(s):// URL of the live stream, or null while no AMS is known. */
   streamUrl(): Promise<string | null>;
+  /** The live stream's status (desktop: a stream that does not come back makes an attach profile fail over). */
+  streamStatus?(status: StreamStatus): void;
 }
 
 function listeners<T>() {
@@ -196,6 +200,7 @@ export function desktopSessionView(info: ConnectionInfo): SessionView {
 export function createDesktopSession(bridge: OpmasApi): ConsoleSession {
   const changes = listeners<SessionView>();
   let view: SessionView = { status: 'checking', username: null, message: null, desktop: null };
+  const watch = createStreamWatch();
   const apply = (info: ConnectionInfo) => {
     view = desktopSessionView(info);
     changes.emit(view);
@@ -227,7 +232,13 @@ export function createDesktopSession(bridge: OpmasApi): ConsoleSession {
     async streamUrl() {
       const url = view.desktop?.amsUrl;
       if (!url) return null;
+      watch.connecting(url);
       return `${url.replace(/^http/, 'ws')}${API_BASE}/agents/ws`;
+    },
+    streamStatus(status) {
+      const down = watch.status(status);
+      // The main process moves only off the URL in use, and only when the profile has another.
+      if (down) void bridge.connection.reportStreamDown(down.url, down.attempts).catch(() => undefined);
     },
   };
 }

@@ -57,6 +57,9 @@ export type ApiToken = Schemas['ApiToken'];
 export type NewApiToken = Schemas['NewApiToken'];
 export type StateCounts = Schemas['StateCounts'];
 export type FleetSeries = Schemas['FleetMetricSeries'];
+export type Host = Schemas['Host'];
+export type HostStatus = Host['status'];
+export type DesiredState = Agent['desired_state'];
 export type Permission = operations['createRole']['requestBody']['content']['application/json']['permissions'][number];
 export type AlertSort = 'newest' | 'severity' | 'last_seen';
 

@@ -13,5 +13,7 @@ export function desktopNotice(e: LiveEvent): AlertEvent | null {
     title: a.title ?? a.rule ?? 'Alert',
     message: a.message ?? '',
     ...(a.agent_id ? { agent_id: a.agent_id } : {}),
+    // A host's alert (host_down) has no agent: the notification names the host and opens its page.
+    ...(!a.agent_id && a.host_id ? { host_id: a.host_id } : {}),
   };
 }

@@ -40,6 +40,7 @@ export function createEventIntake({ store, flushMs = 100, schedule = (fn, ms) =>
     s.applyAlertEvents(batch);
     s.applyPackageEvents(batch);
     s.applyAuditEvents(batch);
+    s.applyHostEvents(batch);
     for (const l of listeners) {
       try {
         l(batch);

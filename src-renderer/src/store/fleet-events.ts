@@ -18,6 +18,7 @@ export function applyAgentEvent(agent: Agent, event: LiveEvent): Agent {
       const stopped = event.to === 'stopped' || event.to === 'failed';
       return {
         ...agent,
+        ...intentOf(event.details),
         status: event.to,
         pid: pid ?? (stopped ? null : agent.pid),
         start_time: event.event_type === 'process_started' ? event.time : agent.start_time,
@@ -37,6 +38,18 @@ export function applyAgentEvent(agent: Agent, event: LiveEvent): Agent {
     default:
       return agent;
   }
+}
+
+/**
+ * What should be, from an operator's start, stop or restart (the status event of an intent says
+ * so in its details): a start or restart also releases a held agent. Other steps (a recovery's
+ * restart, an exit) leave the desired state alone.
+ */
+function intentOf(details: Record<string, unknown> | undefined): Partial<Agent> {
+  if (details?.cause !== 'operator') return {};
+  if (details.action === 'stop') return { desired_state: 'stopped' };
+  if (details.action === 'start' || details.action === 'restart') return { desired_state: 'running', held: false, held_reason: null };
+  return {};
 }
 
 function describeExit(details: Record<string, unknown> | undefined): string | null {

@@ -54,9 +54,9 @@ export interface FleetSlice {
   controlAgents(ids: string[], action: LifecycleAction): Promise<BulkResult>;
 }
 
-/** Whether two rows of one agent agree on what the list's order and filters read besides states: name, type, version, labels. */
+/** Whether two rows of one agent agree on what the list's order and filters read besides states: name, type, version, host, labels. */
 export function sameIdentity(y: Agent, x: Agent): boolean {
-  if (y.agent_name !== x.agent_name || y.agent_type !== x.agent_type || y.agent_version !== x.agent_version) return false;
+  if (y.agent_name !== x.agent_name || y.agent_type !== x.agent_type || y.agent_version !== x.agent_version || y.host_id !== x.host_id) return false;
   const kx = Object.keys(x.labels);
   if (kx.length !== Object.keys(y.labels).length) return false;
   for (const k of kx) if (y.labels[k] !== x.labels[k]) return false;

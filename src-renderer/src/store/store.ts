@@ -13,6 +13,7 @@ import { type PackagesSlice, packagesSlice } from './packages-slice';
 import { type AgentViewSlice, agentViewSlice } from './agent-view-slice';
 import { type UiSlice, uiSlice } from './ui-slice';
 import { type AuditSlice, auditSlice } from './audit-slice';
+import { type HostsSlice, hostsSlice } from './hosts-slice';
 
 export interface StoreDeps {
   client: AmsClient;
@@ -25,7 +26,7 @@ export interface StoreDeps {
   cancel?: (timer: unknown) => void;
 }
 
-export type ConsoleState = SessionSlice & ConnectionSlice & FleetSlice & SamplesSlice & AlertsSlice & PackagesSlice & AgentViewSlice & UiSlice & AuditSlice;
+export type ConsoleState = SessionSlice & ConnectionSlice & FleetSlice & SamplesSlice & AlertsSlice & PackagesSlice & AgentViewSlice & UiSlice & AuditSlice & HostsSlice;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type Slice<T> = StateCreator<ConsoleState, [], [], T>;
 
@@ -40,5 +41,6 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...agentViewSlice()(...a),
     ...uiSlice(deps)(...a),
     ...auditSlice(deps)(...a),
+    ...hostsSlice(deps)(...a),
   }));
 }

@@ -45,6 +45,8 @@ export async function refreshTokenRow(ams: TestAms, token: string): Promise<{ us
 export interface AuthCall {
   /** The URL path, e.g. /api/v1/auth/refresh. */
   path: string;
+  /** Where it was sent (scheme, host and port). */
+  origin: string;
   /** The refresh token the request carried, if any. */
   refreshToken?: string;
   status: number;
@@ -62,9 +64,16 @@ export function recordingFetch(): { fetch: typeof fetch; calls: AuthCall[] } {
       const body = JSON.parse(init.body) as { refresh_token?: unknown };
       if (typeof body.refresh_token === 'string') refreshToken = body.refresh_token;
     }
-    const res = await fetch(input, init);
+    let res: Response;
+    try {
+      res = await fetch(input, init);
+    } catch (err) {
+      // No answer: recorded with status 0, then thrown on as fetch threw it.
+      calls.push({ path: url.pathname, origin: url.origin, ...(refreshToken ? { refreshToken } : {}), status: 0 });
+      throw err;
+    }
     const retryAfter = res.headers.get('retry-after');
-    calls.push({ path: url.pathname, ...(refreshToken ? { refreshToken } : {}), status: res.status, ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}) });
+    calls.push({ path: url.pathname, origin: url.origin, ...(refreshToken ? { refreshToken } : {}), status: res.status, ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}) });
     if (res.ok && (res.headers.get('content-type') ?? '').includes('json')) {
       const body = (await res.clone().json()) as { access_token?: string; refresh_token?: string };
       recordSecret(body.access_token, body.refresh_token);

@@ -28,6 +28,17 @@ describe('live events on agent rows', () => {
     expect(applyAgentEvent(a, ev({ type: 'metrics.sample', agent_id: a.id, t: 1, values: { cpu_percent: 3 } }))).toBe(a);
   });
 
+  it("an operator's start, stop or restart sets what should be (a start releases a held agent); a recovery's restart does not", () => {
+    const held = agent({ status: 'failed', desired_state: 'running', held: true, held_reason: 'recovery gave up' });
+    const started = applyAgentEvent(held, ev({ type: 'status.changed', agent_id: held.id, from: 'failed', to: 'starting', event_type: 'start_requested', details: { cause: 'operator', action: 'start', actor: 'admin' } }));
+    expect(started).toMatchObject({ status: 'starting', desired_state: 'running', held: false, held_reason: null });
+    const stopping = applyAgentEvent({ ...started, status: 'running' }, ev({ type: 'status.changed', agent_id: held.id, from: 'running', to: 'stopping', event_type: 'stop_requested', details: { cause: 'operator', action: 'stop' } }));
+    expect(stopping.desired_state).toBe('stopped');
+    const stopped = agent({ status: 'failed', desired_state: 'stopped' });
+    const recovering = applyAgentEvent(stopped, ev({ type: 'status.changed', agent_id: stopped.id, from: 'failed', to: 'starting', event_type: 'start_requested', details: { cause: 'recovery', attempt: 1 } }));
+    expect(recovering).toMatchObject({ status: 'starting', desired_state: 'stopped' });
+  });
+
   it('a batch replaces changed rows (never mutates one), leaves the others alone and names agents it does not know', () => {
     const [a, b] = [agent({ status: 'stopped' }), agent({ status: 'stopped' })];
     const agents = byId([a, b]);

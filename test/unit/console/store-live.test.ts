@@ -192,7 +192,7 @@ describe('views in the URL', () => {
 
   it('alerts: filters and order round-trip, and select as the list shows them', () => {
     const q = alertQueryFromSearch('?status=acknowledged&severity=critical,warning,bogus&rule=crash_loop&agent=a&label=site:n&sort=last_seen');
-    expect(q).toEqual({ status: 'acknowledged', severity: ['critical', 'warning'], rule: 'crash_loop', agent: 'a', label: 'site:n', sort: 'last_seen' });
+    expect(q).toEqual({ status: 'acknowledged', severity: ['critical', 'warning'], rule: 'crash_loop', agent: 'a', host: '', label: 'site:n', sort: 'last_seen' });
     expect(alertQueryFromSearch(searchFromAlertQuery(q))).toEqual(q);
     const agents = byId([agent({ id: 'x', labels: { site: 'n' } }), agent({ id: 'y', labels: { site: 's' } })]);
     const al = (id: number, severity: string, agent_id: string, last: string) => ({ id, severity, agent_id, rule: 'agent_failed', status: 'open', last_seen_at: last }) as Alert;

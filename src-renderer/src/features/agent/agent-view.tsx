@@ -1,10 +1,11 @@
 // One agent: its header (identity, states, lifecycle buttons) and tabs for status, timeline
 // with metrics, recovery, configuration, logs and credentials.
 import { useEffect, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import type { Agent, LifecycleAction } from '../../api/types';
 import { ApiError, describeError } from '../../api/errors';
-import { useConsole, useConsoleStore } from '../../store/context';
-import { Link, agentPath, type AgentTab } from '../../router';
+import { useConsole, useConsoleStore, useLiveEvents } from '../../store/context';
+import { Link, agentPath, hostPath, type AgentTab } from '../../router';
 import { Badge } from '../common/badges';
 import { ConfirmDialog } from '../common/dialog';
 import { label } from '../common/format';
@@ -18,6 +19,7 @@ import { ConfigPanel } from '../config/config-panel';
 import { LogsPanel } from '../logs/logs-panel';
 import { allowedActions } from './agent-actions';
 import { NEEDS_AMS, StaleNote, useAmsDown } from '../common/link';
+import { intentNotes } from './intent';
 
 const TABS: Array<{ tab: AgentTab; title: string }> = [
   { tab: 'overview', title: 'Status' },
@@ -48,6 +50,20 @@ export function AgentView({ id, tab, at }: { id: string; tab: AgentTab; at: numb
   useEffect(() => {
     if (!store.getState().fleet.agents.has(id)) fetchAgent();
   }, [id]);
+  // What should be (desired state, held) changes with intents and recovery, which events do not
+  // carry: read it again then. The states themselves stay as the events set them.
+  useLiveEvents((events) => {
+    if (!events.some((e) => e.agent_id === id && (e.type === 'status.changed' || e.type === 'recovery.escalated' || e.type === 'recovery.succeeded'))) return;
+    client.agents
+      .get(id)
+      .then((fresh) => {
+        const current = store.getState().fleet.agents.get(id);
+        if (current && (current.desired_state !== fresh.desired_state || current.held !== fresh.held || current.held_reason !== fresh.held_reason)) {
+          store.getState().upsertAgents([{ ...current, desired_state: fresh.desired_state, held: fresh.held, held_reason: fresh.held_reason }]);
+        }
+      })
+      .catch(() => undefined);
+  });
 
   if (!agent) {
     if (fetchState.status === 'error') {
@@ -105,6 +121,13 @@ function AgentHeader({ agent }: { agent: Agent }) {
   };
   const allowed = allowedActions(agent);
   const down = useAmsDown();
+  const { host, hostsIdle, loadHosts } = useConsoleStore(
+    useShallow((s) => ({ host: agent.host_id ? s.hosts.items.get(agent.host_id) : undefined, hostsIdle: s.hosts.status === 'idle', loadHosts: s.loadHosts })),
+  );
+  useEffect(() => {
+    if (agent.host_id && hostsIdle) void loadHosts();
+  }, [agent.host_id, hostsIdle, loadHosts]);
+  const notes = intentNotes(agent, host ? { name: host.id, status: host.status } : null);
   return (
     <header className="view-header agent-header">
       <div>
@@ -114,6 +137,20 @@ function AgentHeader({ agent }: { agent: Agent }) {
         <h1 id="agent-title">{agent.agent_name}</h1>
         <p className="agent-id">
           <code>{agent.id}</code> <CopyButton text={agent.id} label="Copy ID" /> · version {agent.agent_version}
+          {agent.host_id ? (
+            <span data-testid="agent-host">
+              {' '}
+              · host <Link to={hostPath(agent.host_id)}>{agent.host_id}</Link>
+              {host && host.status !== 'up' && (
+                <>
+                  {' '}
+                  <Badge kind="host" value={host.status} title={`Its host's supervisor is ${host.status}`} />
+                </>
+              )}
+            </span>
+          ) : (
+            <span className="muted"> · runs on its own (no host supervises it)</span>
+          )}
           {agent.disabled && <strong> · disabled</strong>}
         </p>
       </div>
@@ -127,7 +164,19 @@ function AgentHeader({ agent }: { agent: Agent }) {
         <span>
           Recovery <Badge kind="recovery" value={agent.recovery} />
         </span>
+        <span title="What should be, as the operator set it (the other states are what is)" data-testid="desired-state">
+          Should be <Badge kind="desired" value={agent.desired_state} />
+        </span>
       </div>
+      {notes.length > 0 && (
+        <ul className="intent-notes wide" data-testid="intent-notes">
+          {notes.map((n) => (
+            <li key={n.kind} className={`intent-${n.kind}`} data-kind={n.kind}>
+              {n.text}
+            </li>
+          ))}
+        </ul>
+      )}
       {canControl && (
         <div className="agent-actions">
           {(['start', 'stop', 'restart'] as const).map((a) => {

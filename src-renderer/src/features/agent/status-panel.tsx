@@ -5,6 +5,7 @@ import type { Agent, StatusHistoryEntry } from '../../api/types';
 import { isMissingEndpoint } from '../../api/errors';
 import { useConsole, useConsoleStore, useLiveEvents } from '../../store/context';
 import { Badge } from '../common/badges';
+import { Link, hostPath } from '../../router';
 import { bytes, dateTime, label, number, shortDuration } from '../common/format';
 import { RelativeTime } from '../common/relative-time';
 import { InlineError } from '../common/states';
@@ -64,6 +65,13 @@ export function StatusPanel({ agent }: { agent: Agent }) {
           <dd>
             <Badge kind="recovery" value={agent.recovery} />
           </dd>
+          <dt>Should be</dt>
+          <dd data-testid="status-desired">
+            {label(agent.desired_state)}
+            {agent.held && <span className="muted"> — held: {agent.held_reason ?? 'its automatic recovery gave up'}</span>}
+          </dd>
+          <dt>Host</dt>
+          <dd>{agent.host_id ? <Link to={hostPath(agent.host_id)}>{agent.host_id}</Link> : <span className="muted">none: it runs on its own</span>}</dd>
           <dt>Last heartbeat</dt>
           <dd>
             <RelativeTime iso={agent.last_heartbeat} />

@@ -16,12 +16,14 @@ export interface AlertQuery {
   severity: AlertSeverity[];
   rule: string;
   agent: string;
+  /** A host id: only alerts about that host (host_down). */
+  host: string;
   /** `key:value` of the alert's agent. */
   label: string;
   sort: AlertSort;
 }
 
-export const DEFAULT_ALERT_QUERY: AlertQuery = { status: 'open', severity: [], rule: '', agent: '', label: '', sort: 'severity' };
+export const DEFAULT_ALERT_QUERY: AlertQuery = { status: 'open', severity: [], rule: '', agent: '', host: '', label: '', sort: 'severity' };
 
 export function alertQueryFromSearch(search: string): AlertQuery {
   const p = new URLSearchParams(search);
@@ -31,6 +33,7 @@ export function alertQueryFromSearch(search: string): AlertQuery {
   q.severity = (p.get('severity') ?? '').split(',').filter((s): s is AlertSeverity => (SEVERITIES as string[]).includes(s));
   q.rule = p.get('rule') ?? '';
   q.agent = p.get('agent') ?? '';
+  q.host = p.get('host') ?? '';
   q.label = p.get('label') ?? '';
   const sort = p.get('sort');
   if (sort && SORTS.some((s) => s.value === sort)) q.sort = sort as AlertSort;
@@ -43,6 +46,7 @@ export function searchFromAlertQuery(q: AlertQuery): string {
   if (q.severity.length) p.set('severity', q.severity.join(','));
   if (q.rule) p.set('rule', q.rule);
   if (q.agent) p.set('agent', q.agent);
+  if (q.host) p.set('host', q.host);
   if (q.label) p.set('label', q.label);
   if (q.sort !== DEFAULT_ALERT_QUERY.sort) p.set('sort', q.sort);
   const s = p.toString();
@@ -65,6 +69,7 @@ export function selectAlerts(all: Iterable<Alert>, q: AlertQuery, agents: Readon
     if (q.severity.length && !q.severity.includes(a.severity)) continue;
     if (q.rule && a.rule !== q.rule) continue;
     if (q.agent && a.agent_id !== q.agent) continue;
+    if (q.host && a.host_id !== q.host) continue;
     if (q.label && !labelMatches(a.agent_id ? agents.get(a.agent_id) : undefined, q.label)) continue;
     out.push(a);
   }

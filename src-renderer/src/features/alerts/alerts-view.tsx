@@ -1,15 +1,17 @@
 // Alerts for an on-call person: open, acknowledged and resolved, filtered by severity, rule,
 // agent and label and sorted worst first (all in the URL); acknowledge one or a selection;
 // silence an agent or a rule for a while with a reason, see the silences and end them. Each
-// alert links to its agent at the moment it was raised. Everything updates live.
+// alert links to its agent at the moment it was raised, or to its host (host_down). Everything
+// updates live.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { Alert, NewSilence, Silence } from '../../api/types';
 import { ApiError } from '../../api/errors';
-import { useConsoleStore } from '../../store/context';
+import { useConsole, useConsoleStore } from '../../store/context';
 import { silenceActive, silenceFor } from '../../store/alerts-slice';
-import { Link, agentPath, navigate, useLocation } from '../../router';
+import { hostLabel } from '../../store/hosts-slice';
+import { Link, agentPath, hostPath, navigate, useLocation } from '../../router';
 import { Badge } from '../common/badges';
 import { FormDialog } from '../common/dialog';
 import { dateTime, label, plural, relativeTime } from '../common/format';
@@ -28,7 +30,7 @@ interface SilenceDraft {
 }
 
 export function AlertsView() {
-  const { alerts, silences, rules, load, loadSilences, loadRules, canWrite, agents } = useConsoleStore(
+  const { alerts, silences, rules, load, loadSilences, loadRules, canWrite, agents, hosts } = useConsoleStore(
     useShallow((s) => ({
       alerts: s.alerts,
       silences: s.silences,
@@ -39,8 +41,10 @@ export function AlertsView() {
       canWrite: s.can('alerts:write'),
       agents: s.fleet.agents,
       membership: s.fleet.membership,
+      hosts: s.hosts.items,
     })),
   );
+  const { store } = useConsole();
   const { search } = useLocation();
   const query = useMemo(() => alertQueryFromSearch(search), [search]);
   const setQuery = useCallback((patch: Partial<AlertQuery>) => navigate(`/alerts${searchFromAlertQuery({ ...alertQueryFromSearch(location.search), ...patch })}`, { replace: true }), []);
@@ -53,6 +57,8 @@ export function AlertsView() {
     if (alerts.status === 'idle') void load();
     if (silences.status === 'idle') void loadSilences();
     if (rules.length === 0) void loadRules();
+    // Host names for host_down alerts (their ids until the hosts arrive).
+    if (store.getState().hosts.status === 'idle') void store.getState().loadHosts();
   }, []);
 
   const all = useMemo(() => Object.values(alerts.items), [alerts.items]);
@@ -66,7 +72,9 @@ export function AlertsView() {
     for (const id of agentIds) for (const [k, v] of Object.entries(agents.get(id)?.labels ?? {})) set.add(`${k}:${v}`);
     return [...set].sort();
   }, [agentIds, agents]);
+  const hostIds = useMemo(() => [...new Set(all.map((a) => a.host_id).filter((x): x is string => !!x))].sort(), [all]);
   const nameOf = (id: string | null) => (id ? (agents.get(id)?.agent_name ?? id) : 'the fleet');
+  const hostNameOf = (id: string) => hostLabel(id, hosts.get(id));
   const selectable = canWrite && query.status === 'open';
   const selectedShown = shown.filter((a) => selected.has(a.id));
 
@@ -128,6 +136,19 @@ export function AlertsView() {
               ))}
           </select>
         </label>
+        {(hostIds.length > 0 || query.host) && (
+          <label className="field">
+            <span>Host</span>
+            <select aria-label="Host" value={query.host} onChange={(e) => setQuery({ host: e.target.value })}>
+              <option value="">Any</option>
+              {[...new Set([...hostIds, ...(query.host ? [query.host] : [])])].map((id) => (
+                <option key={id} value={id}>
+                  {hostNameOf(id)}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label className="field">
           <span>Label</span>
           <select aria-label="Label" value={query.label} onChange={(e) => setQuery({ label: e.target.value })}>
@@ -162,7 +183,7 @@ export function AlertsView() {
               {counts[query.status] > 0
                 ? 'Clear a filter above to see the others.'
                 : query.status === 'open'
-                  ? 'The AMS raises an alert when an agent fails, its recovery gives up, or a threshold is crossed. New ones appear here live.'
+                  ? "The AMS raises an alert when an agent fails, its recovery gives up, a threshold is crossed, or a host's supervisor is lost. New ones appear here live."
                   : query.status === 'acknowledged'
                     ? 'Alerts you acknowledge stay here until they resolve.'
                     : 'Alerts move here once their cause is gone.'}
@@ -288,14 +309,21 @@ function AlertItem({
       </div>
       <p className="alert-message">{a.message}</p>
       <p className="alert-meta small">
-        {a.agent_id && (
+        {a.agent_id ? (
           <>
             <Link to={agentPath(a.agent_id, 'activity', Date.parse(a.first_seen_at))}>
               {agentName} at {dateTime(a.first_seen_at)}
             </Link>
             {' · '}
           </>
-        )}
+        ) : a.host_id ? (
+          <>
+            <Link to={hostPath(a.host_id)} data-testid="alert-host-link">
+              host {a.host_id}
+            </Link>
+            {` since ${dateTime(a.first_seen_at)} · `}
+          </>
+        ) : null}
         first <RelativeTime iso={a.first_seen_at} />, last <RelativeTime iso={a.last_seen_at} />
         {a.acknowledged_at && ` · acknowledged by ${a.acknowledged_by ?? 'someone'} ${dateTime(a.acknowledged_at)}`}
         {a.resolved_at && ` · resolved ${dateTime(a.resolved_at)}`}
@@ -343,7 +371,8 @@ function SilencesPanel({
     .filter((s) => !silenceActive(s, now))
     .sort((x, y) => Date.parse(y.ended_at ?? y.ends_at) - Date.parse(x.ended_at ?? x.ends_at))
     .slice(0, 5);
-  const scope = (s: Silence) => [s.agent_id ? nameOf(s.agent_id) : 'every agent', s.rule ? `rule ${label(s.rule)}` : 'every rule'].join(' · ');
+  const scope = (s: Silence) =>
+    [s.agent_id ? nameOf(s.agent_id) : s.rule === 'host_down' ? 'every host' : 'every agent', s.rule ? `rule ${label(s.rule)}` : 'every rule'].join(' · ');
   return (
     <section className="panel silences" aria-labelledby="silences-title">
       <h2 id="silences-title">Silences</h2>
@@ -444,7 +473,8 @@ function SilenceForm({ draft, ruleIds, agentIds, nameOf, close }: { draft: Silen
           )}
           {draft.rule && (
             <label className="radio">
-              <input type="radio" name="scope" checked={scope === 'rule'} onChange={() => setScope('rule')} /> {label(draft.rule)} alerts of every agent
+              <input type="radio" name="scope" checked={scope === 'rule'} onChange={() => setScope('rule')} /> {label(draft.rule)} alerts of every{' '}
+              {draft.rule === 'host_down' ? 'host' : 'agent'}
             </label>
           )}
           {draft.agent_id && draft.rule && (

@@ -38,7 +38,7 @@ export function ConnectView() {
   }
   return (
     <div className="connect">
-      <LoginForms desktop={!!bridge} to={bridge ? (session.desktop?.profile?.url ?? session.desktop?.profile?.name) : undefined} message={session.message} />
+      <LoginForms desktop={!!bridge} to={bridge ? (session.desktop?.amsUrl ?? session.desktop?.profile?.url ?? session.desktop?.profile?.name) : undefined} message={session.message} />
       {!bridge && <AmsHealthPanel compact />}
       {bridge && <ProfilesPanel bridge={bridge} activeId={session.desktop?.profile?.id ?? null} />}
     </div>

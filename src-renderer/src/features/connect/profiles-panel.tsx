@@ -2,7 +2,8 @@
 // app, through the preload bridge.
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import type { ConnectionMode, OpmasApi, ProfileList } from '../../desktop-bridge';
+import type { ConnectionMode, NewProfile, OpmasApi, ProfileList } from '../../desktop-bridge';
+import { parseUrlList } from './attach-state';
 import { unwrapBridge } from '../../api/session';
 import { useResource } from '../common/use-resource';
 import { AsyncView, InlineError } from '../common/states';
@@ -31,7 +32,7 @@ export function ProfilesPanel({ bridge, activeId, firstRun }: { bridge: OpmasApi
                 {list.profiles.map((p) => (
                   <li key={p.id} className={p.id === activeId ? 'active' : undefined}>
                     <span className="profile-title">{p.name}</span>
-                    <span className="muted">{p.mode === 'host' ? 'Host mode: the AMS bundled with this app' : `Attach: ${p.url}`}</span>
+                    <span className="muted">{p.mode === 'host' ? 'Host mode: the AMS bundled with this app' : `Attach: ${(p.urls ?? [p.url]).join(', then ')}`}</span>
                     {p.id === activeId ? (
                       <span className="badge">Active</span>
                     ) : (
@@ -57,13 +58,16 @@ export function ProfilesPanel({ bridge, activeId, firstRun }: { bridge: OpmasApi
   );
 }
 
-function NewProfileForm({ hasHost, onCreate }: { hasHost: boolean; onCreate(p: { name: string; mode: ConnectionMode; url?: string }): Promise<void> }) {
+function NewProfileForm({ hasHost, onCreate }: { hasHost: boolean; onCreate(p: NewProfile): Promise<void> }) {
   const [mode, setMode] = useState<ConnectionMode>(hasHost ? 'attach' : 'host');
   const [name, setName] = useState('');
-  const [url, setUrl] = useState('https://');
+  const [text, setText] = useState('https://');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void onCreate({ name: name || (mode === 'host' ? 'This computer' : url), mode, ...(mode === 'attach' ? { url } : {}) });
+    // One URL stays `url`, as profiles always were; several become `urls`. The main process says what is wrong with them.
+    const urls = parseUrlList(text);
+    const where = urls.length > 1 ? { urls } : { url: urls[0] ?? text };
+    void onCreate({ name: name || (mode === 'host' ? 'This computer' : (urls[0] ?? text)), mode, ...(mode === 'attach' ? where : {}) });
   };
   return (
     <form className="form" onSubmit={submit}>
@@ -83,8 +87,11 @@ function NewProfileForm({ hasHost, onCreate }: { hasHost: boolean; onCreate(p: {
         </label>
         {mode === 'attach' && (
           <label className="field">
-            <span>AMS URL</span>
-            <input type="url" required value={url} onChange={(e) => setUrl(e.target.value)} />
+            <span>AMS URLs</span>
+            <textarea required rows={2} value={text} onChange={(e) => setText(e.target.value)} aria-describedby="ams-urls-hint" spellCheck={false} />
+            <span className="hint" id="ams-urls-hint">
+              One per line, in order: replicas of one AMS cluster. When the one in use stops answering, the console moves to the next.
+            </span>
           </label>
         )}
         <button type="submit" className="primary">

@@ -13,6 +13,8 @@ import { AmsHealthPanel } from './ams-health';
 import { ProfilesPanel } from './profiles-panel';
 import { ColumnHeads } from '../common/column-heads';
 import { Link } from '../../router';
+import { useNow } from '../common/use-now';
+import { attachSummary } from './attach-state';
 
 export function SettingsView() {
   const { session } = useConsole();
@@ -33,6 +35,7 @@ export function SettingsView() {
               <strong>{me?.username ?? view.username}</strong>
               {me && ` · role ${me.role}`} · {bridge ? (view.desktop?.profile?.mode === 'host' ? 'host mode (the AMS bundled with this app)' : `attach mode to ${view.desktop?.amsUrl}`) : `web console at ${location.origin}`}
             </p>
+            {bridge && view.desktop?.attach && <AttachUrls />}
             {me && <p className="muted small">Permissions: {me.permissions.join(', ')}</p>}
             {!(bridge && view.desktop?.profile?.mode === 'host') && (
               <button type="button" onClick={() => void session.logout()}>
@@ -61,6 +64,32 @@ export function SettingsView() {
         </div>
       </div>
     </section>
+  );
+}
+
+/** The profile's AMS URLs in order, the one in use marked, and the last failover. */
+function AttachUrls() {
+  const attach = useConsoleStore((s) => s.session.desktop?.attach ?? null);
+  const now = useNow();
+  const summary = attachSummary(attach, now);
+  if (!attach || !summary || attach.urls.length < 2) return null;
+  return (
+    <div data-testid="attach-urls">
+      <p>
+        On <strong>{summary.url}</strong> ({summary.position}); if it stops answering, the console moves to the next:
+      </p>
+      <ol className="attach-urls">
+        {attach.urls.map((u, i) => (
+          <li key={u} className={i === attach.current ? 'in-use' : undefined}>
+            {u}
+            {i === attach.current && <span className="muted"> (in use)</span>}
+          </li>
+        ))}
+      </ol>
+      <p className={summary.failover ? 'warning-text' : 'muted small'} data-testid="attach-failover">
+        {summary.failover ? `It ${summary.failover}.` : 'No failover since the profile was opened.'}
+      </p>
+    </div>
   );
 }
 

@@ -9,6 +9,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { Agent, LifecycleAction } from '../../api/types';
 import { HEALTH_STATUSES, PROCESS_STATUSES, RECOVERY_STATUSES } from '../../api/types';
 import { useConsole, useConsoleStore } from '../../store/context';
+import { hostLabel } from '../../store/hosts-slice';
 import type { BulkResult } from '../../store/fleet-slice';
 import { Link, agentPath, navigate, useLocation } from '../../router';
 import { Badge } from '../common/badges';
@@ -53,9 +54,23 @@ export function FleetTabs({ current }: { current: 'agents' | 'overview' }) {
 
 export function DashboardView() {
   const { store } = useConsole();
-  const { fleet, loadFleet, canControl, fleetSearch, setFleetSearch } = useConsoleStore(
-    useShallow((s) => ({ fleet: s.fleet, loadFleet: s.loadFleet, canControl: s.can('agents:control'), fleetSearch: s.fleetSearch, setFleetSearch: s.setFleetSearch })),
+  const { fleet, loadFleet, canControl, fleetSearch, setFleetSearch, hosts, hostsStatus, loadHosts } = useConsoleStore(
+    useShallow((s) => ({
+      fleet: s.fleet,
+      loadFleet: s.loadFleet,
+      canControl: s.can('agents:control'),
+      fleetSearch: s.fleetSearch,
+      setFleetSearch: s.setFleetSearch,
+      hosts: s.hosts.items,
+      hostsStatus: s.hosts.status,
+      loadHosts: s.loadHosts,
+    })),
   );
+  // Host names for the host filter and group headings (ids until they arrive).
+  useEffect(() => {
+    if (hostsStatus === 'idle') void loadHosts();
+  }, [hostsStatus, loadHosts]);
+  const hostName = useCallback((id: string) => hostLabel(id, hosts.get(id)), [hosts]);
   const { search } = useLocation();
   // Back on the Fleet page through a link without a query: the last view the user had.
   useEffect(() => {
@@ -90,7 +105,10 @@ export function DashboardView() {
   const available = useMemo(() => facets(agents.values()), [agents, membership]);
   const live = dependsOnLiveState(query);
   const shown = useMemo(() => orderedIds(agents.values(), query), [agents, membership, query, live ? revision : -1]);
-  const rows = useMemo(() => groupIds(shown, agents, query.groupBy, collapsed), [shown, agents, query.groupBy, collapsed, query.groupBy === 'none' ? -1 : revision]);
+  const rows = useMemo(
+    () => groupIds(shown, agents, query.groupBy, collapsed, hostName),
+    [shown, agents, query.groupBy, collapsed, hostName, query.groupBy === 'none' ? -1 : revision],
+  );
   const total = counts.total;
   const filtered = JSON.stringify({ ...query, sort: '', dir: '', groupBy: '' }) !== JSON.stringify({ ...DEFAULT_QUERY, sort: '', dir: '', groupBy: '' });
   const selectedShown = useMemo(
@@ -153,7 +171,16 @@ export function DashboardView() {
       </header>
       <FleetTabs current="agents" />
       <StateCountsBar counts={counts} query={query} setQuery={setQuery} />
-      <Toolbar query={query} setQuery={setQuery} types={available.types} labels={available.labels} labelKeys={available.labelKeys} searchRef={searchBox} />
+      <Toolbar
+        query={query}
+        setQuery={setQuery}
+        types={available.types}
+        labels={available.labels}
+        labelKeys={available.labelKeys}
+        hosts={available.hosts}
+        hostName={hostName}
+        searchRef={searchBox}
+      />
       {fleet.status === 'error' && (
         <p className="inline-error" role="alert">
           Could not refresh the agents: {describeError(fleet.error)}
@@ -179,7 +206,7 @@ export function DashboardView() {
             </button>
           }
         >
-          {plural(total, 'agent')} in the fleet; none has {describeQuery(query)}.
+          {plural(total, 'agent')} in the fleet; none has {describeQuery(query, hostName)}.
         </Empty>
       ) : (
         <AgentList
@@ -256,13 +283,14 @@ export function DashboardView() {
   );
 }
 
-function describeQuery(q: FleetQuery): string {
+function describeQuery(q: FleetQuery, hostName: (id: string) => string): string {
   const parts: string[] = [];
   if (q.status) parts.push(`status ${q.status}`);
   if (q.health) parts.push(`health ${q.health}`);
   if (q.recovery) parts.push(`recovery ${q.recovery}`);
   if (q.type) parts.push(`type ${q.type}`);
   if (q.label) parts.push(`label ${q.label}`);
+  if (q.host) parts.push(`host ${hostName(q.host)}`);
   if (q.text.trim()) parts.push(`“${q.text.trim()}” in its name, ID, type, version or labels`);
   return parts.join(', ') || 'these properties';
 }
@@ -305,6 +333,8 @@ function Toolbar({
   types,
   labels,
   labelKeys,
+  hosts,
+  hostName,
   searchRef,
 }: {
   query: FleetQuery;
@@ -312,6 +342,8 @@ function Toolbar({
   types: string[];
   labels: string[];
   labelKeys: string[];
+  hosts: string[];
+  hostName(id: string): string;
   searchRef: React.RefObject<HTMLInputElement | null>;
 }) {
   return (
@@ -334,11 +366,13 @@ function Toolbar({
       <Select label="Health" value={query.health} onChange={(v) => setQuery({ health: v as FleetQuery['health'] })} options={HEALTH_STATUSES} />
       <Select label="Type" value={query.type} onChange={(v) => setQuery({ type: v })} options={types} raw />
       <Select label="Label" value={query.label} onChange={(v) => setQuery({ label: v })} options={labels} raw />
+      <Select label="Host" value={query.host} onChange={(v) => setQuery({ host: v })} options={hosts} labelOf={hostName} />
       <label className="field">
         <span>Group by</span>
         <select aria-label="Group by" value={query.groupBy} onChange={(e) => setQuery({ groupBy: e.target.value as FleetQuery['groupBy'] })}>
           <option value="none">Nothing</option>
           <option value="type">Type</option>
+          <option value="host">Host</option>
           {labelKeys.map((k) => (
             <option key={k} value={`label:${k}`}>
               Label {k}
@@ -350,7 +384,21 @@ function Toolbar({
   );
 }
 
-function Select({ label: title, value, onChange, options, raw }: { label: string; value: string; onChange(v: string): void; options: readonly string[]; raw?: boolean }) {
+function Select({
+  label: title,
+  value,
+  onChange,
+  options,
+  raw,
+  labelOf,
+}: {
+  label: string;
+  value: string;
+  onChange(v: string): void;
+  options: readonly string[];
+  raw?: boolean;
+  labelOf?(v: string): string;
+}) {
   // A value from a shared URL that this fleet no longer has is still shown, so it can be cleared.
   const all = value && !options.includes(value) ? [...options, value] : options;
   return (
@@ -360,7 +408,7 @@ function Select({ label: title, value, onChange, options, raw }: { label: string
         <option value="">Any</option>
         {all.map((o) => (
           <option key={o} value={o}>
-            {raw ? o : label(o)}
+            {labelOf ? labelOf(o) : raw ? o : label(o)}
           </option>
         ))}
       </select>

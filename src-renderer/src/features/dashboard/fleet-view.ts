@@ -1,11 +1,11 @@
-// The dashboard's list, as pure functions: filter (state, health, type, label, text), sort,
-// group by type or label, and the counts per state shown at the top.
+// The dashboard's list, as pure functions: filter (state, health, type, label, host, text), sort,
+// group by type, label or host, and the counts per state shown at the top.
 import type { Agent, HealthStatus, ProcessStatus, RecoveryStatus } from '../../api/types';
 import type { FleetCounts } from '../../desktop-bridge';
 
 export type SortKey = 'name' | 'status' | 'health' | 'recovery' | 'heartbeat' | 'type' | 'version' | 'uptime' | 'restarts';
 export const SORT_KEYS: readonly SortKey[] = ['name', 'status', 'health', 'recovery', 'heartbeat', 'type', 'version', 'uptime', 'restarts'];
-export type GroupBy = 'none' | 'type' | `label:${string}`;
+export type GroupBy = 'none' | 'type' | 'host' | `label:${string}`;
 
 export interface FleetQuery {
   text: string;
@@ -15,12 +15,14 @@ export interface FleetQuery {
   type: string;
   /** `key:value`, or `key` alone for any value. */
   label: string;
+  /** A host id: only that host's agents. */
+  host: string;
   sort: SortKey;
   dir: 'asc' | 'desc';
   groupBy: GroupBy;
 }
 
-export const DEFAULT_QUERY: FleetQuery = { text: '', status: '', health: '', recovery: '', type: '', label: '', sort: 'name', dir: 'asc', groupBy: 'none' };
+export const DEFAULT_QUERY: FleetQuery = { text: '', status: '', health: '', recovery: '', type: '', label: '', host: '', sort: 'name', dir: 'asc', groupBy: 'none' };
 
 // Worst first, so sorting by health or status puts trouble on top.
 const HEALTH_RANK: Record<HealthStatus, number> = { critical: 0, warning: 1, unknown: 2, healthy: 3 };
@@ -37,7 +39,7 @@ function labelMatches(agent: Agent, selector: string): boolean {
 
 function textMatches(agent: Agent, needle: string): boolean {
   if (agent.agent_name.toLowerCase().includes(needle) || agent.id.toLowerCase().includes(needle) || agent.agent_type.includes(needle)) return true;
-  if (agent.agent_version.includes(needle)) return true;
+  if (agent.agent_version.includes(needle) || agent.host_id?.toLowerCase().includes(needle)) return true;
   for (const k in agent.labels) if (`${k}:${agent.labels[k]}`.toLowerCase().includes(needle)) return true;
   return false;
 }
@@ -51,6 +53,7 @@ export function filterAgents(agents: Iterable<Agent>, q: FleetQuery): Agent[] {
     if (q.recovery && a.recovery !== q.recovery) continue;
     if (q.type && a.agent_type !== q.type) continue;
     if (q.label && !labelMatches(a, q.label)) continue;
+    if (q.host && a.host_id !== q.host) continue;
     if (needle && !textMatches(a, needle)) continue;
     out.push(a);
   }
@@ -103,6 +106,7 @@ const QUERY_KEYS: Array<[keyof FleetQuery, string]> = [
   ['recovery', 'recovery'],
   ['type', 'type'],
   ['label', 'label'],
+  ['host', 'host'],
   ['sort', 'sort'],
   ['dir', 'dir'],
   ['groupBy', 'group'],
@@ -125,12 +129,13 @@ export function queryFromSearch(search: string): FleetQuery {
   if (recovery && recovery in RECOVERY_RANK) q.recovery = recovery as RecoveryStatus;
   q.type = p.get('type') ?? '';
   q.label = p.get('label') ?? '';
+  q.host = p.get('host') ?? '';
   const sort = p.get('sort');
   if (sort && (SORT_KEYS as readonly string[]).includes(sort)) q.sort = sort as SortKey;
   const dir = p.get('dir');
   if (dir === 'asc' || dir === 'desc') q.dir = dir;
   const group = p.get('group');
-  if (group === 'type' || (group && /^label:.+/.test(group))) q.groupBy = group as GroupBy;
+  if (group === 'type' || group === 'host' || (group && /^label:.+/.test(group))) q.groupBy = group as GroupBy;
   return q;
 }
 
@@ -225,22 +230,40 @@ export type FleetRow = GroupRow | { kind: 'agent'; agent: Agent };
 /** A row of the dashboard's list: an agent's id, or a group heading. */
 export type ListRow = string | GroupRow;
 
+/** What an agent is grouped by: its type, its host id ('' for none) or one label's value ('' for none). */
+function groupKey(groupBy: Exclude<GroupBy, 'none'>): (a: Agent) => string {
+  if (groupBy === 'type') return (a) => a.agent_type;
+  if (groupBy === 'host') return (a) => a.host_id ?? '';
+  const labelKey = groupBy.slice('label:'.length);
+  return (a) => a.labels[labelKey] ?? '';
+}
+
+/** Groups by key, the one without a value ('') last. */
+const groupOrder = (x: string, y: string) => (x === '' ? 1 : y === '' ? -1 : x < y ? -1 : x > y ? 1 : 0);
+
+/** A group's heading: "type security", "host edge-1", "site: lab", "no site label". */
+export function groupLabel(groupBy: Exclude<GroupBy, 'none'>, key: string, hostName: (id: string) => string = (id) => id): string {
+  if (groupBy === 'type') return `type ${key}`;
+  if (groupBy === 'host') return key === '' ? 'no host' : `host ${hostName(key)}`;
+  const labelKey = groupBy.slice('label:'.length);
+  return key === '' ? `no ${labelKey} label` : `${labelKey}: ${key}`;
+}
+
 /** The rows the list shows: agents, under a heading per group when grouped. */
-export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: ReadonlySet<string> = new Set()): FleetRow[] {
+export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: ReadonlySet<string> = new Set(), hostName: (id: string) => string = (id) => id): FleetRow[] {
   if (groupBy === 'none') return sorted.map((agent) => ({ kind: 'agent', agent }));
-  const labelKey = groupBy.startsWith('label:') ? groupBy.slice('label:'.length) : null;
+  const keyOf = groupKey(groupBy);
   const groups = new Map<string, Agent[]>();
   for (const a of sorted) {
-    const key = labelKey === null ? a.agent_type : (a.labels[labelKey] ?? '');
+    const key = keyOf(a);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(a);
   }
   const rows: FleetRow[] = [];
-  for (const key of [...groups.keys()].sort((x, y) => (x === '' ? 1 : y === '' ? -1 : x < y ? -1 : x > y ? 1 : 0))) {
+  for (const key of [...groups.keys()].sort(groupOrder)) {
     const members = groups.get(key)!;
-    const label = labelKey === null ? `type ${key}` : key === '' ? `no ${labelKey} label` : `${labelKey}: ${key}`;
-    rows.push({ kind: 'group', key, label, counts: stateCounts(members) });
+    rows.push({ kind: 'group', key, label: groupLabel(groupBy, key, hostName), counts: stateCounts(members) });
     if (!collapsed.has(key)) for (const agent of members) rows.push({ kind: 'agent', agent });
   }
   return rows;
@@ -250,35 +273,42 @@ export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: Readonly
  * The list's rows from its ordered ids: the ids themselves when not grouped (no row objects:
  * live events re-render only the visible rows), else a heading per group with its counts.
  */
-export function groupIds(ids: string[], agents: ReadonlyMap<string, Agent>, groupBy: GroupBy, collapsed: ReadonlySet<string> = new Set()): ListRow[] {
+export function groupIds(
+  ids: string[],
+  agents: ReadonlyMap<string, Agent>,
+  groupBy: GroupBy,
+  collapsed: ReadonlySet<string> = new Set(),
+  hostName: (id: string) => string = (id) => id,
+): ListRow[] {
   if (groupBy === 'none') return ids;
-  const labelKey = groupBy.startsWith('label:') ? groupBy.slice('label:'.length) : null;
+  const keyOf = groupKey(groupBy);
   const groups = new Map<string, { ids: string[]; counts: StateCounts }>();
   for (const id of ids) {
     const a = agents.get(id);
     if (!a) continue;
-    const key = labelKey === null ? a.agent_type : (a.labels[labelKey] ?? '');
+    const key = keyOf(a);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { ids: [], counts: { total: 0, process: {}, health: {}, recovery: {} } }));
     g.ids.push(id);
     countAgent(g.counts, a, 1);
   }
   const rows: ListRow[] = [];
-  for (const key of [...groups.keys()].sort((x, y) => (x === '' ? 1 : y === '' ? -1 : x < y ? -1 : x > y ? 1 : 0))) {
+  for (const key of [...groups.keys()].sort(groupOrder)) {
     const g = groups.get(key)!;
-    const label = labelKey === null ? `type ${key}` : key === '' ? `no ${labelKey} label` : `${labelKey}: ${key}`;
-    rows.push({ kind: 'group', key, label, counts: g.counts });
+    rows.push({ kind: 'group', key, label: groupLabel(groupBy, key, hostName), counts: g.counts });
     if (!collapsed.has(key)) for (const id of g.ids) rows.push(id);
   }
   return rows;
 }
 
 /** Types and label keys present, for the filter and group menus (no string per agent: a Map of key to values). */
-export function facets(agents: Iterable<Agent>): { types: string[]; labelKeys: string[]; labels: string[] } {
+export function facets(agents: Iterable<Agent>): { types: string[]; labelKeys: string[]; labels: string[]; hosts: string[] } {
   const types = new Set<string>();
+  const hosts = new Set<string>();
   const values = new Map<string, Set<string>>();
   for (const a of agents) {
     types.add(a.agent_type);
+    if (a.host_id) hosts.add(a.host_id);
     for (const k in a.labels) {
       let v = values.get(k);
       if (!v) values.set(k, (v = new Set()));
@@ -287,5 +317,5 @@ export function facets(agents: Iterable<Agent>): { types: string[]; labelKeys: s
   }
   const labels: string[] = [];
   for (const [k, vs] of values) for (const v of vs) if (labels.length < 500) labels.push(`${k}:${v}`);
-  return { types: [...types].sort(), labelKeys: [...values.keys()].sort(), labels: labels.sort() };
+  return { types: [...types].sort(), labelKeys: [...values.keys()].sort(), labels: labels.sort(), hosts: [...hosts].sort() };
 }
