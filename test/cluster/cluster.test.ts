@@ -555,6 +555,7 @@ const LOCKED_WORK = {
   hostMonitor: SINGLETON_KEYS.hostMonitor,
   outboxPublisher: SINGLETON_KEYS.outboxPublisher,
   alertEngine: SINGLETON_KEYS.alertSweep,
+  externalHealth: SINGLETON_KEYS.externalHealth,
 };
 /** Held for one transaction at a time (the push of agent credential revocations) or one run (retention): sampled for a single holder too. */
 const BRIEF_LOCKS = { revocationPush: SINGLETON_KEYS.revocationPush, retention: RETENTION_LOCK_KEY };
@@ -562,6 +563,8 @@ const BRIEF_LOCKS = { revocationPush: SINGLETON_KEYS.revocationPush, retention: 
 describe('singleton work under advisory locks', () => {
   it('has one holder of each lock at a time (pg_locks, and one replica acting), and fails over to the other replica when the holder is SIGKILLed', async () => {
     const t0 = Date.now();
+    // Every singleton of the AMS is one of these (a new one must be added here).
+    expect(Object.values(SINGLETON_KEYS).filter((k) => !Object.values({ ...LOCKED_WORK, ...BRIEF_LOCKS }).includes(k))).toEqual([]);
     const keys = [...Object.values(LOCKED_WORK), ...Object.values(BRIEF_LOCKS)];
     const name = (key: number) => Object.entries({ ...LOCKED_WORK, ...BRIEF_LOCKS }).find(([, k]) => k === key)?.[0] ?? String(key);
     const samples: Array<{ holders: Record<string, string[]>; publishing: string[]; applying: string[] }> = [];
