@@ -53,6 +53,21 @@ export default defineConfig({
       },
       {
         test: {
+          // A production-shaped cluster on loopback (test/cluster/harness.ts): PostgreSQL, 3 NATS
+          // nodes, API replicas and a supervisor per host as separate processes of the built
+          // server (out/main/server.js, built once by the e2e build setup), killed and restarted
+          // by the scenarios. One file at a time: each starts a whole cluster on two cores.
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/setup/log-dir.ts', 'test/e2e/setup/build-console.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           // The newcomer's path: the committed tree installed offline into a temp folder and
           // started with the README's `npm run serve`; a sample agent runs, / serves the console.
           name: 'newcomer',

@@ -361,7 +361,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const tls = settings.tlsCert && settings.tlsKey ? { cert: fs.readFileSync(settings.tlsCert), key: fs.readFileSync(settings.tlsKey) } : undefined;
     const server = tls ? https.createServer(tls, app.callback()) : http.createServer(app.callback());
     server.keepAliveTimeout = 5000;
-    const live = createLiveStream({ events, sessions: security.sessions, logger, corsOrigins: settings.corsOrigins });
+    const live = createLiveStream({ events, sessions: security.sessions, logger, corsOrigins: settings.corsOrigins, streamHead: () => eventStream.head() });
     live.attach(server, { secure: Boolean(tls) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

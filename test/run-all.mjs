@@ -3,7 +3,7 @@
 // Chromium (e2e), the desktop
 // main-process suite inside a private OS keychain (test/support/with-keyring.sh), then the
 // server suite on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway
-// cluster started here).
+// cluster started here), then the cluster scenarios (test/cluster/).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -76,4 +76,10 @@ try {
 } finally {
   await pg?.stop();
 }
+// A production-shaped cluster on one machine (test/cluster/): PostgreSQL (a throwaway server of its
+// own, which the outage scenario stops), a 3-node NATS cluster, two API replicas and two
+// supervisors as processes of the built server, each part killed in turn.
+const clusterLogs = logDir('cluster');
+step('a cluster on one machine: API replicas, supervisors, NATS and PostgreSQL killed in turn', ['--project', 'cluster'], { OPMAS_TEST_LOG_DIR: clusterLogs });
+checkSecrets('a cluster on one machine', clusterLogs);
 console.log('\nall tests passed');

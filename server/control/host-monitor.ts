@@ -20,10 +20,16 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
   const { db, logger } = deps;
   const lock = createSingletonLock(db, SINGLETON_KEYS.hostMonitor, logger, { name: 'host monitor' });
   const renewed = new Map<string, number>();
+  /** The lease revision the watch last saw, per host. */
+  const revisions = new Map<string, number>();
   let watcher: { stop(): void } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let active = false;
   let stopped = false;
+  /** Since when the current watch runs (undefined while there is none). */
+  let watchingSince: number | undefined;
+  /** Each (re)start of the watch; an older one that finishes late gives way. */
+  let generation = 0;
 
   async function markUp(hostId: string): Promise<void> {
     let published: () => void = () => undefined;
@@ -65,36 +71,75 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
     if (e.operation === 'PUT') {
       const first = !renewed.has(e.key);
       renewed.set(e.key, Date.now());
+      revisions.set(e.key, e.revision);
       if (first) await markUp(e.key);
       else await hostsRepo(db.knex).touch(e.key, new Date());
     } else {
       renewed.delete(e.key);
+      revisions.delete(e.key);
       await markDown(e.key, 'its supervisor stopped', true);
     }
+  }
+
+  /** The revision of the host's lease in the bucket itself: null when it holds none, undefined when JetStream cannot say. */
+  async function leaseRevision(hostId: string): Promise<number | null | undefined> {
+    try {
+      const nc = deps.connection.raw();
+      if (!nc || deps.connection.status() !== 'connected') return undefined;
+      const e = await (await openLeaseBuckets(nc, deps.leaseTtlMs)).leases.get(hostId);
+      return e && e.operation === 'PUT' ? e.revision : null;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether the host's lease has really lapsed, asked of the bucket before calling the host down.
+   * The watch is an ordered consumer with one replica: when its NATS node dies it may hear nothing
+   * for a minute while the supervisor renews on. A lease written since the watch last saw it (the
+   * bucket drops one not renewed within its lifetime) means the watch is stale: made again.
+   * Nothing is called down while JetStream cannot say.
+   */
+  async function lapsed(hostId: string): Promise<boolean> {
+    const revision = await leaseRevision(hostId);
+    if (revision === undefined) return false;
+    if (revision === null || revision === revisions.get(hostId)) return true;
+    renewed.set(hostId, Date.now());
+    revisions.set(hostId, revision);
+    if (watchingSince !== undefined) {
+      logger.warn({ hostId }, 'the host lease watch missed renewals; watching again');
+      beginWatching();
+    }
+    return false;
   }
 
   async function sweep(): Promise<void> {
     const now = Date.now();
     for (const [hostId, at] of renewed) {
-      if (now - at > deps.leaseTtlMs + 1000) {
+      if (now - at > deps.leaseTtlMs + 1000 && (await lapsed(hostId))) {
         renewed.delete(hostId);
         await markDown(hostId, `its supervisor has not renewed its lease for ${Math.round((now - at) / 1000)} s`);
       }
     }
-    // Hosts the table says are up that hold no lease (the control plane was away when they went).
+    // Hosts the table says are up that hold no lease (the control plane was away when they went),
+    // once the watch has run for a lease's lifetime: not while it is being made again.
+    if (watchingSince === undefined || now - watchingSince <= deps.leaseTtlMs + 1000) return;
     for (const h of await hostsRepo(db.knex).list()) {
-      if (h.status === 'up' && !renewed.has(h.id) && now - startedWatching > deps.leaseTtlMs + 1000) await markDown(h.id, 'its supervisor holds no lease');
+      if (h.status === 'up' && !renewed.has(h.id) && (await lapsed(h.id))) await markDown(h.id, 'its supervisor holds no lease');
     }
   }
 
-  let startedWatching = 0;
-  async function watch(): Promise<void> {
+  async function watch(mine: number): Promise<void> {
     const nc = deps.connection.raw();
     if (!nc) throw new Error('not connected to NATS');
     const { leases } = await openLeaseBuckets(nc, deps.leaseTtlMs);
-    startedWatching = Date.now();
     const iter = await (leases as KV).watch({ key: '>' });
+    if (mine !== generation || !active) {
+      iter.stop();
+      return;
+    }
     watcher = iter;
+    watchingSince = Date.now();
     void (async () => {
       for await (const e of iter) {
         if (!active) break;
@@ -103,13 +148,17 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
     })();
   }
 
-  function activate(): void {
-    active = true;
-    const begin = async () => {
-      while (active && !stopped) {
+  /** Watches the leases, trying again until it works (JetStream may be electing leaders after a node loss). */
+  function beginWatching(): void {
+    const mine = ++generation;
+    watcher?.stop();
+    watcher = undefined;
+    watchingSince = undefined;
+    void (async () => {
+      while (active && !stopped && mine === generation) {
         try {
           if (await deps.connection.waitConnected(5000)) {
-            await watch();
+            await watch(mine);
             return;
           }
         } catch (err) {
@@ -117,27 +166,33 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
           await new Promise((r) => setTimeout(r, 1000));
         }
       }
-    };
-    void begin();
+    })();
+  }
+
+  function activate(): void {
+    active = true;
+    beginWatching();
     timer = setInterval(() => void sweep().catch((err) => logger.debug({ err: (err as Error).message }, 'host sweep failed')), deps.checkMs ?? 1000);
     timer.unref();
   }
 
   function deactivate(): void {
     active = false;
+    generation += 1;
     clearInterval(timer);
     watcher?.stop();
     watcher = undefined;
+    watchingSince = undefined;
     renewed.clear();
+    revisions.clear();
   }
 
   // A reconnection may have replaced the connection the watch ran on.
   const offConnected = deps.connection.onConnected(() => {
     if (!active) return;
-    watcher?.stop();
     // The watch starts over with every lease's current value: each counts as a renewal seen now.
     renewed.clear();
-    void watch().catch(() => undefined);
+    beginWatching();
   });
 
   return {

@@ -52,9 +52,14 @@ export function desiredStateRepo(q: Queryable) {
     get: (id: string): Promise<DesiredRow | undefined> =>
       q('agents').where({ id }).first('id', 'name', 'type', 'version', 'host_id', 'disabled', 'desired_state', 'held', 'held_reason', 'restart_generation', 'recover_generation', 'intent', 'subscribed_topics', 'findings_topic'),
 
-    /** Locks the agent row for an intent change (until the transaction ends). */
+    /**
+     * Locks the agent row for an intent change (until the transaction ends). FOR NO KEY UPDATE: it
+     * serializes intents like FOR UPDATE but lets the foreign key checks of rows that reference the
+     * agent through (a status write elsewhere locks agent_status, then appends history; with FOR
+     * UPDATE here it and this intent would deadlock).
+     */
     lock: (id: string): Promise<DesiredRow | undefined> =>
-      q('agents').where({ id }).forUpdate().first('id', 'name', 'type', 'version', 'host_id', 'disabled', 'desired_state', 'held', 'held_reason', 'restart_generation', 'recover_generation', 'intent', 'subscribed_topics', 'findings_topic'),
+      q('agents').where({ id }).forNoKeyUpdate().first('id', 'name', 'type', 'version', 'host_id', 'disabled', 'desired_state', 'held', 'held_reason', 'restart_generation', 'recover_generation', 'intent', 'subscribed_topics', 'findings_topic'),
 
     async set(id: string, values: Partial<{ desired_state: string; held: boolean; held_reason: string | null; intent: IntentRecord | null; host_id: string | null }> & { bumpRestart?: boolean; bumpRecover?: boolean }): Promise<void> {
       const row: Record<string, unknown> = { updated_at: q.fn.now(3) };

@@ -30,6 +30,10 @@ export const isEphemeral = (type: string) => EPHEMERAL.has(type);
 
 const subjectOf = (type: string) => `${SUBJECT_ROOT}.${isEphemeral(type) ? 'ephemeral' : 'state'}.${type.replace(/[^A-Za-z0-9_-]+/g, '_')}`;
 
+/** The reader's pull expiry; the server sends an idle heartbeat every half of it. */
+const READ_EXPIRES_MS = 5000;
+const READ_SILENCE_MS = 3 * (READ_EXPIRES_MS / 2);
+
 export async function ensureEventStream(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc, { timeout: 5000 });
   try {
@@ -75,6 +79,8 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
   let consumerLoop: Promise<void> | undefined;
   let current: { stop(): void } | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  const unowned: Array<AmsEventInput & { time: string }> = [];
+  let appending = false;
 
   const nudge = () => {
     woken = true;
@@ -117,10 +123,28 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
       return;
     }
     // Not inside a caller's transaction: its own (producers that own a transaction use record()).
-    void outboxRepo(db.knex)
-      .append([{ ...input, time: new Date().toISOString() }])
-      .then(nudge, (err) => logger.warn({ err: (err as Error).message, type: input.type }, 'an event could not be recorded'));
+    unowned.push({ ...input, time: new Date().toISOString() });
+    if (!appending) void appendUnowned();
   });
+
+  /**
+   * Appends what was published outside a transaction, in the order it was published: one insert
+   * at a time (each of what has queued meanwhile), since two inserts on different connections of
+   * the pool may take their outbox ids, and so their stream order, the other way round.
+   */
+  async function appendUnowned(): Promise<void> {
+    appending = true;
+    while (unowned.length > 0) {
+      const batch = unowned.splice(0, 256);
+      try {
+        await outboxRepo(db.knex).append(batch);
+        nudge();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, types: [...new Set(batch.map((e) => e.type))] }, 'events could not be recorded');
+      }
+    }
+    appending = false;
+  }
 
   async function publishPending(js: JetStreamClient): Promise<number> {
     const rows = await outboxRepo(db.knex).pending(256);
@@ -171,6 +195,7 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
   /** Every replica: the stream, in order, to the local bus (the last `capacity` events first, for replay only). */
   async function runConsumer(): Promise<void> {
     let failures = 0;
+    let watchdog: NodeJS.Timeout | undefined;
     while (!stopped) {
       try {
         if (connection.status() !== 'connected' && !(await connection.waitConnected(5000))) continue;
@@ -183,10 +208,24 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
         // After a reconnection go on from what was delivered; at start, fill the replay window.
         const from = known > 0 ? known + 1 : Math.max(info.state.first_seq, last - deps.capacity + 1, 1);
         const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
-        const messages = await consumer.consume();
+        const messages = await consumer.consume({ expires: READ_EXPIRES_MS });
         current = messages;
         failures = 0;
+        // An ordered consumer has one replica, on one node: when that node dies, or this connection
+        // moved to another while it is away, neither events nor heartbeats come and the library
+        // waits for that node. Silent for three heartbeats: read again, from the next event, through
+        // a consumer on a node that is up.
+        let lastSign = Date.now();
+        void (async () => {
+          for await (const s of messages.status()) if (s.type === 'heartbeat') lastSign = Date.now();
+        })().catch(() => undefined);
+        watchdog = setInterval(() => {
+          if (Date.now() - lastSign <= READ_SILENCE_MS) return;
+          logger.warn({ silentMs: Date.now() - lastSign, next: bus.lastId() + 1 }, 'the event stream reader heard nothing; reading again');
+          messages.stop();
+        }, 1000);
         for await (const m of messages) {
+          lastSign = Date.now();
           if (stopped) break;
           let body: AmsEventInput & { time?: string };
           try {
@@ -205,6 +244,7 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
         failures += 1;
         if (failures === 1 || failures % 20 === 0) logger.warn({ err: (err as Error).message }, 'the event stream reader stopped; starting it again');
       } finally {
+        clearInterval(watchdog);
         current?.stop();
         current = undefined;
       }
@@ -224,6 +264,16 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
     /** A transaction that recorded events committed: publish them now. */
     committed: nudge,
     stats: (): EventStreamStats => ({ ...stats, publishing: lock.held() }),
+    /** The stream's last sequence (the newest event id in the cluster), or undefined when NATS cannot say. */
+    async head(): Promise<number | undefined> {
+      const nc = connection.raw();
+      if (!nc || connection.status() !== 'connected') return undefined;
+      try {
+        return (await (await jetstreamManager(nc, { timeout: 2000 })).streams.info(EVENTS_STREAM)).state.last_seq;
+      } catch {
+        return undefined;
+      }
+    },
 
     start(): void {
       consumerLoop = runConsumer();

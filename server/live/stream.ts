@@ -43,6 +43,8 @@ export interface LiveStreamOptions {
   softBufferBytes: number;
   /** Above this many buffered bytes the client is dropped (close 4429). */
   hardBufferBytes: number;
+  /** How long a reconnection waits for this replica to read up to its last_event_id, when the stream has it. */
+  catchUpMs: number;
 }
 
 export const DEFAULT_LIVE_OPTIONS: LiveStreamOptions = {
@@ -51,6 +53,7 @@ export const DEFAULT_LIVE_OPTIONS: LiveStreamOptions = {
   revalidateMs: 5_000,
   softBufferBytes: 1024 * 1024,
   hardBufferBytes: 8 * 1024 * 1024,
+  catchUpMs: 10_000,
 };
 
 export interface LiveStreamDeps {
@@ -60,6 +63,12 @@ export interface LiveStreamDeps {
   logger: Logger;
   /** Browser origins allowed besides the AMS's own (the CORS allow-list). */
   corsOrigins: string[];
+  /**
+   * The newest id of the cluster's event stream (its last sequence), undefined when it cannot be
+   * read. A client that reconnects with an id this replica has not read yet, but that the stream
+   * holds (it was on a replica further ahead), waits for this replica instead of being told to reload.
+   */
+  streamHead?: () => Promise<number | undefined>;
   options?: Partial<LiveStreamOptions>;
 }
 
@@ -223,6 +232,26 @@ export function createLiveStream(deps: LiveStreamDeps) {
     control(client.ws, { type: 'subscribed', agent_ids: client.filter.agentIds ? [...client.filter.agentIds] : null, types: client.filter.types });
   }
 
+  /** Resolves once this replica's bus holds event `id`, or after catchUpMs (the resync answers then). */
+  function readUpTo(id: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearInterval(poll);
+        clearTimeout(limit);
+        unsubscribe();
+        resolve();
+      };
+      // Delivered events call the listener; the replay window filled at start does not, hence the poll too.
+      const unsubscribe = events.subscribe(() => {
+        if (events.lastId() >= id) done();
+      });
+      const poll = setInterval(() => {
+        if (events.lastId() >= id || closing) done();
+      }, 100);
+      const limit = setTimeout(done, options.catchUpMs);
+    });
+  }
+
   async function onConnection(ws: WebSocket, req: http.IncomingMessage, url: URL): Promise<void> {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
@@ -255,6 +284,12 @@ export function createLiveStream(deps: LiveStreamDeps) {
     if (!readsAnything(principal)) return closeWith(ws, CLOSE_CODES.forbidden, `forbidden: role ${principal.role} may read no live event`);
     if (principal.agentId !== undefined && parsed.agentIds && [...parsed.agentIds].some((id) => id !== principal.agentId)) {
       return closeWith(ws, CLOSE_CODES.forbidden, `forbidden: this principal may only follow agent ${principal.agentId}`);
+    }
+
+    if (lastEventId !== undefined && lastEventId > events.lastId() && deps.streamHead) {
+      const head = await deps.streamHead().catch(() => undefined);
+      if (head !== undefined && lastEventId <= head) await readUpTo(lastEventId);
+      if (ws.readyState !== WebSocket.OPEN) return;
     }
 
     const client: Client = { ws, principal, token, filter: { ...NO_FILTER, ...parsed }, alive: true, pending: new Map() };

@@ -102,13 +102,17 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {}, report
             entries.slice(i, i + CHUNK).map(([id, r]) => ({ agentId: id, heartbeatAt: r.heartbeatAt ?? null, uptime: r.uptime ?? null, status: r.status ?? null, detail: r.detail ?? null })),
           );
         }
-        // Rows of agents that were deleted meanwhile are dropped by the join.
-        for (let i = 0; i < batch.metricRows.length; i += CHUNK) {
-          await insertKnown('agent_metrics', ['agent_id', 'name', 'value', 'timestamp'], batch.metricRows.slice(i, i + CHUNK));
-        }
-        for (let i = 0; i < batch.logRows.length; i += CHUNK) {
-          await insertKnown('agent_logs', ['agent_id', 'level', 'message', 'context', 'source', 'timestamp'], batch.logRows.slice(i, i + CHUNK));
-        }
+        // Rows of agents that were deleted meanwhile are dropped by the join. All in one
+        // transaction: a batch kept because the database went away halfway is written again
+        // whole, and must not have been written in part (the status update above is idempotent).
+        await db.knex.transaction(async (trx) => {
+          for (let i = 0; i < batch.metricRows.length; i += CHUNK) {
+            await insertKnown(trx, 'agent_metrics', ['agent_id', 'name', 'value', 'timestamp'], batch.metricRows.slice(i, i + CHUNK));
+          }
+          for (let i = 0; i < batch.logRows.length; i += CHUNK) {
+            await insertKnown(trx, 'agent_logs', ['agent_id', 'level', 'message', 'context', 'source', 'timestamp'], batch.logRows.slice(i, i + CHUNK));
+          }
+        });
         stats.flushes += 1;
         stats.metricRows += batch.metricRows.length;
         stats.logRows += batch.logRows.length;
@@ -142,12 +146,12 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {}, report
   }
 
   /** INSERT ... SELECT FROM VALUES joined to agents, so rows of unknown agents are skipped. */
-  async function insertKnown(table: string, columns: string[], rows: Array<Record<string, unknown>>): Promise<void> {
+  async function insertKnown(q: Knex.Transaction, table: string, columns: string[], rows: Array<Record<string, unknown>>): Promise<void> {
     if (rows.length === 0) return;
     const tuple = `(${columns.map(() => '?').join(', ')})`;
     const bindings = rows.flatMap((r) => columns.map((c) => (r[c] instanceof Date ? (r[c] as Date).toISOString() : r[c]))) as Knex.RawBinding[];
     const casts: Record<string, string> = { timestamp: '::timestamptz', value: '::float8', context: '::jsonb' };
-    await db.knex.raw(
+    await q.raw(
       `INSERT INTO ${table} (${columns.join(', ')})
        SELECT ${columns.map((c) => `v.${c}${casts[c] ?? ''}`).join(', ')}
        FROM (VALUES ${rows.map(() => tuple).join(', ')}) AS v(${columns.join(', ')})

@@ -4,6 +4,8 @@
 // after every sync and push and on a timer, so a missed event is healed by the next pass. A
 // crash is not its business: the recovery engine restarts a failed agent with its backoff.
 import type { AgentSpec } from '../broker/host-protocol.js';
+import { InvalidTransition, NotStartable } from '../domain/lifecycle-errors.js';
+import { AgentNotFound } from '../errors.js';
 import type { Cause, SupervisorContext } from './context.js';
 import type { Launcher } from './launcher.js';
 import type { RecoveryEngine } from './recovery-engine.js';
@@ -28,6 +30,24 @@ export function createReconciler(ctx: SupervisorContext, launcher: Launcher, eng
       return { cause: 'operator', action: spec.intent.action, actor: spec.intent.actor, correlation_id: spec.intent.correlation_id };
     }
     return fallback;
+  }
+
+  /**
+   * Starts the agent. A start that failed before its process ran (the spawn failed; no credentials
+   * while the control plane or NATS was away) left it `failed` with no exit to recover from: it is
+   * handed to the recovery engine like a crash, so the policy's retries (and hold) apply to it. A
+   * refusal (not startable here, a transition the state machine forbids) is not a failure.
+   */
+  async function start(agentId: string, cause: Cause): Promise<void> {
+    try {
+      await launcher.startProcess(agentId, cause);
+    } catch (err) {
+      if (!(err instanceof NotStartable || err instanceof InvalidTransition || err instanceof AgentNotFound) && !pm.get(agentId)) {
+        const row = await status.get(agentId).catch(() => undefined);
+        if (row?.process_status === 'failed') void engine.onFailure(agentId, 'process_exit', { spawned: false, error: (err as Error).message });
+      }
+      throw err;
+    }
   }
 
   async function reconcileAgent(agentId: string): Promise<void> {
@@ -91,7 +111,7 @@ export function createReconciler(ctx: SupervisorContext, launcher: Launcher, eng
       const cause = causeOf(spec, true, { cause: 'desired_state' });
       const current = await status.get(agentId);
       if (pm.get(agentId) || current?.process_status === 'running' || current?.process_status === 'degraded') await launcher.stopProcess(agentId, cause);
-      await launcher.startProcess(agentId, cause);
+      await start(agentId, cause);
       return;
     }
     if (!proc) {
@@ -102,7 +122,7 @@ export function createReconciler(ctx: SupervisorContext, launcher: Launcher, eng
       if (row.process_status === 'stopping') await launcher.stopProcess(agentId, { cause: 'desired_state' });
       const cause = causeOf(spec, freshIntent, { cause: spec.config.autostart === true ? 'autostart' : 'desired_state' });
       markHandled();
-      await launcher.startProcess(agentId, cause);
+      await start(agentId, cause);
       return;
     }
     markHandled();

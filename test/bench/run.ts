@@ -9,7 +9,6 @@ import { benchMetrics } from './metrics.bench.js';
 import { printTable } from './lib.js';
 import { benchClusterCrash, benchFanout, benchIngestSaturation, benchOutageDrain } from './cluster.bench.js';
 import { benchCrash, benchDetection, benchFootprint, printFootprint } from './supervisor.bench.js';
-// @ts-expect-error plain ESM helper without types
 import { startThrowawayPostgres } from '../support/postgres.mjs';
 
 /** A PostgreSQL superuser URL: OPMAS_TEST_PG_URL, or a throwaway cluster for `fn`. */

@@ -3,13 +3,10 @@
 // JetStream, the AMS user making replicas-3 resources, a supervisor held to its own host, a
 // revocation pushed through one node enforced on another, a node killed under the clients, and a
 // host added by running the generator again.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { parse as parseEnv } from 'dotenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
@@ -23,77 +20,20 @@ import { subjects } from '../../server/broker/subjects.js';
 import { acquireHostLease, type HostLease } from '../../server/supervisor/host-lease.js';
 import { parseNatsConfigArgs, planNodes, writeNatsConfig, NatsConfigError, type NatsConfigOptions } from '../../scripts/nats-config.js';
 import { connectWithCreds, waitFor } from '../helpers/broker.js';
+import { runNatsConfig as runGenerator, startNatsCluster, type GeneratorRun, type NatsCluster } from '../helpers/nats-cluster.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const NATS_SERVER = '/usr/sbin/nats-server';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-nats-config-'));
-const out = path.join(work, 'nats');
 const logger = pino({ level: 'silent' });
-const nodes = new Map<number, ChildProcess>();
 const open: NatsConnection[] = [];
 const leases: HostLease[] = [];
-let ports: { client: number; route: number; monitor: number };
-let generated: { code: number | null; stdout: string; stderr: string };
+let cluster: NatsCluster;
+let out: string;
+let generated: GeneratorRun;
 
-/** `count` consecutive free loopback ports, three times over (client, route, monitoring bases). */
-async function freePortRuns(count: number): Promise<{ client: number; route: number; monitor: number }> {
-  const taken = new Set<number>();
-  const run = async (): Promise<number> => {
-    for (;;) {
-      const base = 20_000 + Math.floor(Math.random() * 40_000);
-      const range = Array.from({ length: count }, (_, i) => base + i);
-      if (range.some((p) => taken.has(p))) continue;
-      const ok = await Promise.all(range.map(portFree));
-      if (ok.every(Boolean)) {
-        for (const p of range) taken.add(p);
-        return base;
-      }
-    }
-  };
-  return { client: await run(), route: await run(), monitor: await run() };
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** Runs the generator as an operator would (`npm run nats-config -- ...` is `tsx scripts/nats-config.ts ...`). */
-function runGenerator(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/nats-config.ts'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function startNode(i: number): ChildProcess {
-  const log = fs.openSync(path.join(work, `node-${i}.log`), 'a');
-  const proc = spawn(NATS_SERVER, ['-c', path.join(out, `node-${i}.conf`)], { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  nodes.set(i, proc);
-  return proc;
-}
-
-const clientUrl = (i: number) => `nats://127.0.0.1:${ports.client + i - 1}`;
-const monitorUrl = (i: number) => `http://127.0.0.1:${ports.monitor + i - 1}`;
-const envFile = (name: string) => parseEnv(fs.readFileSync(path.join(out, name)));
-const creds = (name: string) => fs.readFileSync(path.join(out, name), 'utf8');
-
-async function jsz(i: number): Promise<{ meta_cluster?: { leader?: string; cluster_size?: number } } | undefined> {
-  try {
-    const res = await fetch(`${monitorUrl(i)}/jsz`);
-    return res.ok ? ((await res.json()) as { meta_cluster?: { leader?: string; cluster_size?: number } }) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const clientUrl = (i: number) => cluster.clientUrl(i);
+const envFile = (name: string) => cluster.envFile(name);
+const creds = (name: string) => cluster.file(name);
+const jsz = (i: number) => cluster.jsz(i);
 
 async function connectAs(file: string, servers: string[], extra: Parameters<typeof connectWithCreds>[2] = {}): Promise<NatsConnection> {
   const nc = await connectWithCreds(servers.join(','), creds(file), { servers, reconnectTimeWait: 200, maxReconnectAttempts: -1, ...extra });
@@ -137,29 +77,14 @@ function allSeeds(): string[] {
 }
 
 beforeAll(async () => {
-  ports = await freePortRuns(3);
-  generated = await runGenerator([
-    '--nodes', '3', '--out', out, '--hosts', 'h1,h2',
-    '--host', '127.0.0.1', '--base-port', String(ports.client), '--cluster-base-port', String(ports.route), '--monitor-base-port', String(ports.monitor),
-    '--jetstream-dir', path.join(work, 'data'),
-  ]);
-  if (generated.code !== 0) throw new Error(`nats-config failed: ${generated.stderr}`);
-  for (const i of [1, 2, 3]) startNode(i);
+  cluster = await startNatsCluster({ work, nodes: 3, hosts: ['h1', 'h2'] });
+  ({ out, generated } = cluster);
 });
 
 afterAll(async () => {
   for (const l of leases) await l.stop(false).catch(() => undefined);
   for (const nc of open) await nc.close().catch(() => undefined);
-  await Promise.all(
-    [...nodes.values()].map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null || p.signalCode !== null) return resolve();
-          p.once('exit', () => resolve());
-          p.kill('SIGKILL');
-        }),
-    ),
-  );
+  await cluster?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -246,10 +171,7 @@ describe('nats-config: the cluster it describes', () => {
   let victimCreds = '';
 
   it('forms a 3-node cluster with a JetStream meta leader', async () => {
-    await waitFor(async () => {
-      const all = await Promise.all([1, 2, 3].map(jsz));
-      return all.every((j) => j?.meta_cluster?.cluster_size === 3 && Boolean(j.meta_cluster.leader));
-    }, 'the JetStream meta leader on every node', 45_000);
+    await cluster.waitForMetaLeader(45_000);
   });
 
   it('lets the AMS user create the observation stream and lease buckets with 3 replicas', async () => {
@@ -309,13 +231,13 @@ describe('nats-config: the cluster it describes', () => {
 
   it('survives SIGKILL of the node the clients are on: they reconnect and the stream still answers', async () => {
     const current = ams.getServer();
-    const index = [1, 2, 3].find((i) => current.endsWith(`:${ports.client + i - 1}`));
+    const index = cluster.nodeOf(current);
     expect(index).toBeDefined();
     const reconnected = (async () => {
       for await (const s of ams.status()) if (s.type === 'reconnect') return s.server;
       return undefined;
     })();
-    nodes.get(index!)!.kill('SIGKILL');
+    void cluster.killNode(index!);
     const to = await waitFor(() => reconnected, 'the AMS connection to reconnect');
     expect(to).not.toBe(current);
 
@@ -337,7 +259,7 @@ describe('nats-config: the cluster it describes', () => {
 
     // The node comes back with its old config (the preloaded account JWT predates the
     // revocation) and still refuses the revoked user: the resolver kept the newer JWT.
-    startNode(index!);
+    cluster.startNode(index!);
     await waitFor(async () => (await jsz(index!))?.meta_cluster?.cluster_size === 3, 'the node back in the cluster', 30_000);
     // Not up yet is retried; accepted even once is the failure this checks for.
     const outcome = await waitFor(async () => {
@@ -356,11 +278,7 @@ describe('nats-config: the cluster it describes', () => {
   it('adds a host by running the generator again: keys, JWTs and users kept, a working user for the new host', async () => {
     const keep = ['operator.jwt', 'account.jwt', 'system-account.jwt', 'operator.seed', 'account.seed', 'ams.creds', 'system.creds', 'supervisor-h1.creds', 'node-1.conf'];
     const before = Object.fromEntries(keep.map((f) => [f, fs.readFileSync(path.join(out, f), 'utf8')]));
-    const again = await runGenerator([
-      '--nodes', '3', '--out', out, '--hosts', 'h3',
-      '--host', '127.0.0.1', '--base-port', String(ports.client), '--cluster-base-port', String(ports.route), '--monitor-base-port', String(ports.monitor),
-      '--jetstream-dir', path.join(work, 'data'),
-    ]);
+    const again = await runGenerator(['--out', out, '--hosts', 'h3', ...cluster.nodeFlags]);
     expect(again.code).toBe(0);
     for (const f of keep) expect(fs.readFileSync(path.join(out, f), 'utf8'), f).toBe(before[f]);
     expect(again.stdout).toMatch(/written: supervisor-h3\.creds /);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { AmsEventInput } from '../../server/events/bus.js';
+import { createEventBus, type AmsEventInput } from '../../server/events/bus.js';
 import { createLiveStream, type LiveStream, type LiveStreamOptions } from '../../server/live/stream.js';
 import { apiClient, startTestAms, type TestAms } from '../helpers/ams.js';
 import { createAgent } from '../helpers/factories.js';
@@ -145,6 +145,15 @@ describe('events', () => {
     await c.close();
   });
 
+  it('keeps the order of state events published one after another outside a transaction (each its own outbox insert)', async () => {
+    const c = connect(t.url, { token, query: `?agent_id=${B}&types=health.` });
+    await hello(c);
+    for (let n = 0; n < 60; n++) publish({ type: 'health.changed', agent_id: B, from: 'healthy', to: 'warning', reasons: [{ code: 'order', message: String(n), severity: 'warning' }] });
+    await c.waitFor(() => eventsOf(c).length === 60, 'the 60 events');
+    expect(eventsOf(c).map((e) => Number(e.reasons[0].message))).toEqual(Array.from({ length: 60 }, (_, n) => n));
+    await c.close();
+  });
+
   it('replays what a client missed when it reconnects with last_event_id, then goes on live', async () => {
     const first = connect(t.url, { token });
     await hello(first);
@@ -175,6 +184,48 @@ describe('events', () => {
     const bad = connect(t.url, { token, query: '?last_event_id=-3' });
     expect((await bad.closed).code).toBe(4400);
     await Promise.all([old.close(), future.close()]);
+  });
+
+  it('on a replica that has not read up to last_event_id yet (the client comes from one further ahead), waits for it and sends exactly what follows, no resync', async () => {
+    for (let i = 0; i < 5; i++) publish(logLine(A, `cluster ${i}`));
+    const head = await eventually(async () => t.ams.services.events.lastId(), (id) => t.ams.services.events.since(id - 5).events.filter((e) => e.type === 'log.line' && e.message.startsWith('cluster ')).length === 5, 'the events read');
+    // The AMS's bus has read the whole stream; `behind` is another replica's, still three events short.
+    const behind = createEventBus();
+    let asked = 0;
+    for (const e of t.ams.services.events.since(0).events.filter((x) => x.id <= head - 3)) behind.deliver(e);
+    const server = http.createServer((_req, res) => res.writeHead(404).end());
+    const stream = createLiveStream({
+      events: behind, sessions: t.ams.security.sessions, logger: pino({ level: 'silent' }), corsOrigins: [],
+      streamHead: async () => {
+        asked += 1;
+        return t.ams.services.events.lastId();
+      },
+      options: { catchUpMs: 30_000 },
+    });
+    stream.attach(server, { secure: false });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      // The client saw up to head - 1 on the replica ahead.
+      const c = connect(url, { token, query: `?last_event_id=${head - 1}` });
+      // It waits (no hello yet) while this replica reads on.
+      await eventually(async () => asked, (n) => n === 1, 'the stream asked for its head');
+      expect(c.messages).toEqual([]);
+      for (const e of t.ams.services.events.since(head - 3).events) behind.deliver(e);
+      await c.waitFor((m) => m.id === head, 'the event after last_event_id');
+      expect(c.messages.map((m) => m.type ?? m.id)).toEqual(['hello', 'log.line']);
+      expect(eventsOf(c).map((e) => e.id)).toEqual([head]);
+      await c.close();
+
+      // An id the stream does not hold (another installation's) is answered with resync at once.
+      const other = connect(url, { token, query: `?last_event_id=${head + 1000}` });
+      expect((await other.waitFor((m) => m.type === 'resync', 'resync')).reason).toContain('ahead of');
+      await other.close();
+    } finally {
+      await stream.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('filters by agent and type from the query, and changes them with a subscribe message', async () => {

@@ -33,7 +33,10 @@ async function freePort() {
   });
 }
 
-/** Starts a cluster; returns {url, stop()}. Throws with an install hint when PostgreSQL is absent. */
+/**
+ * Starts a cluster; returns {url, halt(), resume(), stop()}: halt and resume stop and start the
+ * same server (an outage), stop removes it. Throws with an install hint when PostgreSQL is absent.
+ */
 export async function startThrowawayPostgres() {
   const bin = findPgBin();
   if (!bin) throw new Error('PostgreSQL is not installed: run `sudo apt-get install postgresql` (or set OPMAS_TEST_PG_URL to an admin URL)');
@@ -46,34 +49,50 @@ export async function startThrowawayPostgres() {
   const [c1, a1] = run(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   execFileSync(c1, a1, { stdio: 'ignore' });
   const port = await freePort();
-  const [c2, a2] = run(path.join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200',
-  ]);
-  const child = spawn(c2, a2, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let child;
   let log = '';
-  child.stderr.on('data', (d) => (log += d));
+  // Starts postgres on the data dir and port, and waits until it accepts connections.
+  const launch = async () => {
+    const [c2, a2] = run(path.join(bin, 'postgres'), [
+      '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200',
+    ]);
+    log = '';
+    const proc = spawn(c2, a2, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    proc.stderr.on('data', (d) => (log += d));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ok = await new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
+        s.on('error', () => resolve(false));
+      });
+      if (ok && log.includes('ready to accept connections')) break;
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  // runuser does not pass signals on, so ask pg_ctl (as the same user) to stop the server.
+  const shutdown = async () => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const [c3, a3] = run(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-s']);
+    try {
+      execFileSync(c3, a3, { stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      proc.kill('SIGKILL');
+    }
+    await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', r)));
+  };
+  await launch();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok && log.includes('ready to accept connections')) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
     url,
+    /** Stops the server (fast shutdown: sessions are ended), keeping its data and port. */
+    halt: shutdown,
+    /** Starts a halted server again on the same data and port. */
+    resume: launch,
     async stop() {
-      // runuser does not pass signals on, so ask pg_ctl (as the same user) to stop the server.
-      const [c3, a3] = run(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-s']);
-      try {
-        execFileSync(c3, a3, { stdio: 'ignore', timeout: 30_000 });
-      } catch {
-        child.kill('SIGKILL');
-      }
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      await shutdown();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
