@@ -27,6 +27,7 @@ import * as m026 from './20261124000026_create_notification_channels.js';
 import * as m027 from './20261124000027_create_alert_deliveries.js';
 import * as m028 from './20261124000028_create_alert_settings.js';
 import * as m040 from './20261124000040_create_agent_metric_kinds.js';
+import * as m041 from './20261124000041_create_metric_rollups.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -59,4 +60,5 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000027_create_alert_deliveries', ...m027 },
   { name: '20261124000028_create_alert_settings', ...m028 },
   { name: '20261124000040_create_agent_metric_kinds', ...m040 },
+  { name: '20261124000041_create_metric_rollups', ...m041 },
 ];

@@ -23,6 +23,7 @@ import { createEventBus } from './events/bus.js';
 import { createSampler, DEFAULT_METRICS_INTERVAL_S, warningThresholds } from './monitoring/sampler.js';
 import { createRetention } from './monitoring/retention.js';
 import { createMetricKinds } from './monitoring/metric-kinds.js';
+import { createRollups } from './monitoring/rollups.js';
 import { createPrometheusExporter } from './monitoring/prometheus.js';
 import { createMetricsService } from './services/metrics.js';
 import { createLogService } from './services/logs.js';
@@ -150,6 +151,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     });
     cleanup.unshift(() => ingest.stop());
     const retention = createRetention({ db, logger, settings });
+    const rollups = createRollups({ db, logger, rawRetentionDays: settings.metricsRetentionDays });
     const scanner = createScanner({
       db,
       agentsDir: settings.agentsDir,
@@ -199,6 +201,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       logs: createLogService({ db }),
       sampler,
       retention,
+      rollups,
       prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler }),
       status,
       supervisor,
@@ -234,8 +237,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     await whenSchemaReady(async () => {
       await sampler.start();
       retention.start();
+      rollups.start();
     });
-    cleanup.unshift(() => retention.stop(), () => sampler.stop());
+    cleanup.unshift(() => retention.stop(), () => rollups.stop(), () => sampler.stop());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 

@@ -55,6 +55,9 @@ function openPostgres(url: string, poolMax: number, log: Knex.Config['log']): Da
       connectionTimeoutMillis: 3000,
       statement_timeout: 30_000,
       application_name: 'opmas-ams',
+      // The AMS's queries are short: starting parallel workers costs more than they save (5 to
+      // 10 ms on a small machine, measured on the metrics queries), so none are started.
+      options: '-c max_parallel_workers_per_gather=0',
     } as Knex.PgConnectionConfig,
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 4000,

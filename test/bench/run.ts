@@ -58,8 +58,9 @@ if (!only || only === 'ingest') {
 if (!only || only === 'metrics') {
   const lite = await benchMetrics('pglite');
   const pgRows = await withPgDatabase((url) => benchMetrics('postgres', url));
-  printTable('Metrics query, PGlite: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', lite);
-  printTable('Metrics query, PostgreSQL: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', pgRows);
+  const title = 'one agent, 10 s samples rolled up (1 min, 5 min, 1 h), any range; beside an indexed count of the same raw rows, and the raw path before rollups in the note';
+  printTable(`Metrics query, PGlite: ${title}`, lite);
+  printTable(`Metrics query, PostgreSQL: ${title}`, pgRows);
 }
 
 if (!only || only === 'supervisor') {
