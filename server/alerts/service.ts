@@ -59,6 +59,8 @@ export class AlertNotFound extends NotFound {
 /** Event types the rules look at; everything else (metrics samples, log lines) is not queued. */
 const RELEVANT = new Set(['status.changed', 'health.changed', 'recovery.escalated', 'recovery.succeeded', 'config.rolled_back', 'config.applied']);
 const MAX_QUEUED = 10_000;
+/** How often the index of unresolved alerts is read again (alerts another AMS replica raised). */
+const OPEN_REFRESH_MS = 30_000;
 
 export interface AlertServiceDeps {
   db: Database;
@@ -89,6 +91,37 @@ export function createAlertService(deps: AlertServiceDeps) {
   let dropped = 0;
   let unsubscribe: (() => void) | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  /**
+   * Unresolved alerts per agent and rule, as far as this AMS knows (read at start and every
+   * OPEN_REFRESH_MS, kept by raise and resolve): most events clear a condition nobody alerted on
+   * (every heartbeat-healthy agent), and each such clear would otherwise be an UPDATE. Undefined
+   * until read: then every clear is written.
+   */
+  let open: Map<string, Map<string, number>> | undefined;
+  let openReadAt = 0;
+
+  async function readOpen(): Promise<void> {
+    const next = new Map<string, Map<string, number>>();
+    for (const r of await alertsRepo(db.knex).openCounts()) (next.get(r.agent_id) ?? next.set(r.agent_id, new Map()).get(r.agent_id)!).set(r.rule, Number(r.n));
+    open = next;
+    openReadAt = Date.now();
+  }
+
+  function countOpen(agentId: string, rule: string, delta: number): void {
+    if (!open) return;
+    const rules = open.get(agentId) ?? open.set(agentId, new Map()).get(agentId)!;
+    const n = (rules.get(rule) ?? 0) + delta;
+    if (n > 0) rules.set(rule, n);
+    else rules.delete(rule);
+    if (rules.size === 0) open.delete(agentId);
+  }
+
+  /** Whether the agent may have an unresolved alert of `rule` (of any rule when omitted). */
+  function mayBeOpen(agentId: string, rule?: string): boolean {
+    if (!open) return true;
+    const rules = open.get(agentId);
+    return rules !== undefined && (rule === undefined || rules.has(rule));
+  }
 
   const publish = (type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved', alert: AlertView) =>
     events.publish({ type, agent_id: alert.agent_id, alert: { ...alert } });
@@ -171,6 +204,7 @@ export function createAlertService(deps: AlertServiceDeps) {
   }
 
   async function resolve(f: { rule?: string; agentId: string; keep?: string[]; when?: (details: Record<string, unknown>) => boolean }, reason: string): Promise<AlertView[]> {
+    if (!mayBeOpen(f.agentId, f.rule)) return [];
     const repo = alertsRepo(db.knex);
     let ids: number[] | undefined;
     if (f.when) {
@@ -178,6 +212,7 @@ export function createAlertService(deps: AlertServiceDeps) {
       if (ids.length === 0) return [];
     }
     const rows = await repo.resolveMatching({ rule: f.rule, agentId: f.agentId, keep: f.keep, ids }, reason, new Date());
+    for (const r of rows) countOpen(f.agentId, r.rule, -1);
     const views = rows.map(presentAlert);
     for (const view of views) {
       publish('alert.resolved', view);
@@ -205,6 +240,7 @@ export function createAlertService(deps: AlertServiceDeps) {
     for (const c of outcome.clear) await resolve({ rule: c.rule, agentId: c.agent_id, keep: c.keep, when: c.when }, c.reason);
     for (const signal of outcome.raise) {
       const { row, kind, escalated } = await upsert(signal);
+      if (kind === 'raised' && row.agent_id) countOpen(row.agent_id, row.rule, 1);
       const view = presentAlert(row);
       publish(kind === 'raised' ? 'alert.raised' : 'alert.updated', view);
       if (kind === 'raised') track(notify(view, 'raised', event));
@@ -226,11 +262,16 @@ export function createAlertService(deps: AlertServiceDeps) {
 
   return {
     start(): void {
+      // First in the queue: the events that follow are handled knowing which alerts are open.
+      if (!unsubscribe) void enqueue(readOpen, true).catch(() => undefined);
       unsubscribe ??= events.subscribe((event) => {
         if (RELEVANT.has(event.type)) void enqueue(() => handle(event)).catch(() => undefined);
       });
       const every = deps.sweepIntervalMs ?? Math.min(30_000, Math.max(250, (deps.crashLoop.windowS * 1000) / 4));
-      sweepTimer ??= setInterval(() => void enqueue(sweepCrashLoops).catch(() => undefined), every);
+      sweepTimer ??= setInterval(() => {
+        void enqueue(sweepCrashLoops).catch(() => undefined);
+        if (Date.now() - openReadAt >= OPEN_REFRESH_MS) void enqueue(readOpen).catch(() => undefined);
+      }, every);
       sweepTimer.unref();
     },
 

@@ -82,6 +82,12 @@ export function alertsRepo(q: Queryable) {
       if (rule) query.where('rule', rule);
       return query;
     },
+    /** How many unresolved alerts each agent has, per rule. */
+    openCounts(): Promise<Array<{ agent_id: string; rule: string; n: number }>> {
+      return q('alerts').whereNot('status', 'resolved').whereNotNull('agent_id').groupBy('agent_id', 'rule').select('agent_id', 'rule').count({ n: '*' }) as unknown as Promise<
+        Array<{ agent_id: string; rule: string; n: number }>
+      >;
+    },
     /** Unresolved alerts of one rule, oldest activity first (the crash-loop sweep). */
     active(rule: string, limit = 500): Promise<AlertRow[]> {
       return q('alerts').where('rule', rule).whereNot('status', 'resolved').orderBy('last_seen_at', 'asc').limit(limit);

@@ -27,6 +27,33 @@ const running = (agentId: string): AmsEventInput => ({ type: 'status.changed', a
 const alertsOf = async (agentId: string, extra = '') => (await t.api.get(`/api/v1/alerts?agent_id=${agentId}${extra}`)).body.items as any[];
 
 describe('rules from bus events', () => {
+  it('a condition clearing for an agent that has no open alert writes nothing (heartbeats of a large fleet stay off the database)', async () => {
+    const quiet = await Promise.all([0, 1, 2].map(() => createAgent(t.api)));
+    const alerted = await createAgent(t.api);
+    await publish(failed(alerted.id));
+    const writes: string[] = [];
+    const onQuery = (q: { sql: string }) => {
+      if (/^update "alerts"/i.test(q.sql)) writes.push(q.sql);
+    };
+    t.ams.db.knex.on('query', onQuery);
+    try {
+      for (let i = 0; i < 20; i++) {
+        for (const a of quiet) {
+          t.ams.services.events.publish({ type: 'health.changed', agent_id: a.id, from: 'unknown', to: 'healthy', reasons: [] });
+          t.ams.services.events.publish(running(a.id));
+        }
+      }
+      await t.ams.services.alerts.settled();
+      expect(writes).toEqual([]);
+      // The agent with an open alert still gets it resolved, with one write.
+      await publish(running(alerted.id));
+      expect(writes).toHaveLength(1);
+      expect((await alertsOf(alerted.id, '&rule=agent_failed'))[0].status).toBe('resolved');
+    } finally {
+      t.ams.db.knex.removeListener('query', onQuery);
+    }
+  });
+
   it('agent failed: raised once, repeats bump count and last_seen_at, resolved when running again', async () => {
     const agent = await createAgent(t.api);
     const before = seen.length;
