@@ -44,6 +44,7 @@ import { createStatusService } from './services/status.js';
 import { createSupervisor } from './supervisor/supervisor.js';
 import { createLifecycleService } from './services/lifecycle.js';
 import { createRecoveryService } from './services/recovery.js';
+import { createStartupPhases } from './startup-phases.js';
 
 export interface RunningAms {
   url: string;
@@ -71,16 +72,21 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   const { logger } = opts;
   const env = opts.env ?? process.env;
   const secrets = opts.secrets ?? {};
+  const startup = createStartupPhases();
   checkTransportSecurity(settings, logger);
   fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(settings.dataDir);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
+  // nats-server starts while the database opens and migrates: neither needs the other.
+  const brokerStarting = startup.time('broker', () => startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir }));
+  let brokerOwned = false;
   try {
-    const db = await openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger });
+    const db = await startup.time('database_open', () => openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger, pgliteTemplate: settings.pgliteTemplate }));
     cleanup.unshift(() => db.close());
+    startup.note('database', db.origin);
     const schema = startMigrations(db, logger);
     cleanup.unshift(() => schema.stop());
-    await schema.first;
+    await startup.time('migrations', () => schema.first);
 
     const environment = readEnvironmentLayer(env);
     for (const problem of environment.problems) logger.warn(problem);
@@ -101,7 +107,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       corsOrigins: settings.corsOrigins,
       announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
     });
-    const broker = await startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir });
+    const broker = await brokerStarting;
+    brokerOwned = true;
     cleanup.unshift(() => broker.stop());
     const credentials = createCredentialsService({ db, logger, broker: () => broker });
     const agents = createAgentService({ db });
@@ -213,7 +220,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         startedAt: Date.now(),
         critical: ['database'],
         checks: {
-          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION }),
+          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION, startup: startup.view() }),
           database: async () => {
             const latency = await db.ping();
             if (!schema.ready()) return { status: 'down', latency_ms: latency, kind: db.kind, error: 'schema migrations have not completed' };
@@ -230,9 +237,9 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     };
     // Work that needs the schema runs now, or as soon as the database is reachable.
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
-    await whenSchemaReady(() => security.sessions.init());
-    await whenSchemaReady(() => scanner.start());
-    await whenSchemaReady(() => supervisor.start());
+    await startup.time('sessions', () => whenSchemaReady(() => security.sessions.init()));
+    await startup.time('first_scan', () => whenSchemaReady(() => scanner.start()));
+    await startup.time('supervisor', () => whenSchemaReady(() => supervisor.start()));
     await whenSchemaReady(async () => alerts.start());
     await whenSchemaReady(async () => {
       await sampler.start();
@@ -254,7 +261,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     });
     const port = (server.address() as AddressInfo).port;
     const url = `${tls ? 'https' : 'http'}://${connectableHost(settings.host)}:${port}`;
-    logger.info({ url, dataDir: settings.dataDir, database: db.kind }, 'AMS listening');
+    startup.ready();
+    logger.info({ url, dataDir: settings.dataDir, database: db.kind, startup: startup.view() }, 'AMS listening');
 
     let closing: Promise<void> | undefined;
     return {
@@ -273,6 +281,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     };
   } catch (err) {
     await runCleanup(cleanup, logger);
+    if (!brokerOwned) await brokerStarting.then((b) => b.stop(), () => undefined);
     throw err;
   }
 }

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     throw err;
   }
   settings.staticDir ??= defaultConsoleDir();
+  settings.pgliteTemplate ??= shippedPgliteTemplate();
   const secrets = takeSecrets(process.env);
   const logger = createLogger(settings.logLevel);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
@@ -90,6 +91,12 @@ async function main(): Promise<void> {
  */
 function electronParentPort(): { postMessage(message: unknown): void; on(event: 'message', listener: (e: { data: unknown }) => void): void } | undefined {
   return (process as unknown as { parentPort?: ReturnType<typeof electronParentPort> }).parentPort;
+}
+
+/** The migrated PGlite database built beside this entry (out/main/pglite-template.tgz), when there is one. */
+function shippedPgliteTemplate(): string | undefined {
+  const file = path.join(import.meta.dirname, 'pglite-template.tgz');
+  return fs.existsSync(file) ? file : undefined;
 }
 
 /** The built web console next to this entry: out/renderer from out/main/server.js, or from the source tree. */

@@ -17,6 +17,8 @@ export interface AmsSettings {
   agentsDir: string;
   /** The packaged app's resources folder (a bundled nats-server in `bin/`). */
   resourcesDir?: string;
+  /** The migrated PGlite database a first start loads (pglite-template.tgz beside the built server entry). */
+  pgliteTemplate?: string;
   tlsCert?: string;
   tlsKey?: string;
   /** Allows a non-loopback address without TLS. */

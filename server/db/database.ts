@@ -7,12 +7,15 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { DatabaseUnavailable } from '../errors.js';
+import { readTemplate } from './pglite-template.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
 export interface Database {
   knex: Knex;
   kind: DatabaseKind;
+  /** PGlite: whether this start loaded the shipped template, created an empty database or opened an existing one. */
+  origin?: 'template' | 'created' | 'opened';
   /** Round trip to the database in ms; throws DatabaseUnavailable when it cannot be reached. */
   ping(): Promise<number>;
   close(): Promise<void>;
@@ -24,6 +27,11 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** Pool size for PostgreSQL (PGlite always has exactly one connection). */
   poolMax?: number;
+  /**
+   * A migrated PGlite database to start from when `<dataDir>/db` does not exist yet
+   * (pglite-template.ts); ignored when it does not fit this AMS.
+   */
+  pgliteTemplate?: string;
   /** Where Knex's own warnings go (it prints to the console otherwise). */
   logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
@@ -33,7 +41,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const log = knexLog(opts.logger);
-  return opts.dbUrl ? openPostgres(opts.dbUrl, opts.poolMax ?? 10, log) : openPglite(path.join(opts.dataDir, 'db'), log);
+  return opts.dbUrl ? openPostgres(opts.dbUrl, opts.poolMax ?? 10, log) : openPglite(path.join(opts.dataDir, 'db'), log, opts.pgliteTemplate);
 }
 
 function knexLog(logger: OpenDatabaseOptions['logger']): Knex.Config['log'] {
@@ -65,14 +73,35 @@ function openPostgres(url: string, poolMax: number, log: Knex.Config['log']): Da
   return withPing({ knex, kind: 'postgres', close: () => knex.destroy() });
 }
 
-async function openPglite(dir: string, log: Knex.Config['log']): Promise<Database> {
+async function openPglite(dir: string, log: Knex.Config['log'], template?: string): Promise<Database> {
   const [{ PGlite }, { PGLiteSocketServer }, { pg_trgm }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('@electric-sql/pglite-socket'),
     import('@electric-sql/pglite/contrib/pg_trgm'),
   ]);
+  // A database that was never created starts from the shipped template when there is one. The
+  // marker beside it says a load was under way: a load cut short is started over, not opened.
+  const loading = `${dir}.loading`;
+  if (fs.existsSync(loading)) fs.rmSync(dir, { recursive: true, force: true });
+  const tarball = fs.existsSync(path.join(dir, 'PG_VERSION')) ? undefined : readTemplate(template);
+  if (tarball) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.writeFileSync(loading, '');
+  }
+  let origin: Database['origin'] = tarball ? 'template' : fs.existsSync(path.join(dir, 'PG_VERSION')) ? 'opened' : 'created';
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const db = await PGlite.create(dir, { extensions: { pg_trgm } });
+  let db: InstanceType<typeof PGlite>;
+  try {
+    db = await PGlite.create(dir, { extensions: { pg_trgm }, ...(tarball ? { loadDataDir: new Blob([tarball]) } : {}) });
+  } catch (err) {
+    if (!tarball) throw err;
+    // A template that does not load: start over with an empty directory, as without one.
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    db = await PGlite.create(dir, { extensions: { pg_trgm } });
+    origin = 'created';
+  }
+  fs.rmSync(loading, { force: true });
   // A private 0700 directory keeps the unauthenticated socket away from other local users,
   // and stays short enough for the unix socket path limit wherever the data dir is.
   const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-db-'));
@@ -99,6 +128,7 @@ async function openPglite(dir: string, log: Knex.Config['log']): Promise<Databas
   return withPing({
     knex,
     kind: 'pglite',
+    origin,
     async close() {
       await knex.destroy();
       await server.stop();

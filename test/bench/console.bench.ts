@@ -274,7 +274,7 @@ export async function benchColdStart(): Promise<Row[]> {
   const dirs: string[] = [];
 
   /** One start: launcher → ready → host session (as the main process does) → console → first data on screen. */
-  async function once(dataDir: string): Promise<{ readyMs: number; firstDataMs: number }> {
+  async function once(dataDir: string): Promise<{ readyMs: number; firstDataMs: number; phases: Record<string, { at_ms: number; ms: number }>; amsMs: number }> {
     const secret = generateHostSecret();
     const launcher = createHostLauncher({
       forkProcess: forkWithNode,
@@ -292,6 +292,7 @@ export async function benchColdStart(): Promise<Row[]> {
       const url = await launcher.start();
       const readyMs = performance.now() - t0;
       const tokens = JSON.parse(await request(`${url}/api/v1/auth/host-session`, 'POST', { secret }));
+      const started = JSON.parse(await request(`${url}/api/v1/health`)).components.ams.startup as { total_ms: number; phases: Record<string, { at_ms: number; ms: number }> };
       await page.addInitScript(`sessionStorage.setItem('opmas.session', ${JSON.stringify(JSON.stringify({ refresh_token: tokens.refresh_token, username: 'local-admin' }))})`);
       await page.goto(url);
       await page.waitForFunction(
@@ -303,7 +304,7 @@ export async function benchColdStart(): Promise<Row[]> {
         expected,
         { timeout: 120_000, polling: 'raf' },
       );
-      return { readyMs, firstDataMs: performance.now() - t0 };
+      return { readyMs, firstDataMs: performance.now() - t0, phases: started.phases, amsMs: started.total_ms };
     } finally {
       await launcher.stop();
       await context.close();
@@ -311,8 +312,9 @@ export async function benchColdStart(): Promise<Row[]> {
   }
 
   try {
-    const fresh: Array<{ readyMs: number; firstDataMs: number }> = [];
-    const warm: Array<{ readyMs: number; firstDataMs: number }> = [];
+    type Start = Awaited<ReturnType<typeof once>>;
+    const fresh: Start[] = [];
+    const warm: Start[] = [];
     const runs = quick ? 2 : 4;
     for (let i = 0; i < runs; i++) {
       const dir = tempDir('opmas-bench-host-');
@@ -320,11 +322,26 @@ export async function benchColdStart(): Promise<Row[]> {
       fresh.push(await once(dir));
       warm.push(await once(dir));
     }
+    // Each phase of the AMS's start (they overlap: the broker starts beside the database), and
+    // what comes before startAms: the launcher forking Node, which loads the server bundle.
+    const phaseRows = (label: string, runs: Start[]): Row[] => {
+      const names = [...new Set(runs.flatMap((r) => Object.keys(r.phases)))].sort((a, b) => runs[0].phases[a]?.at_ms - runs[0].phases[b]?.at_ms);
+      return [
+        { name: `${label}: launch → AMS entry (fork, Node, server bundle loaded)`, s: stats(runs.map((r) => r.readyMs - r.amsMs)) },
+        ...names.map((n) => ({
+          name: `${label}: phase ${n}`,
+          s: stats(runs.map((r) => r.phases[n]?.ms ?? 0)),
+          note: `starts ${stats(runs.map((r) => r.phases[n]?.at_ms ?? 0)).p50.toFixed(0)} ms into the AMS's start`,
+        })),
+      ];
+    };
     return [
-      { name: 'fresh data dir: launch → AMS ready', s: stats(fresh.map((r) => r.readyMs)), note: 'PGlite created and migrated, nats-server started' },
+      { name: 'fresh data dir: launch → AMS ready', s: stats(fresh.map((r) => r.readyMs)), note: 'the shipped migrated PGlite database loaded, nats-server started beside it' },
       { name: 'fresh data dir: launch → dashboard first data', s: stats(fresh.map((r) => r.firstDataMs)), note: `host session, console load, ${expected} sample agents listed` },
+      ...phaseRows('fresh', fresh),
       { name: 'warm data dir: launch → AMS ready', s: stats(warm.map((r) => r.readyMs)) },
       { name: 'warm data dir: launch → dashboard first data', s: stats(warm.map((r) => r.firstDataMs)) },
+      ...phaseRows('warm', warm),
     ];
   } finally {
     await b.close();
