@@ -69,8 +69,11 @@ if (!only || only === 'supervisor') {
   printTable('Crash to running again: kill -9 until the new process executes its first line (ratios to a bare spawn loop)', crash.executing);
   const detection = await benchDetection();
   printTable('Detection: heartbeats stop -> critical, overshoot past 3 × interval', detection.rows);
-  // On PostgreSQL the AMS's own memory is steady; PGlite's WASM heap would drown the per-agent figure.
+  // The footprint runs the built AMS entry (out/main/server.js), as host mode does.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
   printFootprint(await withPgDatabase((url) => benchFootprint(url)));
+  printFootprint(await benchFootprint());
 }
 
 if (!only || only === 'console') {
