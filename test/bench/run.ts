@@ -45,6 +45,8 @@ if (!only || only === 'api') {
   printTable('API latency, PostgreSQL (10,000 agents) beside a bare Koa route', pgRows.foundation);
   printTable('Security overhead, PGlite: the product app beside the same routes without security', lite.security);
   printTable('Security overhead, PostgreSQL: the product app beside the same routes without security', pgRows.security);
+  printTable('GET /agents?limit=100 at 10,000 agents beside its SQL through the bare driver, PGlite (same rounds; ratio = ÷ driver)', lite.listFloor);
+  printTable('GET /agents?limit=100 at 10,000 agents beside its SQL through the bare driver, PostgreSQL (same rounds; ratio = ÷ driver)', pgRows.listFloor);
 }
 
 if (!only || only === 'ingest') {
