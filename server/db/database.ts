@@ -1,6 +1,6 @@
-// Opens the AMS database: embedded PGlite (served over a private unix socket so that
-// both databases go through the same `pg` driver and Knex code path) or an external
-// PostgreSQL. The only module that decides which one; everything else sees a Knex.
+// Opens the AMS database: embedded PGlite (in a worker thread, served over a private unix
+// socket so that both databases go through the same `pg` driver and Knex code path) or an
+// external PostgreSQL. The only module that decides which one; everything else sees a Knex.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { DatabaseUnavailable } from '../errors.js';
 import { readTemplate } from './pglite-template.js';
+import { type PgliteOrigin, type PgliteWorker, startPgliteWorker } from './pglite-worker.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -41,7 +42,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const log = knexLog(opts.logger);
-  return opts.dbUrl ? openPostgres(opts.dbUrl, opts.poolMax ?? 10, log) : openPglite(path.join(opts.dataDir, 'db'), log, opts.pgliteTemplate);
+  return opts.dbUrl ? openPostgres(opts.dbUrl, opts.poolMax ?? 10, log) : openPglite(path.join(opts.dataDir, 'db'), log, opts.pgliteTemplate, opts.logger);
 }
 
 function knexLog(logger: OpenDatabaseOptions['logger']): Knex.Config['log'] {
@@ -73,12 +74,7 @@ function openPostgres(url: string, poolMax: number, log: Knex.Config['log']): Da
   return withPing({ knex, kind: 'postgres', close: () => knex.destroy() });
 }
 
-async function openPglite(dir: string, log: Knex.Config['log'], template?: string): Promise<Database> {
-  const [{ PGlite }, { PGLiteSocketServer }, { pg_trgm }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite-socket'),
-    import('@electric-sql/pglite/contrib/pg_trgm'),
-  ]);
+async function openPglite(dir: string, log: Knex.Config['log'], template?: string, logger?: OpenDatabaseOptions['logger']): Promise<Database> {
   // A database that was never created starts from the shipped template when there is one. The
   // marker beside it says a load was under way: a load cut short is started over, not opened.
   const loading = `${dir}.loading`;
@@ -88,26 +84,26 @@ async function openPglite(dir: string, log: Knex.Config['log'], template?: strin
     fs.rmSync(dir, { recursive: true, force: true });
     fs.writeFileSync(loading, '');
   }
-  let origin: Database['origin'] = tarball ? 'template' : fs.existsSync(path.join(dir, 'PG_VERSION')) ? 'opened' : 'created';
+  const expected: PgliteOrigin = tarball ? 'template' : fs.existsSync(path.join(dir, 'PG_VERSION')) ? 'opened' : 'created';
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let db: InstanceType<typeof PGlite>;
-  try {
-    db = await PGlite.create(dir, { extensions: { pg_trgm }, ...(tarball ? { loadDataDir: new Blob([tarball]) } : {}) });
-  } catch (err) {
-    if (!tarball) throw err;
-    // A template that does not load: start over with an empty directory, as without one.
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    db = await PGlite.create(dir, { extensions: { pg_trgm } });
-    origin = 'created';
-  }
-  fs.rmSync(loading, { force: true });
   // A private 0700 directory keeps the unauthenticated socket away from other local users,
   // and stays short enough for the unix socket path limit wherever the data dir is.
   const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-db-'));
   fs.chmodSync(socketDir, 0o700);
-  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, '.s.PGSQL.5432'), maxConnections: 1 });
-  await server.start();
+  let worker: PgliteWorker;
+  try {
+    worker = await startPgliteWorker({
+      dir,
+      socket: path.join(socketDir, '.s.PGSQL.5432'),
+      tarball,
+      origin: expected,
+      onExit: (detail) => logger?.warn({ detail }, 'the embedded database stopped; restart the AMS'),
+    });
+  } catch (err) {
+    fs.rmSync(socketDir, { recursive: true, force: true });
+    throw err;
+  }
+  fs.rmSync(loading, { force: true });
   const knex = knexFactory({
     log,
     client: 'pg',
@@ -128,11 +124,10 @@ async function openPglite(dir: string, log: Knex.Config['log'], template?: strin
   return withPing({
     knex,
     kind: 'pglite',
-    origin,
+    origin: worker.origin,
     async close() {
       await knex.destroy();
-      await server.stop();
-      await db.close();
+      await worker.close();
       fs.rmSync(socketDir, { recursive: true, force: true });
     },
   });

@@ -37,7 +37,9 @@ async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 const only = process.argv[2];
-console.log(`# OPMAS benchmarks (${new Date().toISOString()}, node ${process.version})`);
+// The machines are shared: the load when the run starts says how quiet the cores were.
+const { cpus, loadavg } = await import('node:os');
+console.log(`# OPMAS benchmarks (${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 if (!only || only === 'api') {
   const lite = await benchApi('pglite', undefined);
   const pgRows = await withPgDatabase((url) => benchApi('postgres', url));
