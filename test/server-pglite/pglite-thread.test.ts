@@ -6,12 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/database.js';
-import { testDbKind } from '../helpers/test-db.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-pglite-thread-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-describe.runIf(testDbKind() === 'pglite')('PGlite in a worker thread', () => {
+describe('PGlite in a worker thread', () => {
   it('leaves the event loop free while a statement runs, and ends its thread on close', async () => {
     const db = await openDatabase({ dataDir });
     let turns = 0;

@@ -1,15 +1,15 @@
-// The migrated PGlite database shipped with the app: a first start loads it (and reports so),
-// with every migration applied and nothing of another installation in it; a template made from
-// other migrations or another PGlite is not used; a load cut short is started over.
+// The migrated PGlite database shipped with the app (PGlite only: test/server-pglite runs in the
+// PGlite pass of the server suite): a first start loads it (and reports so), with every
+// migration applied and nothing of another installation in it; a template made from other
+// migrations is not used; a load cut short is started over.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/database.js';
 import { migrationStatus } from '../../server/db/migrate.js';
-import { currentManifest, manifestPathOf, templateFits } from '../../server/db/pglite-template.js';
+import { currentManifest, manifestPathOf } from '../../server/db/pglite-template.js';
 import { buildPgliteTemplate } from '../../scripts/build-pglite-template.js';
-import { testDbKind } from '../helpers/test-db.js';
 
 const dirs: string[] = [];
 const tempDir = (p: string) => {
@@ -20,7 +20,6 @@ const tempDir = (p: string) => {
 let template: string;
 
 beforeAll(async () => {
-  if (testDbKind() !== 'pglite') return;
   template = await buildPgliteTemplate(tempDir('opmas-template-out-'));
 }, 180_000);
 afterAll(() => {
@@ -28,16 +27,7 @@ afterAll(() => {
 });
 
 describe('the shipped PGlite template', () => {
-  it('fits only the PGlite and the migrations it was made with (or fewer of ours)', () => {
-    const now = currentManifest();
-    expect(templateFits(now, now)).toBe(true);
-    expect(templateFits({ ...now, migrations: now.migrations.slice(0, 3) }, now)).toBe(true);
-    expect(templateFits({ ...now, migrations: [...now.migrations, '20991231000000_from_the_future'] }, now)).toBe(false);
-    expect(templateFits({ ...now, migrations: ['20261124000001_other', ...now.migrations.slice(1)] }, now)).toBe(false);
-    expect(templateFits({ ...now, pglite: '0.0.1' }, now)).toBe(false);
-  });
-
-  it.runIf(testDbKind() === 'pglite')('a first start loads it migrated and empty; the next start opens it; a misfit template is not used', async () => {
+  it('a first start loads it migrated and empty; the next start opens it; a misfit template is not used', async () => {
     const dataDir = tempDir('opmas-template-data-');
     const first = await openDatabase({ dataDir, pgliteTemplate: template });
     try {
@@ -63,7 +53,7 @@ describe('the shipped PGlite template', () => {
     await other.close();
   }, 120_000);
 
-  it.runIf(testDbKind() === 'pglite')('a load cut short (the marker left behind) is started over rather than opened', async () => {
+  it('a load cut short (the marker left behind) is started over rather than opened', async () => {
     const dataDir = tempDir('opmas-template-cut-');
     // As if the AMS was killed while loading: a partial directory and the marker beside it.
     fs.mkdirSync(path.join(dataDir, 'db'), { recursive: true });
