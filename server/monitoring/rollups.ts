@@ -103,7 +103,9 @@ export function createRollups(deps: RollupDeps) {
         await r.setRolledUntil(level, until);
         return { n, until };
       });
-      adapt(level, performance.now() - started);
+      const took = performance.now() - started;
+      adapt(level, took);
+      logger.debug({ level, from: new Date(lo).toISOString(), to: new Date(next.until).toISOString(), buckets: next.n, ms: Math.round(took) }, 'rollup chunk');
       written += next.n;
       cur = next.until;
       await yieldToOthers();
