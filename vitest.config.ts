@@ -54,6 +54,18 @@ export default defineConfig({
       },
       {
         test: {
+          // The newcomer's path: the committed tree installed offline into a temp folder and
+          // started with the README's `npm run serve`; a sample agent runs, / serves the console.
+          name: 'newcomer',
+          include: ['test/newcomer/**/*.test.ts'],
+          globalSetup: ['test/setup/log-dir.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
           // The session, connection and bridge tests run against the real AMS in-process
           // (test/helpers/ams.ts), on a copy of the migrated template database.
           name: 'desktop',

@@ -26,8 +26,21 @@ import * as m025 from './20261124000025_create_alerts.js';
 import * as m026 from './20261124000026_create_notification_channels.js';
 import * as m027 from './20261124000027_create_alert_deliveries.js';
 import * as m028 from './20261124000028_create_alert_settings.js';
-import * as m040 from './20261124000040_create_agent_metric_kinds.js';
-import * as m041 from './20261124000041_create_metric_rollups.js';
+import * as m041 from './20261124000041_create_revoked_sessions.js';
+import * as m042 from './20261124000042_create_rate_limits.js';
+import * as m101 from './20261206000001_create_hosts.js';
+import * as m102 from './20261206000002_add_desired_state.js';
+import * as m103 from './20261206000003_packages_per_host.js';
+import * as m104 from './20261206000004_observed_status.js';
+import * as m105 from './20261206000005_create_event_outbox.js';
+import * as m106 from './20261206000006_revocations_applied.js';
+import * as m107 from './20261206000007_create_setup_tokens.js';
+import * as m108 from './20261206000008_alert_engine_state.js';
+import * as m110 from './20261206000010_create_agent_metric_kinds.js';
+import * as m111 from './20261206000011_create_alert_silences.js';
+import * as m112 from './20261206000012_add_alert_silence_id.js';
+import * as m113 from './20261206000013_index_status_history_time.js';
+import * as m114 from './20261206000014_create_metric_rollups.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -59,6 +72,19 @@ export const migrations: NamedMigration[] = [
   { name: '20261124000026_create_notification_channels', ...m026 },
   { name: '20261124000027_create_alert_deliveries', ...m027 },
   { name: '20261124000028_create_alert_settings', ...m028 },
-  { name: '20261124000040_create_agent_metric_kinds', ...m040 },
-  { name: '20261124000041_create_metric_rollups', ...m041 },
+  { name: '20261124000041_create_revoked_sessions', ...m041 },
+  { name: '20261124000042_create_rate_limits', ...m042 },
+  { name: '20261206000001_create_hosts', ...m101 },
+  { name: '20261206000002_add_desired_state', ...m102 },
+  { name: '20261206000003_packages_per_host', ...m103 },
+  { name: '20261206000004_observed_status', ...m104 },
+  { name: '20261206000005_create_event_outbox', ...m105 },
+  { name: '20261206000006_revocations_applied', ...m106 },
+  { name: '20261206000007_create_setup_tokens', ...m107 },
+  { name: '20261206000008_alert_engine_state', ...m108 },
+  { name: '20261206000010_create_agent_metric_kinds', ...m110 },
+  { name: '20261206000011_create_alert_silences', ...m111 },
+  { name: '20261206000012_add_alert_silence_id', ...m112 },
+  { name: '20261206000013_index_status_history_time', ...m113 },
+  { name: '20261206000014_create_metric_rollups', ...m114 },
 ];

@@ -42,14 +42,16 @@ if (electron) {
       : "opmas: Electron's binary is not installed (offline install); serving the console as a web page instead.",
   );
   child = spawn(process.execPath, [path.join(root, 'out/main/server.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  // On a terminal the AMS's own startup block names the console URL (with the data and agents
+  // directories); for a program reading stdout, one line says where the console is.
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    console.log(line);
+    let msg;
     try {
-      const msg = JSON.parse(line);
-      if (msg.event === 'ready') console.log(`opmas: console at ${msg.url}/`);
+      msg = JSON.parse(line);
     } catch {
-      // not the ready line
+      return void console.log(line);
     }
+    if (msg?.event === 'ready' && !process.stderr.isTTY) console.log(`opmas: console at ${msg.url}/`);
   });
 }
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

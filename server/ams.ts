@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { acquireDataDirLock } from './lockfile.js';
+import { type AgentsDirectoryReport, prepareAgentsDirectory } from './agents-directory.js';
 import { asDatabaseUnavailable, type Database, openDatabase } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
 import { createApp, type Services } from './app.js';
@@ -15,12 +16,11 @@ import { createAgentService } from './services/agents.js';
 import { createConfigService } from './services/config.js';
 import { createHealthService } from './services/health.js';
 import { createRegistrationService } from './services/registration.js';
-import { createScanner } from './scanner/scanner.js';
 import { type Broker, startBroker } from './broker/index.js';
 import { createCredentialsService } from './services/credentials.js';
 import { createIngest } from './monitoring/ingest.js';
 import { createEventBus } from './events/bus.js';
-import { createSampler, DEFAULT_METRICS_INTERVAL_S, warningThresholds } from './monitoring/sampler.js';
+import { createEventStream } from './events/event-stream.js';
 import { createRetention } from './monitoring/retention.js';
 import { createMetricKinds } from './monitoring/metric-kinds.js';
 import { createRollups } from './monitoring/rollups.js';
@@ -34,16 +34,34 @@ import { AMS_VERSION } from './version.js';
 import { type AmsSecrets, type AmsSettings, SettingsError } from './settings.js';
 import { createSecurity, type Security } from './security/index.js';
 import { loadSigningKey } from './security/secrets.js';
+import { parseTrustedProxies } from './security/client-address.js';
 import { createAlertService } from './alerts/service.js';
+import { createStateCountsService } from './services/state-counts.js';
 import { createChannelService } from './alerts/channel-service.js';
 import { createSecretBox } from './alerts/channels.js';
 import { takeAlertEnvironment } from './alerts/environment.js';
 import { policyChannelsFrom } from './alerts/policy.js';
 import { createLiveStream } from './live/stream.js';
 import { createStatusService } from './services/status.js';
-import { createSupervisor } from './supervisor/supervisor.js';
 import { createLifecycleService } from './services/lifecycle.js';
-import { createRecoveryService } from './services/recovery.js';
+import { createRecoveryService, loadPolicy } from './services/recovery.js';
+import { createPackageService } from './services/packages.js';
+import { createHostService } from './services/hosts.js';
+import { createAgentSpecs } from './control/agent-specs.js';
+import { createHostRequests } from './control/host-requests.js';
+import { createObservationApplier } from './control/observation-applier.js';
+import { createHostMonitor } from './control/host-monitor.js';
+import { createExternalHealth } from './control/external-health.js';
+import { createHostSupervisor, type HostSupervisor } from './supervisor/host-supervisor.js';
+import { openLeaseBuckets } from './supervisor/host-lease.js';
+import { createBrokerConnection } from './broker/connection.js';
+import { ensureClusterResources } from './broker/jetstream.js';
+import { subjects } from './broker/subjects.js';
+import { desiredStateRepo } from './db/desired-state.repo.js';
+import { packagesRepo } from './db/packages.repo.js';
+import { agentStatusRepo } from './db/agent-status.repo.js';
+import { resolveHostId } from './host-id.js';
+import { isLive, type ProcessState } from './domain/state-machine.js';
 import { createStartupPhases } from './startup-phases.js';
 
 export interface RunningAms {
@@ -53,7 +71,12 @@ export interface RunningAms {
   services: Services;
   security: Security;
   broker: Broker;
-  /** Stops accepting requests, finishes in-flight ones, closes the database, releases the lock. */
+  /** Role all: this host's supervisor (in this process, reached over NATS like any other). */
+  supervisor?: HostSupervisor;
+  hostId?: string;
+  /** The agents directory, and the sample agents this start copied into it. */
+  agentsDirectory: AgentsDirectoryReport;
+  /** Stops accepting requests, finishes in-flight ones, stops the supervisor, closes the database, releases the lock. */
   close(): Promise<void>;
 }
 
@@ -62,12 +85,22 @@ export interface StartAmsOptions {
   env?: NodeJS.ProcessEnv;
   /** OPMAS_ADMIN_PASSWORD, OPMAS_HOST_SECRET, OPMAS_JWT_SECRET (see settings.takeSecrets). */
   secrets?: AmsSecrets;
-  /** Where the one-time setup token is shown; stderr by default. */
-  announce?: (line: string) => void;
+  /** Where the one-time setup token is shown (the line, and the token alone for a formatted display); stderr by default. */
+  announce?: (line: string, facts?: { setupToken?: string }) => void;
   /** Milliseconds to wait for in-flight requests on close before cutting connections. */
   drainTimeoutMs?: number;
 }
 
+/** Events kept by every replica for a client that reconnects with its last event id. */
+const EVENT_REPLAY = 10_000;
+/** Queue group of ingest: with several API replicas each agent message is written once. */
+const INGEST_QUEUE = 'opmas-ingest';
+/** How long role all waits at start for its host's first scan to be registered. */
+const FIRST_SCAN_WAIT_MS = 20_000;
+/** How long deleting an agent waits for its host to stop the process (before its credentials are revoked). */
+const STOP_BEFORE_REMOVE_MS = 15_000;
+
+/** The API and control plane (role api), with this host's supervisor in the same process (role all). */
 export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Promise<RunningAms> {
   const { logger } = opts;
   const env = opts.env ?? process.env;
@@ -79,8 +112,16 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   // nats-server starts while the database opens and migrates: neither needs the other.
   const brokerStarting = startup.time('broker', () => startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir }));
+  // Handled where it is awaited (or stopped on a failed start); not an unhandled rejection meanwhile.
+  brokerStarting.catch(() => undefined);
   let brokerOwned = false;
   try {
+    // Role api runs no agents: the agents directories are the supervisors' hosts'.
+    const agentsDirectory: AgentsDirectoryReport =
+      settings.role === 'all' ? prepareAgentsDirectory(settings.agentsDir, settings.sampleAgentsDir) : { path: settings.agentsDir, created: false, samplesCopied: [] };
+    const localHostId = settings.role === 'all' ? resolveHostId(settings.dataDir, settings.hostId) : undefined;
+    if (agentsDirectory.samplesCopied.length > 0) logger.info({ agentsDir: agentsDirectory.path, samples: agentsDirectory.samplesCopied }, 'sample agents copied into the new agents directory');
+    if (agentsDirectory.samplesError) logger.warn({ agentsDir: agentsDirectory.path, from: agentsDirectory.samplesFrom, err: agentsDirectory.samplesError }, 'could not copy the sample agents; the agents directory starts empty');
     const db = await startup.time('database_open', () => openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger, pgliteTemplate: settings.pgliteTemplate }));
     cleanup.unshift(() => db.close());
     startup.note('database', db.origin);
@@ -103,55 +144,87 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         adminPassword: secrets.adminPassword,
         hostSecret: secrets.hostSecret,
       },
-      limits: { loginPerMinute: settings.loginRateLimitPerMinute, apiPerMinute: settings.rateLimitPerMinute },
+      limits: {
+        loginPerMinute: settings.loginRateLimitPerMinute,
+        apiPerMinute: settings.rateLimitPerMinute,
+        authFailuresPerMinute: settings.authFailureRateLimitPerMinute,
+        healthPerMinute: settings.healthRateLimitPerMinute,
+      },
+      trustedProxies: parseTrustedProxies(settings.trustProxy.join(',')),
       corsOrigins: settings.corsOrigins,
       announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
     });
     const broker = await brokerStarting;
     brokerOwned = true;
     cleanup.unshift(() => broker.stop());
+    const leaseTtlMs = settings.leaseTtlS * 1000;
+    const ensureJetStream = () => {
+      const nc = broker.connection.raw();
+      if (nc) void ensureClusterResources(nc, leaseTtlMs).catch((err) => logger.warn({ err: (err as Error).message }, 'JetStream resources not ready yet'));
+    };
+    ensureJetStream();
+    const offJetStream = broker.connection.onConnected(ensureJetStream);
+    cleanup.unshift(offJetStream);
+
     const credentials = createCredentialsService({ db, logger, broker: () => broker });
     const agents = createAgentService({ db });
-    agents.hooks.beforeRemove.push((id) => credentials.revokeAll(id, 'agent deleted').then(() => undefined));
-    agents.hooks.afterDisable.push((id) => credentials.revokeAll(id, 'agent disabled').then(() => undefined));
     const registration = createRegistrationService({ db, agents, issuer: credentials.issuer });
-    const events = createEventBus();
+    const events = createEventBus({ capacity: EVENT_REPLAY });
+    // Live events go through the cluster's event stream: recorded with their change, the same ids on every replica.
+    const eventStream = createEventStream({ db, logger, connection: broker.connection, bus: events, capacity: EVENT_REPLAY });
+    events.setRecorder(eventStream);
+    cleanup.unshift(() => eventStream.stop());
+    // Each audit row on the live stream (audit:read), for the console's live audit log.
+    security.audit.onAppend((entry) => void events.publish({ type: 'audit.appended', agent_id: null, entry: { ...entry } }));
     const configDefaults = () => ({ ...CONFIG_DEFAULTS, ...(broker.url ? { nats_url: broker.url } : {}) });
     const config = createConfigService({ db, defaults: configDefaults, environment: environment.layer });
-    const sampler = createSampler({
-      db,
-      events,
-      logger,
-      // The supervisor's live processes (it is created below, before anything is sampled).
-      listProcesses: () => supervisor.processes(),
-      intervalS: async () => {
+    const status = createStatusService({ db, events });
+    const specs = createAgentSpecs({
+      db, config, connection: broker.connection, logger,
+      async settings() {
         const fleet = (await config.fleet()).config;
-        const value = fleet.metrics_interval ?? environment.layer.metrics_interval;
-        return typeof value === 'number' ? value : DEFAULT_METRICS_INTERVAL_S;
+        const mi = fleet.metrics_interval ?? environment.layer.metrics_interval;
+        const ri = fleet.reconcile_interval;
+        return { metrics_interval: typeof mi === 'number' ? mi : null, reconcile_interval: typeof ri === 'number' ? ri : null };
       },
-      // An agent deleted meanwhile has no config: it gets the defaults (its samples are dropped anyway).
-      thresholds: async (ids) =>
-        new Map(await Promise.all(ids.map(async (id) => [id, warningThresholds(await config.effective(id).then((e) => e.config.thresholds, () => undefined))] as const))),
-      latestPing: (id) => supervisor.latestPing(id),
     });
+    cleanup.unshift(() => specs.stop());
+    const push = (ids: string[]) => specs.push(ids);
+    const hosts = createHostService({ db });
+    const packages = createPackageService({ db, agents, config, audit: security.audit, events, logger, connection: broker.connection, liveHosts: () => hosts.reachable(),
+      local: localHostId ? { hostId: localHostId, agentsDir: settings.agentsDir } : undefined, defaultAgentsDir: settings.agentsDir });
+    // The supervisor of this host, when this process has one (role all): set below.
+    let supervisor: HostSupervisor | undefined;
+    const lifecycle = createLifecycleService({ db, config, status, connection: broker.connection, logger, broker: () => broker.health(), push, localSupervisor: () => supervisor?.health() });
+    const recovery = createRecoveryService({ db, status, lifecycle, push });
+    const hostRequests = createHostRequests({
+      db, connection: broker.connection, logger, credentials, config, status,
+      epochs: async () => (await openLeaseBuckets(broker.connection.raw()!, leaseTtlMs)).epochs,
+      onConfigWritten: (id) => void push([id]),
+    });
+    cleanup.unshift(() => hostRequests.stop());
+    const applier = createObservationApplier({ db, logger, events, connection: broker.connection, packages, credentials, push });
+    cleanup.unshift(() => applier.stop());
+    const hostMonitor = createHostMonitor({ db, logger, connection: broker.connection, events, leaseTtlMs });
+    cleanup.unshift(() => hostMonitor.stop());
+
+    /** Agents that run on their own (registered through the API, no host) are judged here from their heartbeats. */
+    const externalHealth = createExternalHealth({ db, status, logger, config });
+    cleanup.unshift(() => externalHealth.stop());
+    // Metric kinds and units agents declare in their metrics messages.
     const metricKinds = createMetricKinds({ db, logger });
-    // Agents may report network counters the OS cannot give per process (see sampler.ts); the
-    // supervisor's health monitor hears every heartbeat and agent metric too.
     const ingest = createIngest({
       db,
       logger,
+      reportedStatus: (entries) => status.recordReported(entries),
       listeners: {
-        heartbeat: (id, body, at) => {
-          if (body.metrics) sampler.noteReported(id, body.metrics);
-          supervisor.listeners.heartbeat(id, body, at);
-        },
+        heartbeat: (id, body, at) => externalHealth.heartbeat(id, at, body.metrics),
         metrics: (id, body) => {
-          sampler.noteReported(id, body);
-          supervisor.listeners.metrics(id, body);
+          externalHealth.agentMetrics(id, body);
           void metricKinds.note(id, body.meta);
         },
         // Log lines agents send over NATS reach the live stream too (the console's follow mode);
-        // lines from stdout/stderr are published by the supervisor's capture.
+        // lines from stdout/stderr come through the hosts' observations.
         log: (id, body) =>
           void events.publish({ type: 'log.line', agent_id: id, level: body.level, message: body.message, timestamp: new Date(body.timestamp).toISOString(), source: 'nats', context: body.context ?? null }),
       },
@@ -159,37 +232,49 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     cleanup.unshift(() => ingest.stop());
     const retention = createRetention({ db, logger, settings });
     const rollups = createRollups({ db, logger, rawRetentionDays: settings.metricsRetentionDays });
-    const scanner = createScanner({
-      db,
-      agentsDir: settings.agentsDir,
-      agents,
-      audit: security.audit,
-      logger,
-      onEvent: (e) =>
-        events.publish(
-          e.type === 'package.scan.completed'
-            ? { type: e.type, details: { ...e.scan } }
-            : { type: e.type, agent_id: e.agent_id, path: e.path, details: { reasons: e.reasons } },
-        ),
+
+    /** The host stops the agent's process before it is deleted, so it ends as asked rather than cut off by the revocation. */
+    async function stopOnHost(agentId: string, why: 'deleted' | 'disabled'): Promise<void> {
+      const row = await agentStatusRepo(db.knex).get(agentId);
+      const hostId = await desiredStateRepo(db.knex).hostOf(agentId);
+      if (!row || !hostId || !isLive(row.process_status as ProcessState)) return;
+      await desiredStateRepo(db.knex).set(agentId, { desired_state: 'stopped' });
+      if (why === 'deleted') specs.removed(hostId, agentId);
+      else await push([agentId]);
+      const until = Date.now() + STOP_BEFORE_REMOVE_MS;
+      while (Date.now() < until) {
+        const now = await agentStatusRepo(db.knex).get(agentId);
+        if (!now || !isLive(now.process_status as ProcessState)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      logger.warn({ agentId, hostId }, 'the host did not stop the agent in time; its credentials are revoked anyway');
+    }
+    agents.hooks.beforeRemove.push(async (id) => {
+      await stopOnHost(id, 'deleted');
+      await credentials.revokeAll(id, 'agent deleted');
     });
-    cleanup.unshift(() => scanner.stop());
-    const status = createStatusService({ db, events });
-    const supervisor = createSupervisor({ db, logger, events, status, config, credentials, agents, scanner, broker, dataDir: settings.dataDir, env });
-    // Stop the process before its credentials are revoked, so that it ends as asked rather than cut off.
-    agents.hooks.beforeRemove.unshift((id) => supervisor.beforeRemove(id));
-    agents.hooks.afterDisable.unshift((id) => supervisor.afterDisable(id));
-    // Runs before the broker stops: agents are asked to stop over it.
-    cleanup.unshift(() => supervisor.stop());
-    // Agents' messages flow once everything that listens to them exists.
-    broker.consume(ingest.handlers);
+    agents.hooks.afterDisable.push(async (id) => {
+      await push([id]);
+      await stopOnHost(id, 'disabled');
+      await credentials.revokeAll(id, 'agent disabled');
+    });
+    agents.hooks.afterEnable.push((id) => push([id]));
+    // The host learns of the deletion (its spec is gone); a deleted agent's package stays registered until the next scan.
+    agents.hooks.beforeRemove.push(async (id) => {
+      const hostId = await desiredStateRepo(db.knex).hostOf(id);
+      if (hostId) specs.removed(hostId, id);
+    });
+
+    broker.consume(ingest.handlers, { queue: INGEST_QUEUE });
     const notificationChannels = createChannelService({ db, box: createSecretBox(signingKey), environment: alertEnvironment });
     const alerts = createAlertService({
       db,
       events,
       logger,
+      connection: broker.connection,
       channels: notificationChannels,
       crashLoop: alertEnvironment.crashLoop,
-      policyChannels: policyChannelsFrom((id) => supervisor.policies.policyOf(id)),
+      policyChannels: policyChannelsFrom(async (id) => (await loadPolicy(db, id)).policy),
       agentInfo: (id) => agents.get(id).then((a) => ({ name: a.agent_name, status: a.status }), () => undefined),
     });
     cleanup.unshift(() => alerts.stop());
@@ -197,7 +282,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const services: Services = {
       agents,
       registration,
-      scanner,
+      packages,
+      hosts,
       credentials,
       ingest,
       events,
@@ -205,22 +291,39 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       alerts,
       notificationChannels,
       metrics: createMetricsService({ db }),
+      stateCounts: createStateCountsService({ db }),
       logs: createLogService({ db }),
-      sampler,
       retention,
       rollups,
-      prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler }),
+      prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler: () => supervisor?.samplerStats() }),
       status,
-      supervisor,
-      lifecycle: createLifecycleService({ db, config, supervisor, broker: () => broker.health() }),
-      recovery: createRecoveryService({ db, supervisor, status }),
+      lifecycle,
+      recovery,
+      configChanges: {
+        applyConfig: (id) => lifecycle.applyConfig(id),
+        async changed(ids) {
+          if (ids === 'all') {
+            for (const hostId of await hosts.reachable()) {
+              try {
+                broker.connection.publish(subjects.host(hostId).specs, { agents: [], removed: [], resync: true });
+              } catch {
+                // the host's periodic sync brings it
+              }
+            }
+            return;
+          }
+          // A new configuration is a reason to try an agent whose recovery was spent again.
+          await desiredStateRepo(db.knex).release(ids);
+          await push(ids);
+        },
+      },
       health: createHealthService({
         version: AMS_VERSION,
         apiVersion: CURRENT_API_VERSION,
         startedAt: Date.now(),
         critical: ['database'],
         checks: {
-          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION, startup: startup.view() }),
+          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION, role: settings.role, startup: startup.view() }),
           database: async () => {
             const latency = await db.ping();
             if (!schema.ready()) return { status: 'down', latency_ms: latency, kind: db.kind, error: 'schema migrations have not completed' };
@@ -231,22 +334,44 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             const st = ingest.stats();
             return { status: 'ok', latency_ms: Math.round(st.lastFlushMs * 100) / 100, heartbeats: st.heartbeats, metric_rows: st.metricRows, log_rows: st.logRows, flushes: st.flushes };
           },
-          supervisor: async () => supervisor.health(),
+          supervisor: async () => {
+            if (supervisor) return supervisor.health();
+            const list = (await hosts.list()).items;
+            const up = list.filter((h) => h.status === 'up').length;
+            return { status: list.length === 0 || up > 0 ? 'ok' : 'degraded', latency_ms: 0, hosts: list.length, hosts_up: up };
+          },
+          events: async () => {
+            const st = eventStream.stats();
+            return { status: st.last_error && st.publishing ? 'degraded' : 'ok', latency_ms: 0, ...st };
+          },
+          observations: async () => {
+            const st = applier.stats();
+            return { status: st.holding || db.kind === 'postgres' ? 'ok' : 'degraded', latency_ms: 0, ...st };
+          },
         },
       }),
     };
     // Work that needs the schema runs now, or as soon as the database is reachable.
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
     await startup.time('sessions', () => whenSchemaReady(() => security.sessions.init()));
-    await startup.time('first_scan', () => whenSchemaReady(() => scanner.start()));
-    await startup.time('supervisor', () => whenSchemaReady(() => supervisor.start()));
+    eventStream.start();
+    specs.listen();
+    hostRequests.listen();
+    applier.start();
+    hostMonitor.start();
+    security.limits.start();
+    cleanup.unshift(() => security.limits.stop());
     await whenSchemaReady(async () => alerts.start());
+    await whenSchemaReady(async () => credentials.start());
+    cleanup.unshift(() => credentials.stop());
+    const offRevocations = broker.connection.onConnected(() => void whenSchemaReady(() => credentials.pushIfPending()));
+    cleanup.unshift(offRevocations);
     await whenSchemaReady(async () => {
-      await sampler.start();
       retention.start();
       rollups.start();
+      await externalHealth.start();
     });
-    cleanup.unshift(() => retention.stop(), () => rollups.stop(), () => sampler.stop());
+    cleanup.unshift(() => retention.stop(), () => rollups.stop());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 
@@ -261,8 +386,84 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     });
     const port = (server.address() as AddressInfo).port;
     const url = `${tls ? 'https' : 'http'}://${connectableHost(settings.host)}:${port}`;
+    logger.info({ url, dataDir: settings.dataDir, database: db.kind, role: settings.role }, 'AMS listening');
+
+    let hostId: string | undefined;
+    let stopSupervisor: (() => Promise<void>) | undefined;
+    if (settings.role === 'all') {
+      hostId = localHostId!;
+      const id = hostId;
+      // Agents found before hosts existed belong to this host.
+      await whenSchemaReady(async () => {
+        await packagesRepo(db.knex).claimUnassigned(id);
+      });
+      const supCreds = await broker.issuer.issueSupervisor(id);
+      const connection = createBrokerConnection({
+        servers: () => broker.servers(),
+        creds: () => supCreds.creds,
+        tls: broker.tls,
+        logger: logger.child({ component: 'supervisor' }),
+        name: `opmas-supervisor-${id}`,
+        inboxPrefix: subjects.host(id).inboxPrefix,
+      });
+      connection.start();
+      supervisor = createHostSupervisor({
+        hostId: id,
+        dataDir: settings.dataDir,
+        agentsDir: settings.agentsDir,
+        env,
+        logger: logger.child({ component: 'supervisor' }),
+        version: AMS_VERSION,
+        connection,
+        natsUrl: () => broker.url,
+        leaseTtlMs,
+        leaseRenewMs: Math.max(100, leaseTtlMs / 3),
+        reconcileIntervalMs: settings.reconcileIntervalS * 1000,
+        onFenced: () => logger.error({ hostId: id }, 'this AMS lost its host to another supervisor; it runs no agents any more'),
+      });
+      const sup = supervisor;
+      stopSupervisor = async () => {
+        await sup.stop();
+        await connection.close();
+      };
+      const registered = new Promise<void>((resolve) => {
+        // Scans completed so far (the first may be applied before start() answers its id).
+        const completed = new Set<string>();
+        let wanted: string | undefined;
+        const off = events.subscribe((e) => {
+          if (e.type !== 'package.scan.completed') return;
+          const id = (e.details as { id?: string } | undefined)?.id;
+          if (!id) return;
+          completed.add(id);
+          if (id === wanted) {
+            off();
+            resolve();
+          }
+        });
+        void startup.time('supervisor', () => sup.start()).then(
+          ({ firstScanId }) => {
+            wanted = firstScanId;
+            if (completed.has(firstScanId)) {
+              off();
+              resolve();
+            }
+          },
+          (err) => {
+            off();
+            resolve();
+            logger.error({ err: (err as Error).message }, 'the supervisor of this host did not start');
+          },
+        );
+      });
+      // Tests and the desktop app see the agents of the agents directory registered when this returns.
+      const waited = await startup.time('first_scan', () =>
+        Promise.race([registered.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_SCAN_WAIT_MS).unref())]),
+      );
+      if (!waited) logger.warn('the first scan of the agents directory is not registered yet; it will be when the database and broker allow');
+    }
+
     startup.ready();
-    logger.info({ url, dataDir: settings.dataDir, database: db.kind, startup: startup.view() }, 'AMS listening');
+    logger.info({ startup: startup.view() }, 'AMS started');
 
     let closing: Promise<void> | undefined;
     return {
@@ -272,10 +473,15 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       services,
       security,
       broker,
+      supervisor,
+      hostId,
+      agentsDirectory,
       close: () =>
         (closing ??= (async () => {
           await live.close();
           await closeServer(server, opts.drainTimeoutMs ?? 8000);
+          // The supervisor stops its agents and publishes what it observed while the control plane still applies it.
+          await stopSupervisor?.().catch((err) => logger.warn({ err: (err as Error).message }, 'stopping the supervisor failed'));
           await runCleanup(cleanup, logger);
         })()),
     };
@@ -309,7 +515,7 @@ function startMigrations(db: Database, logger: Logger) {
   const attempt = async (): Promise<void> => {
     try {
       const applied = await migrateLatest(db.knex);
-      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+      if (applied.length > 0) logger.info({ migrations: applied.length, latest: applied.at(-1) }, 'database migrated');
       for (const handler of readyHandlers) await handler();
       ready = true;
     } catch (err) {

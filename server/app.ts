@@ -12,6 +12,7 @@ import { errorHandler, BODY_LIMIT_BYTES } from './http/errors.js';
 import { apiVersioning, CURRENT_API_VERSION } from './http/versioning.js';
 import { mountRoutes, type RouteGuard, type RouteSpec } from './http/route.js';
 import { buildOpenApi } from './http/openapi.js';
+import { withImplicitResponses } from './api/common.js';
 import { agentRoutes } from './api/agents/routes.js';
 import { configRoutes } from './api/config/routes.js';
 import { healthRoutes } from './api/health/routes.js';
@@ -19,16 +20,23 @@ import { authRoutes } from './api/auth/routes.js';
 import { identityRoutes } from './api/identities/routes.js';
 import type { Security } from './security/index.js';
 import { corsPolicy, securityHeaders } from './security/headers.js';
+import { clientAddressMiddleware } from './security/client-address.js';
 import type { AgentService } from './services/agents.js';
 import type { ConfigService } from './services/config.js';
 import type { HealthService } from './services/health.js';
 import type { RegistrationService } from './services/registration.js';
-import type { Scanner } from './scanner/scanner.js';
+import type { PackageService } from './services/packages.js';
+import type { HostService } from './services/hosts.js';
+import { hostRoutes } from './api/hosts/routes.js';
+import type { ConfigChanges } from './api/config/routes.js';
 import type { CredentialsService } from './services/credentials.js';
 import type { Ingest } from './monitoring/ingest.js';
 import type { EventBus } from './events/bus.js';
 import { packageRoutes } from './api/packages/routes.js';
 import { alertRoutes } from './api/alerts/routes.js';
+import { silenceRoutes } from './api/silences/routes.js';
+import { stateCountRoutes } from './api/state-counts/routes.js';
+import type { StateCountsService } from './services/state-counts.js';
 import { notificationChannelRoutes } from './api/notification-channels/routes.js';
 import type { AlertService } from './alerts/service.js';
 import type { ChannelService } from './alerts/channel-service.js';
@@ -36,7 +44,6 @@ import { metricRoutes, prometheusRoutes } from './api/metrics/routes.js';
 import { logRoutes } from './api/logs/routes.js';
 import type { MetricsService } from './services/metrics.js';
 import type { LogService } from './services/logs.js';
-import type { Sampler } from './monitoring/sampler.js';
 import type { Retention } from './monitoring/retention.js';
 import type { Rollups } from './monitoring/rollups.js';
 import type { PrometheusExporter } from './monitoring/prometheus.js';
@@ -45,7 +52,6 @@ import { recoveryRoutes } from './api/recovery/routes.js';
 import type { StatusService } from './services/status.js';
 import type { LifecycleService } from './services/lifecycle.js';
 import type { RecoveryService } from './services/recovery.js';
-import type { Supervisor } from './supervisor/supervisor.js';
 
 export const API_BASE = `/api/v${CURRENT_API_VERSION}`;
 
@@ -54,7 +60,9 @@ export interface Services {
   config: ConfigService;
   health: HealthService;
   registration: RegistrationService;
-  scanner: Scanner;
+  /** What each host's supervisor found on disk, and rescans. */
+  packages: PackageService;
+  hosts: HostService;
   credentials: CredentialsService;
   ingest: Ingest;
   /** Everything that happens, for the live stream, alert rules and notifications. */
@@ -64,18 +72,19 @@ export interface Services {
   /** Bucketed metric series (per agent and fleet-wide). */
   metrics: MetricsService;
   logs: LogService;
-  /** Resource samples of supervised processes; `latest(agentId)` for status and health. */
-  sampler: Sampler;
   retention: Retention;
   /** The metric rollup job (1-minute, 5-minute, 1-hour aggregates). */
   rollups: Rollups;
   prometheus: PrometheusExporter;
   /** The only writer of process, health and recovery status; status history. */
   status: StatusService;
-  /** Agent processes: lifecycle, health monitoring, recovery, runtime configuration. */
-  supervisor: Supervisor;
+  /** Operator intents (start, stop, restart, recover, apply config) and the views of what is. */
   lifecycle: LifecycleService;
+  /** What configuration changes mean for the hosts. */
+  configChanges: ConfigChanges;
   recovery: RecoveryService;
+  /** The fleet's counts by status over time (the console's fleet overview). */
+  stateCounts: StateCountsService;
 }
 
 export interface AppDeps {
@@ -99,12 +108,15 @@ export function apiRoutes(services: Services, security?: Security): RouteSpec[] 
     ...configRoutes(services),
     ...packageRoutes(services),
     ...alertRoutes(services),
-    ...notificationChannelRoutes({ channels: services.notificationChannels }),
+    ...silenceRoutes(services),
+    ...notificationChannelRoutes({ channels: services.notificationChannels, alerts: services.alerts }),
     ...metricRoutes(services),
     ...logRoutes(services),
     ...lifecycleRoutes(services),
     ...recoveryRoutes(services),
-  ];
+    ...hostRoutes(services),
+    ...stateCountRoutes(services),
+  ].map(withImplicitResponses);
 }
 
 /** Routes outside /api/v1 (same guard): the Prometheus exposition at /metrics. */
@@ -138,6 +150,8 @@ export function createApp(deps: AppDeps): { app: Koa; routes: RouteSpec[]; route
   const routes = apiRoutes(deps.services, deps.security);
   const router = apiRouter(routes, deps.version, deps.security.guard);
 
+  // First: the audit log, the rate limits and the services all read ctx.ip.
+  app.use(clientAddressMiddleware(deps.security.trustedProxies));
   app.use(securityHeaders());
   const cors = corsPolicy(deps.security.corsOrigins);
   if (cors) app.use(cors);

@@ -76,6 +76,13 @@ export class BrokerUnavailable extends AmsError {
   }
 }
 
+/** Something the request needs is not running (no supervisor answered, say); retry later. */
+export class ServiceUnavailable extends AmsError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(503, code, message, details, { 'Retry-After': '5' });
+  }
+}
+
 /** A control request reached the broker but no agent answered it (not connected, or too slow). */
 export class AgentUnreachable extends AmsError {
   constructor(reason: string) {

@@ -3,8 +3,21 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseTrustedProxies } from './security/client-address.js';
+
+/** What this process runs (DESIGN.md "Cluster"). */
+export const ROLES = ['all', 'api', 'supervisor'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface AmsSettings {
+  /** all: API + control plane + this host's supervisor (default); api: no processes; supervisor: no HTTP, no database. */
+  role: Role;
+  /** This host's id for its supervisor; default the id kept in `<dataDir>/host-id` (made on first start). */
+  hostId?: string;
+  /** Seconds between the supervisor's full reconciliations. */
+  reconcileIntervalS: number;
+  /** Seconds a host's lease lives without renewal (renewed every third of it). */
+  leaseTtlS: number;
   host: string;
   port: number;
   dataDir: string;
@@ -15,10 +28,14 @@ export interface AmsSettings {
   staticDir?: string;
   /** Where agent packages are discovered (default `<dataDir>/agents`). */
   agentsDir: string;
-  /** The packaged app's resources folder (a bundled nats-server in `bin/`). */
+  /** The packaged app's resources folder (a bundled nats-server in `bin/`, the sample agents in `agents/`). */
   resourcesDir?: string;
   /** The migrated PGlite database a first start loads (pglite-template.tgz beside the built server entry). */
   pgliteTemplate?: string;
+  /** Sample agent packages copied into the agents directory when it does not exist yet (main.ts finds them). */
+  sampleAgentsDir?: string;
+  /** Terminal log lines: `pretty` (readable) or `json`; undefined picks pretty on a TTY. */
+  logFormat?: 'json' | 'pretty';
   tlsCert?: string;
   tlsKey?: string;
   /** Allows a non-loopback address without TLS. */
@@ -29,6 +46,12 @@ export interface AmsSettings {
   rateLimitPerMinute: number;
   /** Login and setup attempts per minute, per address and per username. */
   loginRateLimitPerMinute: number;
+  /** Failed authentications per minute per client address before 429. */
+  authFailureRateLimitPerMinute: number;
+  /** Requests per minute per address to /api/v1/health and /metrics. */
+  healthRateLimitPerMinute: number;
+  /** --trust-proxy: addresses and CIDR ranges of proxies whose X-Forwarded-For is believed. */
+  trustProxy: string[];
   corsOrigins: string[];
   /** Days of raw metric samples kept (agent_resource_metrics, agent_metrics). */
   metricsRetentionDays: number;
@@ -67,11 +90,16 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** Flags accepted by `npm run serve --`, with the environment variable each one mirrors. */
 export const SETTINGS_FLAGS = {
+  role: { env: 'OPMAS_ROLE', help: 'all (API + a supervisor for this host, default) | api (REST + WebSocket, runs no processes) | supervisor (this host\'s agents, no HTTP, no database)' },
+  'host-id': { env: 'OPMAS_HOST_ID', help: "this host's id for its supervisor (default: made on first start, kept in <data-dir>/host-id)" },
+  'reconcile-interval': { env: 'OPMAS_RECONCILE_INTERVAL', help: 'seconds between the supervisor\'s full reconciliations (default 10)' },
+  'lease-ttl': { env: 'OPMAS_LEASE_TTL', help: "seconds a host's supervisor lease lives without renewal (default 10)" },
   host: { env: 'OPMAS_HOST', help: 'address to bind (default 127.0.0.1)' },
   port: { env: 'OPMAS_PORT', help: 'TCP port, 0 picks a free one (default 8470)' },
   'data-dir': { env: 'OPMAS_DATA_DIR', help: 'data directory (default: per-user data dir)' },
   'db-url': { env: 'OPMAS_DB_URL', help: 'PostgreSQL URL; without it the embedded PGlite is used' },
   'log-level': { env: 'OPMAS_AMS_LOG_LEVEL', help: 'AMS log level: fatal|error|warn|info|debug|trace|silent' },
+  'log-format': { env: 'OPMAS_LOG_FORMAT', help: 'log lines on stderr: pretty|json (default: pretty on a terminal, else json)' },
   'static-dir': { env: 'OPMAS_STATIC_DIR', help: 'folder with the built web console' },
   'agents-dir': { env: 'OPMAS_AGENTS_DIR', help: 'folder of agent packages to discover (default <data-dir>/agents)' },
   'resources-dir': { env: 'OPMAS_RESOURCES_DIR', help: "the packaged app's resources (bundled nats-server in bin/)" },
@@ -82,6 +110,9 @@ export const SETTINGS_FLAGS = {
   'refresh-token-ttl': { env: 'OPMAS_REFRESH_TOKEN_TTL', help: 'refresh token lifetime in seconds (default 604800)' },
   'rate-limit': { env: 'OPMAS_RATE_LIMIT', help: 'API requests per minute per token (default 3000)' },
   'login-rate-limit': { env: 'OPMAS_LOGIN_RATE_LIMIT', help: 'login/setup attempts per minute per address and per username (default 10)' },
+  'auth-failure-rate-limit': { env: 'OPMAS_AUTH_FAILURE_RATE_LIMIT', help: 'failed authentications per minute per client address before 429 (default 30)' },
+  'health-rate-limit': { env: 'OPMAS_HEALTH_RATE_LIMIT', help: 'requests per minute per address to /api/v1/health and /metrics (default 60000)' },
+  'trust-proxy': { env: 'OPMAS_TRUST_PROXY', help: 'comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For names the client (default: none)' },
   'cors-origins': { env: 'OPMAS_CORS_ORIGINS', help: 'comma-separated origins allowed by CORS (default: none)' },
   'metrics-retention-days': { env: 'OPMAS_METRICS_RETENTION_DAYS', help: 'days of raw metric samples kept (default 7)' },
   'metrics-1m-retention-days': { env: 'OPMAS_METRICS_1M_RETENTION_DAYS', help: 'days of 1-minute metric rollups kept (default 30)' },
@@ -98,6 +129,15 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
   if (platform === 'win32') return path.join(env.APPDATA || path.join(home, 'AppData', 'Roaming'), 'opmas-console');
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'opmas-console');
   return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'opmas-console');
+}
+
+/** The --trust-proxy list, each entry checked now so that a typo stops the AMS at start. */
+function trustProxyList(text: string | undefined): string[] {
+  try {
+    return [...parseTrustedProxies(text).entries];
+  } catch (err) {
+    throw new SettingsError((err as Error).message);
+  }
 }
 
 export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): AmsSettings {
@@ -126,6 +166,10 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new SettingsError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
+  const logFormat = pick('log-format')?.toLowerCase();
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new SettingsError(`--log-format must be json or pretty, got ${JSON.stringify(logFormat)}`);
+  }
   const dbUrl = pick('db-url');
   if (dbUrl !== undefined && !/^postgres(ql)?:\/\//.test(dbUrl)) {
     throw new SettingsError('--db-url must be a postgres:// or postgresql:// URL');
@@ -144,7 +188,24 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
   const insecureEnv = env.OPMAS_INSECURE;
   const insecure = values.insecure === true || insecureEnv === '1' || insecureEnv?.toLowerCase() === 'true';
   const dataDir = path.resolve(pick('data-dir') ?? defaultDataDir(env));
+  const role = (pick('role') ?? 'all').toLowerCase();
+  if (!(ROLES as readonly string[]).includes(role)) throw new SettingsError(`--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
+  const hostId = pick('host-id');
+  if (hostId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(hostId)) {
+    throw new SettingsError(`--host-id must be 1 to 64 letters, digits, _ or - (starting with a letter or digit), got ${JSON.stringify(hostId)}`);
+  }
+  const seconds = (flag: keyof typeof SETTINGS_FLAGS, fallback: number, min: number, max: number): number => {
+    const text = pick(flag);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > max) throw new SettingsError(`--${flag} must be a number of seconds from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return n;
+  };
   return {
+    role: role as Role,
+    hostId,
+    reconcileIntervalS: seconds('reconcile-interval', 10, 0.1, 3600),
+    leaseTtlS: seconds('lease-ttl', 10, 1, 3600),
     host: pick('host') ?? '127.0.0.1',
     port,
     dataDir,
@@ -152,6 +213,7 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     resourcesDir: pick('resources-dir') && path.resolve(pick('resources-dir')!),
     dbUrl,
     logLevel,
+    logFormat: logFormat as AmsSettings['logFormat'],
     staticDir: staticDir ? path.resolve(staticDir) : undefined,
     tlsCert: tlsCert && path.resolve(tlsCert),
     tlsKey: tlsKey && path.resolve(tlsKey),
@@ -160,6 +222,9 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     refreshTokenTtlS: int('refresh-token-ttl', 604_800, 60, 31_536_000),
     rateLimitPerMinute: int('rate-limit', 3000, 1, 10_000_000),
     loginRateLimitPerMinute: int('login-rate-limit', 10, 1, 100_000),
+    authFailureRateLimitPerMinute: int('auth-failure-rate-limit', 30, 1, 1_000_000),
+    healthRateLimitPerMinute: int('health-rate-limit', 60_000, 1, 10_000_000),
+    trustProxy: trustProxyList(pick('trust-proxy')),
     corsOrigins: (pick('cors-origins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     metricsRetentionDays: int('metrics-retention-days', 7, 1, 3650),
     metrics1mRetentionDays: int('metrics-1m-retention-days', 30, 1, 3650),

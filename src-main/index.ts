@@ -53,6 +53,8 @@ function start(): void {
     dataDir: path.join(userData, 'ams'),
     secret: hostSecret,
     env: hostAmsEnvironment(process.env, natsServer),
+    // The sample agents (<resources>/agents) are copied into the AMS's agents directory on its first run.
+    extraArgs: ['--resources-dir', app.isPackaged ? process.resourcesPath : path.join(app.getAppPath(), 'resources')],
     onLog: (line) => process.stderr.write(`[ams] ${line}\n`),
   });
   const profiles = createProfileStore({ dir: userData, onCorruptFile: (i) => log(`profiles file unreadable (${i.reason}); kept as ${i.movedTo}`) });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every test. Unit tests, the broker suite (real nats-server), the console in
+// `npm test`: every test. Unit tests, a clean clone started as the README says, the broker suite (real nats-server), the console in
 // Chromium (e2e), the desktop
 // main-process suite inside a private OS keychain (test/support/with-keyring.sh), then the
 // server suite on PGlite and again on a real PostgreSQL (OPMAS_TEST_PG_URL, or a throwaway
@@ -38,6 +38,10 @@ function checkSecrets(title, logDir) {
 const logDir = (name) => fs.mkdtempSync(path.join(os.tmpdir(), `opmas-logs-${name}-`));
 
 step('unit', ['--project', 'unit']);
+// The newcomer's path: the committed tree, npm ci offline from the local cache, npm run serve.
+const newcomerLogs = logDir('newcomer');
+step('a clean clone: npm ci --offline, npm run serve, a sample agent healthy', ['--project', 'newcomer'], { OPMAS_TEST_LOG_DIR: newcomerLogs });
+checkSecrets('a clean clone', newcomerLogs);
 // The broker layer, agent SDK and sample agents against a real nats-server; no database.
 step('broker', ['--project', 'broker']);
 // The built console in Chromium against a real AMS on PGlite; screenshots go to

@@ -13,16 +13,17 @@ export interface PackageDefaults {
 
 /** KEY=VALUE lines; `#` starts a comment at the line start or after whitespace; values may be quoted. */
 export function parseDiscoveryFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // A Map, then own properties: a `__proto__=` line is a key like any other.
+  const out = new Map<string, string>();
   for (const raw of text.split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(raw);
     if (!m) continue;
     let value = m[2];
     const quoted = /^(["'])(.*)\1\s*(?:#.*)?$/.exec(value);
     value = quoted ? quoted[2] : value.replace(/(^|\s)#.*$/, '').trim();
-    out[m[1]] = value;
+    out.set(m[1], value);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** The defaults in `<dir>/.env.discovery`; empty when the file is missing. */

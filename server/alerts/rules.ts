@@ -5,9 +5,12 @@ import type { AmsEvent } from '../events/bus.js';
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+/** Orders of the alert list. */
+export const ALERT_SORTS = ['newest', 'severity', 'last_seen'] as const;
+export type AlertSort = (typeof ALERT_SORTS)[number];
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
-export const RULE_IDS = ['agent_failed', 'crash_loop', 'heartbeat_missed', 'resource_threshold', 'recovery_escalated', 'config_rolled_back'] as const;
+export const RULE_IDS = ['agent_failed', 'crash_loop', 'heartbeat_missed', 'resource_threshold', 'recovery_escalated', 'config_rolled_back', 'host_down'] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
@@ -29,7 +32,9 @@ export interface AlertSignal {
 /** Unresolved alerts of `rule` for `agent_id` to resolve, except those whose key is in `keep` (or whose details `when` refuses). */
 export interface ClearSignal {
   rule: RuleId;
-  agent_id: string;
+  /** The agent whose alerts clear; null for an alert about no agent, named by `key`. */
+  agent_id: string | null;
+  key?: string;
   keep?: string[];
   /** Resolve only the alerts whose details pass this test. */
   when?: (details: Record<string, unknown>) => boolean;
@@ -54,7 +59,16 @@ export interface RuleContext {
   agentName?: string;
 }
 
-export interface AlertRule {
+/**
+ * The severity a rule's alerts get: a fixed one, or the level of the health reason that raised
+ * it (heartbeats and thresholds: warning or critical), never lower than `severity`.
+ */
+export interface RuleSeverity {
+  severity: Severity;
+  from: 'rule' | 'reason';
+}
+
+export interface AlertRule extends RuleSeverity {
   id: RuleId;
   /** What the rule watches for, for the README and the API's documentation. */
   description: string;
@@ -74,7 +88,8 @@ const metricOf = (r: Reason): string | undefined => (typeof r.metric === 'string
 /** A threshold reason names the metric it is about (resource use, error rate, ping response time). */
 const isThresholdReason = (r: Reason): boolean => !isHeartbeatReason(r) && metricOf(r) !== undefined && levelOf(r) !== undefined;
 
-const who = (agentId: string, ctx: RuleContext) => (ctx.agentName ? `${ctx.agentName} (${agentId})` : agentId);
+/** The agent as a person reads it: its name (the alert's agent_id holds the ID); the ID when the name is unknown. */
+const who = (agentId: string, ctx: RuleContext) => ctx.agentName ?? agentId;
 const PROCESS_UP = new Set(['running']);
 const PROCESS_AT_REST = new Set(['stopped', 'registered']);
 
@@ -91,6 +106,8 @@ const formatNumber = (v: unknown): string => (typeof v === 'number' ? String(Mat
 export const ALERT_RULES: readonly AlertRule[] = [
   {
     id: 'agent_failed',
+    severity: 'warning',
+    from: 'rule',
     description: 'The agent process went to `failed` (it exited without being asked to). Warning: recovery may still bring it back; see recovery_escalated.',
     raise(e, ctx) {
       if (e.type !== 'status.changed' || e.to !== 'failed') return [];
@@ -116,6 +133,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'crash_loop',
+    severity: 'critical',
+    from: 'rule',
     description: 'N failures of the agent process within M minutes (defaults 3 in 5 minutes; OPMAS_ALERT_CRASH_LOOP_COUNT, OPMAS_ALERT_CRASH_LOOP_WINDOW). Resolved once the agent has run for a whole window without failing, or is stopped.',
     raise(e, ctx) {
       if (e.type !== 'status.changed' || e.to !== 'failed' || ctx.recentFailures < ctx.crashLoop.count) return [];
@@ -139,6 +158,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'heartbeat_missed',
+    severity: 'warning',
+    from: 'reason',
     description: 'Health went to warning or critical because heartbeats stopped arriving. Resolved when no heartbeat reason remains (healthy again, or stopped).',
     raise(e, ctx) {
       if (e.type !== 'health.changed') return [];
@@ -166,6 +187,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'resource_threshold',
+    severity: 'warning',
+    from: 'reason',
     description: 'A metric (cpu_percent, memory_mb, error_rate, response_ms, ...) is over its warning or critical threshold; one alert per agent and metric, resolved when that metric is back under.',
     raise(e, ctx) {
       if (e.type !== 'health.changed') return [];
@@ -196,6 +219,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'recovery_escalated',
+    severity: 'critical',
+    from: 'rule',
     description: 'Automatic recovery reached its escalation threshold (or gave up). Critical; sent to the channels of the agent\'s recovery policy. Resolved when recovery succeeds or the agent runs again.',
     raise(e, ctx) {
       if (e.type !== 'recovery.escalated') return [];
@@ -227,6 +252,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   {
     id: 'config_rolled_back',
+    severity: 'warning',
+    from: 'rule',
     description: 'The crash-loop guard rolled the agent back to the last configuration it ran healthy with; the diff is in details. Resolved when a newer configuration is applied.',
     raise(e, ctx) {
       if (e.type !== 'config.rolled_back') return [];
@@ -251,6 +278,33 @@ export const ALERT_RULES: readonly AlertRule[] = [
       if (e.type === 'config.applied') {
         return [{ rule: 'config_rolled_back', agent_id: e.agent_id, when: (d) => typeof d.version !== 'number' || e.version > d.version, reason: `configuration version ${e.version} applied` }];
       }
+      return [];
+    },
+  },
+  {
+    id: 'host_down',
+    severity: 'critical',
+    from: 'rule',
+    description:
+      "A host's supervisor stopped renewing its lease (killed, its machine down, cut off from NATS): nothing restarts or judges that host's agents (their health is unknown). Not raised when the supervisor stopped gracefully (it released its lease). One alert per host, resolved when its supervisor is back.",
+    raise(e) {
+      // A supervisor stopped on purpose released its lease: that is maintenance, not an outage.
+      if (e.type !== 'host.down' || e.details?.graceful === true) return [];
+      const reason = typeof e.details?.reason === 'string' ? e.details.reason : 'its lease ended';
+      return [
+        {
+          rule: 'host_down',
+          severity: 'critical',
+          agent_id: null,
+          key: dedupKey('host_down', null, e.host_id),
+          title: `Host ${e.host_id} is down`,
+          message: `The supervisor of host ${e.host_id} is gone: ${reason}. Its agents are not supervised until it is back (they keep running if they were).`,
+          details: { host_id: e.host_id, reason },
+        },
+      ];
+    },
+    clear(e) {
+      if (e.type === 'host.up') return [{ rule: 'host_down', agent_id: null, key: dedupKey('host_down', null, e.host_id), reason: `host ${e.host_id} is up again` }];
       return [];
     },
   },

@@ -1,18 +1,37 @@
-// The alert service: listens to the event bus, runs the rules (rules.ts), keeps alerts in the
-// database (raise, deduplicate, resolve), publishes alert.* events, and sends notifications
-// through the routed channels with every delivery recorded. Also the API's list and ack.
+// The alert service. Its engine runs on one API replica at a time (an advisory lock; another
+// takes over when the holder dies): a durable consumer of the event stream's state events runs
+// the rules (rules.ts) on each, in order, and in one transaction keeps the alerts (raise,
+// deduplicate, resolve), the deliveries to send, the alert.* events (outbox) and how far it has
+// evaluated, so a redelivered event changes nothing and a holder killed between two writes
+// leaves neither. The crash-loop window is counted in the database. Deliveries are sent after
+// the commit, and those a dead holder left unfinished are sent by the next. Also the API's
+// list, acknowledgement and channel test, on any replica.
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.js';
-import { type AlertRow, alertDeliveriesRepo, alertsRepo, type DeliveryRow } from '../db/alerts.repo.js';
-import type { AmsEvent, EventBus } from '../events/bus.js';
+import { asDatabaseUnavailable, type Database } from '../db/database.js';
+import { SINGLETON_KEYS } from '../db/singleton-lock.js';
+import type { BrokerConnection } from '../broker/connection.js';
+import { createDurableWorker } from '../control/durable-worker.js';
+import { ensureEventStream, EVENTS_STREAM, isEphemeral, STATE_EVENT_SUBJECTS } from '../events/event-stream.js';
+import { backoffDelay } from '../domain/backoff.js';
+import { type AlertCursor, type AlertRow, type AlertSort, alertDeliveriesRepo, alertsRepo, type DeliveryRow, severityRankOf } from '../db/alerts.repo.js';
+import type { AmsEvent, AmsEventInput, EventBus } from '../events/bus.js';
 import { Conflict, NotFound } from '../errors.js';
 import { type Page, toPage } from '../http/cursor.js';
-import { routeAlert } from './channels.js';
+import { routeAlert, type Channel, type Routing } from './channels.js';
 import type { ChannelService } from './channel-service.js';
-import { type AlertSignal, type CrashLoopSettings, crashLoopCleared, evaluateRules, higher, type RuleContext, severityRank, type Severity, slideWindow } from './rules.js';
+import { type AlertSignal, type ClearSignal, type CrashLoopSettings, crashLoopCleared, evaluateRules, higher, type RuleContext, severityRank, type Severity } from './rules.js';
 import { type AlertPayload, deliver, type NotificationKind } from './senders.js';
+import { createSilenceService, type SilenceView } from './silences.js';
+import { maskUrl } from './channels.js';
 
-export type AlertView = AlertPayload;
+export type AlertView = AlertPayload & {
+  /** The silence that muted its notification, or null. */
+  silence_id: number | null;
+  /** The host it is about (host_down), or null. */
+  host_id: string | null;
+};
 
 export interface DeliveryView {
   id: number;
@@ -45,6 +64,8 @@ export function presentAlert(r: AlertRow): AlertView {
     acknowledged_at: iso(r.acknowledged_at),
     acknowledged_by: r.acknowledged_by,
     resolved_at: iso(r.resolved_at),
+    silence_id: r.silence_id === null || r.silence_id === undefined ? null : Number(r.silence_id),
+    host_id: typeof r.details?.host_id === 'string' ? r.details.host_id : null,
   };
 }
 
@@ -56,16 +77,18 @@ export class AlertNotFound extends NotFound {
   }
 }
 
-/** Event types the rules look at; everything else (metrics samples, log lines) is not queued. */
-const RELEVANT = new Set(['status.changed', 'health.changed', 'recovery.escalated', 'recovery.succeeded', 'config.rolled_back', 'config.applied']);
-const MAX_QUEUED = 10_000;
-/** How often the index of unresolved alerts is read again (alerts another AMS replica raised). */
-const OPEN_REFRESH_MS = 30_000;
+/** Event types the rules look at; the engine only acks the others. */
+const RELEVANT = new Set(['status.changed', 'health.changed', 'recovery.escalated', 'recovery.succeeded', 'config.rolled_back', 'config.applied', 'host.down', 'host.up']);
+/** The engine's durable consumer of the event stream, and its position's name in the database. */
+const ENGINE_CONSUMER = 'opmas-alerts';
+const ENGINE_POSITION = 'alerts';
 
 export interface AlertServiceDeps {
   db: Database;
   events: EventBus;
   logger: Logger;
+  /** Where the event stream is (the engine's consumer). */
+  connection: BrokerConnection;
   channels: ChannelService;
   crashLoop: CrashLoopSettings;
   /**
@@ -79,86 +102,94 @@ export interface AlertServiceDeps {
   sweepIntervalMs?: number;
 }
 
+/** What one bulk acknowledgement did to each alert. */
+export interface BulkAckResult {
+  acknowledged: AlertView[];
+  skipped: Array<{ id: number; code: string; message: string }>;
+}
+
+/** The outcome of sending a test message to one channel. */
+export interface ChannelTestResult {
+  channel: string;
+  type: string;
+  ok: boolean;
+  attempts: number;
+  error: string | null;
+  /** What happened, in a sentence a person reads. */
+  detail: string;
+  duration_ms: number;
+  sent_at: string;
+}
+
 export type AlertService = ReturnType<typeof createAlertService>;
 
 export function createAlertService(deps: AlertServiceDeps) {
   const { db, events, logger } = deps;
-  const failures = new Map<string, number[]>();
   const inflight = new Set<Promise<void>>();
   const shutdown = new AbortController();
-  let queue: Promise<void> = Promise.resolve();
-  let queued = 0;
-  let dropped = 0;
-  let unsubscribe: (() => void) | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const stats = { evaluated: 0, duplicates: 0, malformed: 0, failed: 0, db_retries: 0, last_error: null as string | null };
+  /** The newest stream sequence the engine has dealt with here, and the newest state event this replica's bus delivered. */
+  let processedSeq = 0;
+  let deliveredSeq = 0;
+  /** The event stream's identity (its creation time), read before each consumption starts. */
+  let streamId = '';
+  const silences = createSilenceService({ db, events, agentExists: async (id) => (await deps.agentInfo(id).catch(() => undefined)) !== undefined });
+
   /**
-   * Unresolved alerts per agent and rule, as far as this AMS knows (read at start and every
-   * OPEN_REFRESH_MS, kept by raise and resolve): most events clear a condition nobody alerted on
-   * (every heartbeat-healthy agent), and each such clear would otherwise be an UPDATE. Undefined
-   * until read: then every clear is written.
+   * What one transaction decided (alert events to record with it, deliveries to send after it),
+   * and what it reads that lives outside it, read before it begins: PGlite has one connection,
+   * which the transaction holds.
    */
-  let open: Map<string, Map<string, number>> | undefined;
-  let openReadAt = 0;
-
-  async function readOpen(): Promise<void> {
-    const next = new Map<string, Map<string, number>>();
-    for (const r of await alertsRepo(db.knex).openCounts()) (next.get(r.agent_id) ?? next.set(r.agent_id, new Map()).get(r.agent_id)!).set(r.rule, Number(r.n));
-    open = next;
-    openReadAt = Date.now();
+  interface Effects {
+    events: AmsEventInput[];
+    send: Array<{ row: DeliveryRow; alert: AlertView }>;
+    channels: { channels: Channel[]; routing: Routing; undecryptable: Set<string> };
+    /** The agent the event is about: its name, and the channels of its recovery policy. */
+    agentId?: string;
+    agent?: { name?: string; status?: string; policyChannels?: string[] };
   }
+  const alertEvent = (type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved', alert: AlertView): AmsEventInput => ({ type, agent_id: alert.agent_id, alert: { ...alert } });
 
-  function countOpen(agentId: string, rule: string, delta: number): void {
-    if (!open) return;
-    const rules = open.get(agentId) ?? open.set(agentId, new Map()).get(agentId)!;
-    const n = (rules.get(rule) ?? 0) + delta;
-    if (n > 0) rules.set(rule, n);
-    else rules.delete(rule);
-    if (rules.size === 0) open.delete(agentId);
-  }
-
-  /** Whether the agent may have an unresolved alert of `rule` (of any rule when omitted). */
-  function mayBeOpen(agentId: string, rule?: string): boolean {
-    if (!open) return true;
-    const rules = open.get(agentId);
-    return rules !== undefined && (rule === undefined || rules.has(rule));
-  }
-
-  const publish = (type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved', alert: AlertView) =>
-    events.publish({ type, agent_id: alert.agent_id, alert: { ...alert } });
-
-  /** Runs rule work one piece at a time, in event order; `force` work (API calls) is never dropped. */
-  function enqueue(work: () => Promise<void>, force = false): Promise<void> {
-    if (queued >= MAX_QUEUED && !force) {
-      if (dropped++ % 1000 === 0) logger.warn({ dropped }, 'alert rules are behind; events dropped');
-      return Promise.resolve();
+  /** Runs `work` in a transaction, records its alert events there, and sends its deliveries after the commit. */
+  async function inTransaction<T>(work: (trx: Knex.Transaction, fx: Effects) => Promise<T>, agentId?: string): Promise<T> {
+    let published: () => void = () => undefined;
+    const [channels, routing, undecryptable] = await Promise.all([deps.channels.channels(), deps.channels.routing(), deps.channels.undecryptable()]);
+    const fx: Effects = { events: [], send: [], channels: { channels, routing, undecryptable } };
+    if (agentId) {
+      const [info, policyChannels] = await Promise.all([deps.agentInfo(agentId).catch(() => undefined), deps.policyChannels(agentId).catch(() => undefined)]);
+      fx.agentId = agentId;
+      fx.agent = { name: info?.name, status: info?.status, policyChannels };
     }
-    queued += 1;
-    const run = queue.then(work).finally(() => (queued -= 1));
-    queue = run.catch((err) => logger.warn({ err: (err as Error).message }, 'alert rule evaluation failed'));
-    return run;
+    const result = await db.knex.transaction(async (trx) => {
+      const out = await work(trx, fx);
+      published = await events.record(trx, fx.events);
+      return out;
+    });
+    published();
+    for (const d of fx.send) send(d.row, d.alert);
+    return result;
   }
 
-  async function upsert(signal: AlertSignal): Promise<{ row: AlertRow; kind: 'raised' | 'updated'; escalated: boolean }> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await db.knex.transaction(async (trx) => {
-          const repo = alertsRepo(trx);
-          const now = new Date();
-          const existing = await repo.activeByKeyForUpdate(signal.key);
-          if (!existing) {
-            const row = await repo.insert({ rule: signal.rule, severity: signal.severity, agent_id: signal.agent_id, title: signal.title, message: signal.message, details: signal.details, dedup_key: signal.key }, now);
-            return { row, kind: 'raised' as const, escalated: false };
-          }
-          const severity = higher(existing.severity as Severity, signal.severity);
-          const row = await repo.bump(existing.id, { severity, title: signal.title, message: signal.message, details: { ...existing.details, ...signal.details } }, now);
-          return { row, kind: 'updated' as const, escalated: severityRank(severity) > severityRank(existing.severity as Severity) };
-        });
-      } catch (err) {
-        // Another AMS replica opened the same alert between our read and insert: bump theirs.
-        if ((err as { code?: string }).code === '23505' && attempt === 0) continue;
-        throw err;
-      }
+  async function upsert(trx: Knex.Transaction, signal: AlertSignal, silence: SilenceView | undefined): Promise<{ row: AlertRow; kind: 'raised' | 'updated'; escalated: boolean }> {
+    const repo = alertsRepo(trx);
+    const now = new Date();
+    const existing = await repo.activeByKeyForUpdate(signal.key);
+    if (!existing) {
+      const row = await repo.insert(
+        { rule: signal.rule, severity: signal.severity, agent_id: signal.agent_id, title: signal.title, message: signal.message, details: signal.details, dedup_key: signal.key, silence_id: silence?.id ?? null },
+        now,
+      );
+      return { row, kind: 'raised', escalated: false };
     }
+    const severity = higher(existing.severity as Severity, signal.severity);
+    const row = await repo.bump(
+      existing.id,
+      { severity, title: signal.title, message: signal.message, details: { ...existing.details, ...signal.details }, ...(silence ? { silence_id: silence.id } : {}) },
+      now,
+    );
+    return { row, kind: 'updated', escalated: severityRank(severity) > severityRank(existing.severity as Severity) };
   }
 
   function track(work: Promise<void>): void {
@@ -166,20 +197,44 @@ export function createAlertService(deps: AlertServiceDeps) {
     inflight.add(p);
   }
 
-  /** Routes and sends one notification in the background; every target gets a delivery row. */
-  async function notify(alert: AlertView, kind: NotificationKind, event?: AmsEvent): Promise<void> {
-    const [channels, routing, undecryptable] = await Promise.all([deps.channels.channels(), deps.channels.routing(), deps.channels.undecryptable()]);
+  /** Sends one recorded delivery in the background and records how it went. */
+  function send(row: DeliveryRow, alert: AlertView): void {
+    track(
+      (async () => {
+        const channel = (await deps.channels.channels()).find((c) => c.name === row.channel);
+        const deliveries = alertDeliveriesRepo(db.knex);
+        if (!channel) {
+          await deliveries.update(row.id, { status: 'failed', attempts: row.attempts, last_error: `there is no channel named ${JSON.stringify(row.channel)} any more` });
+          return;
+        }
+        const kind = row.kind as NotificationKind;
+        const outcome = await deliver(channel, kind, alert, {
+          signal: shutdown.signal,
+          onAttempt: (attempts, error) => deliveries.update(row.id, { status: 'retrying', attempts, last_error: error }),
+        });
+        // Cut short by a shutdown: left unfinished, for whoever runs the engine next.
+        if (!outcome.ok && shutdown.signal.aborted) return;
+        await deliveries.update(row.id, { status: outcome.ok ? 'delivered' : 'failed', attempts: outcome.attempts, last_error: outcome.error });
+        if (outcome.ok) logger.info({ alert: alert.id, channel: row.channel, type: channel.type, kind, attempts: outcome.attempts }, 'alert notification delivered');
+        else logger.warn({ alert: alert.id, channel: row.channel, type: channel.type, kind, attempts: outcome.attempts, error: outcome.error }, 'alert notification failed');
+      })(),
+    );
+  }
+
+  /** Routes one notification and records a delivery per target (sent after the commit). */
+  async function notify(trx: Knex.Transaction, fx: Effects, alert: AlertView, kind: NotificationKind, event?: AmsEvent): Promise<void> {
+    const { channels, routing, undecryptable } = fx.channels;
     let targets: string[];
     if (kind === 'resolved') {
-      targets = await alertDeliveriesRepo(db.knex).notifiedChannels(alert.id);
+      targets = await alertDeliveriesRepo(trx).notifiedChannels(alert.id);
     } else {
       const escalation = alert.severity === 'critical' || alert.rule === 'recovery_escalated';
-      const policyChannels = escalation && alert.agent_id ? await deps.policyChannels(alert.agent_id).catch(() => undefined) : undefined;
+      const policyChannels = escalation && alert.agent_id && alert.agent_id === fx.agentId ? fx.agent?.policyChannels : undefined;
       const named = (event as { details?: { notification_channels?: unknown } } | undefined)?.details?.notification_channels;
       const eventChannels = Array.isArray(named) ? named.filter((n): n is string => typeof n === 'string') : undefined;
       targets = routeAlert({ severity: alert.severity as Severity, rule: alert.rule, routing, channels, policyChannels, eventChannels }).map((t) => t.name);
     }
-    const deliveries = alertDeliveriesRepo(db.knex);
+    const deliveries = alertDeliveriesRepo(trx);
     for (const name of targets) {
       const channel = channels.find((c) => c.name === name);
       const problem = !channel ? `there is no channel named ${JSON.stringify(name)}` : undecryptable.has(name) ? 'its stored secret cannot be decrypted (was OPMAS_JWT_SECRET changed?); set the channel again' : undefined;
@@ -188,112 +243,223 @@ export function createAlertService(deps: AlertServiceDeps) {
         logger.warn({ alert: alert.id, channel: name, error: problem }, 'alert notification not sent');
         continue;
       }
-      const row = await deliveries.insert({ alert_id: alert.id, channel: name, channel_type: channel.type, kind, status: 'pending' });
-      track(
-        (async () => {
-          const outcome = await deliver(channel, kind, alert, {
-            signal: shutdown.signal,
-            onAttempt: (attempts, error) => deliveries.update(row.id, { status: 'retrying', attempts, last_error: error }),
-          });
-          await deliveries.update(row.id, { status: outcome.ok ? 'delivered' : 'failed', attempts: outcome.attempts, last_error: outcome.error });
-          if (outcome.ok) logger.info({ alert: alert.id, channel: name, type: channel.type, kind, attempts: outcome.attempts }, 'alert notification delivered');
-          else logger.warn({ alert: alert.id, channel: name, type: channel.type, kind, attempts: outcome.attempts, error: outcome.error }, 'alert notification failed');
-        })(),
-      );
+      fx.send.push({ row: await deliveries.insert({ alert_id: alert.id, channel: name, channel_type: channel.type, kind, status: 'pending' }), alert });
     }
   }
 
-  async function resolve(f: { rule?: string; agentId: string; keep?: string[]; when?: (details: Record<string, unknown>) => boolean }, reason: string): Promise<AlertView[]> {
-    if (!mayBeOpen(f.agentId, f.rule)) return [];
-    const repo = alertsRepo(db.knex);
+  async function resolve(trx: Knex.Transaction, fx: Effects, c: Pick<ClearSignal, 'rule' | 'agent_id' | 'key' | 'keep' | 'when'> | { agent_id: string; rule?: undefined }, reason: string): Promise<void> {
+    const repo = alertsRepo(trx);
     let ids: number[] | undefined;
-    if (f.when) {
-      ids = (await repo.activeFor(f.agentId, f.rule)).filter((r) => f.when!(r.details)).map((r) => r.id);
-      if (ids.length === 0) return [];
+    if ('when' in c && c.when && c.agent_id !== null) {
+      ids = (await repo.activeFor(c.agent_id, c.rule)).filter((r) => c.when!(r.details)).map((r) => r.id);
+      if (ids.length === 0) return;
     }
-    const rows = await repo.resolveMatching({ rule: f.rule, agentId: f.agentId, keep: f.keep, ids }, reason, new Date());
-    for (const r of rows) countOpen(f.agentId, r.rule, -1);
-    const views = rows.map(presentAlert);
-    for (const view of views) {
-      publish('alert.resolved', view);
-      track(notify(view, 'resolved'));
+    const rows = await repo.resolveMatching({ rule: c.rule, agentId: c.agent_id, key: 'key' in c ? c.key : undefined, keep: 'keep' in c ? c.keep : undefined, ids }, reason, new Date());
+    for (const view of rows.map(presentAlert)) {
+      fx.events.push(alertEvent('alert.resolved', view));
+      await notify(trx, fx, view, 'resolved');
     }
-    return views;
   }
 
-  async function handle(event: AmsEvent): Promise<void> {
+  /** The rules on one event, inside the engine's transaction. */
+  async function evaluate(trx: Knex.Transaction, fx: Effects, event: AmsEvent): Promise<void> {
     const agentId = 'agent_id' in event && typeof event.agent_id === 'string' ? event.agent_id : undefined;
     let recentFailures = 0;
-    if (agentId && event.type === 'status.changed') {
-      const t = Date.parse(event.time);
-      const window = slideWindow(failures.get(agentId) ?? [], t, deps.crashLoop.windowS, event.to === 'failed');
-      if (window.length > 0) failures.set(agentId, window);
-      else failures.delete(agentId);
-      recentFailures = window.length;
+    if (agentId && event.type === 'status.changed' && event.to === 'failed') {
+      const at = new Date(Date.parse(event.time) || Date.now());
+      await alertsRepo(trx).addFailure(agentId, at);
+      recentFailures = await alertsRepo(trx).failuresBetween(agentId, new Date(at.getTime() - deps.crashLoop.windowS * 1000), at);
     }
     const ctx: RuleContext = { crashLoop: deps.crashLoop, recentFailures };
     let outcome = evaluateRules(event, ctx);
-    if (outcome.raise.length > 0 && agentId) {
-      const info = await deps.agentInfo(agentId).catch(() => undefined);
-      if (info) outcome = evaluateRules(event, { ...ctx, agentName: info.name });
-    }
-    for (const c of outcome.clear) await resolve({ rule: c.rule, agentId: c.agent_id, keep: c.keep, when: c.when }, c.reason);
+    if (outcome.raise.length > 0 && fx.agent?.name) outcome = evaluateRules(event, { ...ctx, agentName: fx.agent.name });
+    for (const c of outcome.clear) await resolve(trx, fx, c, c.reason);
     for (const signal of outcome.raise) {
-      const { row, kind, escalated } = await upsert(signal);
-      if (kind === 'raised' && row.agent_id) countOpen(row.agent_id, row.rule, 1);
+      // A silenced alert is recorded and published like any other; only the sending is skipped.
+      const silence = await silences.matching(signal.agent_id, signal.rule, trx);
+      const { row, kind, escalated } = await upsert(trx, signal, silence);
       const view = presentAlert(row);
-      publish(kind === 'raised' ? 'alert.raised' : 'alert.updated', view);
-      if (kind === 'raised') track(notify(view, 'raised', event));
-      else if (escalated) track(notify(view, 'escalated', event));
+      fx.events.push(alertEvent(kind === 'raised' ? 'alert.raised' : 'alert.updated', view));
+      if (silence) {
+        if (kind === 'raised' || escalated) logger.info({ alert: view.id, silence: silence.id, rule: view.rule, agent: view.agent_id }, 'alert notification silenced');
+        continue;
+      }
+      if (kind === 'raised') await notify(trx, fx, view, 'raised', event);
+      else if (escalated) await notify(trx, fx, view, 'escalated', event);
     }
   }
 
-  async function sweepCrashLoops(): Promise<void> {
-    const now = Date.now();
-    for (const row of await alertsRepo(db.knex).active('crash_loop')) {
-      if (!row.agent_id) continue;
-      const lastFailureMs = Math.max(row.last_seen_at.getTime(), ...(failures.get(row.agent_id) ?? []));
-      const info = await deps.agentInfo(row.agent_id).catch(() => undefined);
-      if (crashLoopCleared({ lastFailureMs, nowMs: now, windowS: deps.crashLoop.windowS, processStatus: info?.status })) {
-        await resolve({ rule: 'crash_loop', agentId: row.agent_id }, `no failure for ${deps.crashLoop.windowS} s while running`);
+  /**
+   * One event of the stream: evaluated once (the engine's position, kept in the same transaction
+   * as what the rules did, makes a redelivery a no-op), acked once committed. While the database
+   * is away the message stays unacked and is retried; when this replica loses the lock it is
+   * left for the next holder.
+   */
+  async function handleMessage(m: JsMsg, active: () => boolean): Promise<void> {
+    let event: AmsEvent;
+    try {
+      const body = JSON.parse(new TextDecoder().decode(m.data)) as AmsEvent;
+      if (!body || typeof body.type !== 'string') throw new Error('not an event');
+      event = { ...body, id: m.seq };
+    } catch (err) {
+      stats.malformed += 1;
+      logger.warn({ subject: m.subject, err: (err as Error).message.slice(0, 200) }, 'dropped a malformed event');
+      m.term();
+      return;
+    }
+    if (!RELEVANT.has(event.type)) {
+      m.ack();
+      processedSeq = Math.max(processedSeq, m.seq);
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const agentId = 'agent_id' in event && typeof event.agent_id === 'string' ? event.agent_id : undefined;
+        const evaluated = await inTransaction(async (trx, fx) => {
+          const repo = alertsRepo(trx);
+          if ((await repo.positionForUpdate(ENGINE_POSITION, streamId)) >= m.seq) return false;
+          await evaluate(trx, fx, event);
+          await repo.setPosition(ENGINE_POSITION, streamId, m.seq);
+          return true;
+        }, agentId);
+        if (evaluated) stats.evaluated += 1;
+        else stats.duplicates += 1;
+        m.ack();
+        processedSeq = Math.max(processedSeq, m.seq);
+        return;
+      } catch (err) {
+        const unavailable = asDatabaseUnavailable(err);
+        if (!unavailable) {
+          stats.failed += 1;
+          stats.last_error = (err as Error).message;
+          logger.error({ seq: m.seq, type: event.type, err: (err as Error).message }, 'the alert rules failed on an event; it is skipped');
+          m.ack();
+          processedSeq = Math.max(processedSeq, m.seq);
+          return;
+        }
+        if (!active()) return;
+        stats.db_retries += 1;
+        stats.last_error = unavailable.message;
+        if (attempt === 1 || attempt % 10 === 0) logger.warn({ reason: unavailable.message }, 'the database is unavailable; alert rules wait');
+        m.working();
+        await new Promise((r) => setTimeout(r, backoffDelay({ initial: 250, factor: 2, max: 5000 }, attempt)));
       }
     }
   }
 
-  return {
-    start(): void {
-      // First in the queue: the events that follow are handled knowing which alerts are open.
-      if (!unsubscribe) void enqueue(readOpen, true).catch(() => undefined);
-      unsubscribe ??= events.subscribe((event) => {
-        if (RELEVANT.has(event.type)) void enqueue(() => handle(event)).catch(() => undefined);
-      });
+  /** Open crash-loop alerts whose agent has run a whole window without failing are resolved. */
+  async function sweepCrashLoops(): Promise<void> {
+    const now = Date.now();
+    await alertsRepo(db.knex).forgetFailures({ before: new Date(now - 2 * deps.crashLoop.windowS * 1000) });
+    for (const row of await alertsRepo(db.knex).active('crash_loop')) {
+      if (!row.agent_id) continue;
+      const agentId = row.agent_id;
+      const last = await alertsRepo(db.knex).lastFailure(agentId);
+      const lastFailureMs = Math.max(row.last_seen_at.getTime(), last?.getTime() ?? 0);
+      const info = await deps.agentInfo(agentId).catch(() => undefined);
+      if (crashLoopCleared({ lastFailureMs, nowMs: now, windowS: deps.crashLoop.windowS, processStatus: info?.status })) {
+        await inTransaction((trx, fx) => resolve(trx, fx, { rule: 'crash_loop', agent_id: agentId }, `no failure for ${deps.crashLoop.windowS} s while running`));
+      }
+    }
+  }
+
+  /** Deliveries a holder that died (or stopped) left unfinished: sent now, at least once. */
+  async function resumeDeliveries(): Promise<void> {
+    for (const row of await alertDeliveriesRepo(db.knex).unfinished()) {
+      const alert = await alertsRepo(db.knex).byId(row.alert_id);
+      if (alert) send(row, presentAlert(alert));
+    }
+  }
+
+  const worker = createDurableWorker({
+    db,
+    logger,
+    connection: deps.connection,
+    name: 'alert engine',
+    lockKey: SINGLETON_KEYS.alertSweep,
+    stream: EVENTS_STREAM,
+    durable: ENGINE_CONSUMER,
+    filterSubject: STATE_EVENT_SUBJECTS,
+    async ensureStream(nc) {
+      await ensureEventStream(nc);
+      streamId = (await (await jetstreamManager(nc, { timeout: 5000 })).streams.info(EVENTS_STREAM)).created;
+    },
+    handle: handleMessage,
+    onAcquired() {
+      void resumeDeliveries().catch((err) => logger.warn({ err: (err as Error).message }, 'could not resume unfinished alert deliveries'));
       const every = deps.sweepIntervalMs ?? Math.min(30_000, Math.max(250, (deps.crashLoop.windowS * 1000) / 4));
+      let sweeping = false;
       sweepTimer ??= setInterval(() => {
-        void enqueue(sweepCrashLoops).catch(() => undefined);
-        if (Date.now() - openReadAt >= OPEN_REFRESH_MS) void enqueue(readOpen).catch(() => undefined);
+        if (sweeping) return;
+        sweeping = true;
+        void sweepCrashLoops()
+          .catch((err) => logger.warn({ err: (err as Error).message }, 'crash-loop sweep failed'))
+          .finally(() => (sweeping = false));
       }, every);
       sweepTimer.unref();
     },
+    onReleased() {
+      clearInterval(sweepTimer);
+      sweepTimer = undefined;
+    },
+  });
 
-    /** Stops listening, finishes queued rule work, and cuts pending deliveries short. */
+  /** Acknowledges an open alert; 409 when it is resolved or acknowledged already. */
+  async function acknowledge(id: number, by: string): Promise<{ before: AlertView; after: AlertView }> {
+    return inTransaction(async (trx, fx) => {
+      const repo = alertsRepo(trx);
+      const row = await repo.byIdForUpdate(id);
+      if (!row) throw new AlertNotFound(id);
+      if (row.status === 'resolved') {
+        throw new Conflict('alert_resolved', `Alert ${id} is resolved (at ${row.resolved_at?.toISOString()}); there is nothing to acknowledge`, { status: row.status, resolved_at: iso(row.resolved_at) });
+      }
+      if (row.status === 'acknowledged') {
+        throw new Conflict('alert_already_acknowledged', `Alert ${id} was acknowledged by ${row.acknowledged_by ?? 'someone'} at ${row.acknowledged_at?.toISOString()}`, {
+          status: row.status,
+          acknowledged_by: row.acknowledged_by,
+          acknowledged_at: iso(row.acknowledged_at),
+        });
+      }
+      const result = { before: presentAlert(row), after: presentAlert(await repo.acknowledge(id, by, new Date())) };
+      fx.events.push(alertEvent('alert.acknowledged', result.after));
+      return result;
+    });
+  }
+
+  return {
+    start(): void {
+      // What this replica's bus delivered, for settled(): the engine has dealt with an event once its position passed it.
+      unsubscribe ??= events.subscribe((e) => {
+        if (!isEphemeral(e.type)) deliveredSeq = Math.max(deliveredSeq, e.id);
+      });
+      worker.start();
+    },
+
+    /** Stops the engine, finishes the event in hand, and cuts pending deliveries short (left for the next holder). */
     async stop(): Promise<void> {
       unsubscribe?.();
       unsubscribe = undefined;
-      clearInterval(sweepTimer);
-      await queue;
+      await worker.stop();
       shutdown.abort();
       await Promise.allSettled([...inflight]);
     },
 
-    /** Resolves when queued rule work and notifications in flight are done (tests, shutdown). */
-    async settled(): Promise<void> {
-      await queue;
+    /**
+     * Resolves when the engine has evaluated every state event this replica has seen (when it
+     * runs here) and notifications in flight are done (tests, shutdown).
+     */
+    async settled(timeoutMs = 30_000): Promise<void> {
+      const target = deliveredSeq;
+      const until = Date.now() + timeoutMs;
+      while (worker.active() && processedSeq < target && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
 
-    async list(f: { status?: string[]; severity?: string[]; agentId?: string; rule?: string; beforeId?: number; limit: number }): Promise<Page<AlertView>> {
+    async list(f: { status?: string[]; severity?: string[]; agentId?: string; rule?: string[]; labels?: Record<string, string>; sort?: AlertSort; after?: AlertCursor; limit: number }): Promise<Page<AlertView>> {
       const rows = await alertsRepo(db.knex).list(f);
-      return toPage(rows, f.limit, presentAlert, (r) => ({ i: r.id }));
+      const keyOf = (r: AlertRow): AlertCursor =>
+        f.sort === 'severity' ? { r: severityRankOf(r.severity), i: Number(r.id) } : f.sort === 'last_seen' ? { t: r.last_seen_at.toISOString(), i: Number(r.id) } : { i: Number(r.id) };
+      return toPage(rows, f.limit, presentAlert, keyOf);
     },
 
     async get(id: number): Promise<AlertView> {
@@ -307,34 +473,84 @@ export function createAlertService(deps: AlertServiceDeps) {
       return (await alertDeliveriesRepo(db.knex).forAlert(id)).map(presentDelivery);
     },
 
-    /** Acknowledges an open alert; 409 when it is resolved or acknowledged already. */
-    async acknowledge(id: number, by: string): Promise<{ before: AlertView; after: AlertView }> {
-      const result = await db.knex.transaction(async (trx) => {
-        const repo = alertsRepo(trx);
-        const row = await repo.byIdForUpdate(id);
-        if (!row) throw new AlertNotFound(id);
-        if (row.status === 'resolved') {
-          throw new Conflict('alert_resolved', `Alert ${id} is resolved (at ${row.resolved_at?.toISOString()}); there is nothing to acknowledge`, { status: row.status, resolved_at: iso(row.resolved_at) });
+    acknowledge,
+
+    /**
+     * Acknowledges each open alert of `ids` in its own transaction (one refusal does not undo
+     * the others); the rest are answered with why they were skipped.
+     */
+    async acknowledgeMany(ids: number[], by: string): Promise<BulkAckResult> {
+      const out: BulkAckResult = { acknowledged: [], skipped: [] };
+      for (const id of [...new Set(ids)]) {
+        try {
+          out.acknowledged.push((await acknowledge(id, by)).after);
+        } catch (err) {
+          const e = err as { code?: string; message?: string; status?: number };
+          if (e.status !== 404 && e.status !== 409) throw err;
+          out.skipped.push({ id, code: e.code ?? 'error', message: e.message ?? String(err) });
         }
-        if (row.status === 'acknowledged') {
-          throw new Conflict('alert_already_acknowledged', `Alert ${id} was acknowledged by ${row.acknowledged_by ?? 'someone'} at ${row.acknowledged_at?.toISOString()}`, {
-            status: row.status,
-            acknowledged_by: row.acknowledged_by,
-            acknowledged_at: iso(row.acknowledged_at),
-          });
-        }
-        return { before: presentAlert(row), after: presentAlert(await repo.acknowledge(id, by, new Date())) };
-      });
-      publish('alert.acknowledged', result.after);
-      return result;
+      }
+      return out;
     },
+
+    /**
+     * Sends a test message to one channel, once (no retries), and answers what happened. The
+     * desktop channel's test is an `alert.test` event on the live stream, which desktop
+     * consoles show as a notification.
+     */
+    async testChannel(name: string, by: string): Promise<ChannelTestResult> {
+      const [channels, undecryptable] = await Promise.all([deps.channels.channels(), deps.channels.undecryptable()]);
+      const channel = channels.find((c) => c.name === name);
+      if (!channel) throw new NotFound('channel_not_found', `There is no notification channel named ${JSON.stringify(name)}`);
+      const started = Date.now();
+      const sentAt = new Date(started).toISOString();
+      const alert: AlertView = {
+        id: 0,
+        rule: 'test',
+        severity: 'info',
+        status: 'open',
+        agent_id: null,
+        title: `Test message to channel ${name}`,
+        message: `A test message sent by ${by} from the OPMAS console to check the channel "${name}". Nothing is wrong.`,
+        details: { test: true, requested_by: by },
+        count: 1,
+        first_seen_at: sentAt,
+        last_seen_at: sentAt,
+        acknowledged_at: null,
+        acknowledged_by: null,
+        resolved_at: null,
+        silence_id: null,
+        host_id: null,
+      };
+      const result = (ok: boolean, attempts: number, error: string | null, detail: string): ChannelTestResult => ({
+        channel: name, type: channel.type, ok, attempts, error, detail, duration_ms: Date.now() - started, sent_at: sentAt,
+      });
+      if (undecryptable.has(name)) {
+        const error = 'its stored secret cannot be decrypted (was OPMAS_JWT_SECRET changed?); set the channel again';
+        return result(false, 0, error, `Not sent: ${error}.`);
+      }
+      if (channel.type === 'desktop') {
+        events.publish({ type: 'alert.test', agent_id: null, alert: { ...alert }, channel: name });
+        return result(true, 1, null, 'Sent on the live stream: every desktop console signed in with alerts:read shows it as a notification.');
+      }
+      const once = { ...channel, settings: { ...channel.settings, max_attempts: 1 } } as typeof channel;
+      const outcome = await deliver(once, 'raised', alert, { signal: shutdown.signal });
+      const where = channel.type === 'webhook' ? `the webhook at ${maskUrl(channel.secrets.url)}` : `the SMTP server ${channel.settings.host}:${channel.settings.port}`;
+      return outcome.ok
+        ? result(true, outcome.attempts, null, `Delivered: ${where} accepted it in ${Date.now() - started} ms.`)
+        : result(false, outcome.attempts, outcome.error, `Not delivered to ${where}: ${outcome.error ?? 'unknown error'}.`);
+    },
+
+    silences,
 
     /** The agent is going away: its alerts can no longer clear by themselves. */
     async resolveForAgent(agentId: string, reason: string): Promise<void> {
-      failures.delete(agentId);
-      await enqueue(async () => void (await resolve({ agentId }, reason)), true);
+      await inTransaction(async (trx, fx) => {
+        await alertsRepo(trx).forgetFailures({ agentId });
+        await resolve(trx, fx, { agent_id: agentId }, reason);
+      });
     },
 
-    stats: () => ({ queued, dropped, deliveries_in_flight: inflight.size }),
+    stats: () => ({ ...stats, engine: worker.held(), deliveries_in_flight: inflight.size }),
   };
 }

@@ -31,7 +31,7 @@ export interface ConsumerCounters {
 
 /** The part of the broker connection the consumer needs. */
 export interface MessageSource {
-  subscribe(subject: string, handler: (msg: { subject: string; data: Uint8Array }) => void): () => void;
+  subscribe(subject: string, handler: (msg: { subject: string; data: Uint8Array }) => void, opts?: { queue?: string }): () => void;
 }
 
 export interface AgentMessageConsumerDeps {
@@ -41,6 +41,8 @@ export interface AgentMessageConsumerDeps {
   now?: () => number;
   /** Per agent, at most one log line about dropped messages in this window. */
   logIntervalMs?: number;
+  /** Queue group: with several API replicas, each message is handled by one of them. */
+  queue?: string;
 }
 
 const SCHEMAS: Record<AgentMessageKind, z.ZodType> = { heartbeat: HeartbeatBody, status: StatusBody, metrics: MetricsBody, logs: LogBody };
@@ -117,7 +119,7 @@ export function createAgentMessageConsumer(deps: AgentMessageConsumerDeps) {
     start(): void {
       if (unsubscribers.length > 0) return;
       for (const kind of AGENT_MESSAGE_KINDS) {
-        unsubscribers.push(deps.source.subscribe(subjects.everyAgent[kind], (msg) => handle(msg.subject, msg.data)));
+        unsubscribers.push(deps.source.subscribe(subjects.everyAgent[kind], (msg) => handle(msg.subject, msg.data), deps.queue ? { queue: deps.queue } : {}));
       }
     },
     stop(): void {

@@ -38,6 +38,8 @@ export interface BrokerConnectionOptions {
   tls?: BrokerTlsOptions;
   logger: Logger;
   name?: string;
+  /** Request inbox prefix (the user may subscribe only to its own); default the AMS's. */
+  inboxPrefix?: string;
   reconnectPolicy?: Partial<ReconnectPolicy>;
 }
 
@@ -56,7 +58,7 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
   let closing = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let connecting: Promise<void> | undefined;
-  const registered = new Map<number, { subject: string; handler: MessageHandler; sub?: Subscription }>();
+  const registered = new Map<number, { subject: string; handler: MessageHandler; queue?: string; sub?: Subscription }>();
   let nextId = 1;
   const statusListeners = new Set<(s: BrokerConnectionStatus) => void>();
 
@@ -68,8 +70,9 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
     for (const l of statusListeners) l(next);
   };
 
-  function subscribeOn(conn: NatsConnection, entry: { subject: string; handler: MessageHandler; sub?: Subscription }) {
+  function subscribeOn(conn: NatsConnection, entry: { subject: string; handler: MessageHandler; queue?: string; sub?: Subscription }) {
     entry.sub = conn.subscribe(entry.subject, {
+      ...(entry.queue ? { queue: entry.queue } : {}),
       callback: (err, msg) => {
         if (err) {
           logger.warn({ subject: entry.subject, reason: err.message }, 'broker subscription failed');
@@ -91,7 +94,7 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
       servers,
       authenticator: credsAuthenticator(() => new TextEncoder().encode(opts.creds())),
       name: opts.name ?? 'opmas-ams',
-      inboxPrefix: subjects.amsInboxPrefix,
+      inboxPrefix: opts.inboxPrefix ?? subjects.amsInboxPrefix,
       tls: opts.tls && Object.values(opts.tls).some(Boolean) ? { ...opts.tls } : undefined,
       // The first connection is retried by scheduleConnect (so close() can cancel it); once
       // connected, the client reconnects by itself, forever.
@@ -196,6 +199,23 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
     publish(subject: string, body: unknown): void {
       requireConnection().publish(subject, JSON.stringify(body));
     },
+    /** Answers a request message with a JSON body (nothing when it expects no reply or the connection is gone). */
+    reply(msg: Msg, body: unknown): void {
+      if (!msg.reply) return;
+      try {
+        msg.respond(JSON.stringify(body));
+      } catch (err) {
+        logger.debug({ err: (err as Error).message }, 'could not answer a request');
+      }
+    },
+    /** Calls `listener` after every (re)connection (subscriptions are already back by then). */
+    onConnected(listener: () => void): () => void {
+      const l = (s: BrokerConnectionStatus) => {
+        if (s === 'connected') listener();
+      };
+      statusListeners.add(l);
+      return () => statusListeners.delete(l);
+    },
     /**
      * A JSON request and its JSON reply. BrokerUnavailable when not connected; AgentUnreachable
      * when nobody answers in time.
@@ -219,10 +239,13 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
         throw new AgentUnreachable(`the reply on ${subject} is not JSON`);
       }
     },
-    /** Subscribes now if connected, and again on every new connection; returns the unsubscribe function. */
-    subscribe(subject: string, handler: MessageHandler): () => void {
+    /**
+     * Subscribes now if connected, and again on every new connection; returns the unsubscribe
+     * function. With `queue`, each message goes to one member of the queue group.
+     */
+    subscribe(subject: string, handler: MessageHandler, opts: { queue?: string } = {}): () => void {
       const id = nextId++;
-      const entry: { subject: string; handler: MessageHandler; sub?: Subscription } = { subject, handler };
+      const entry: { subject: string; handler: MessageHandler; queue?: string; sub?: Subscription } = { subject, handler, queue: opts.queue };
       registered.set(id, entry);
       if (nc && !nc.isClosed()) subscribeOn(nc, entry);
       return () => {

@@ -60,11 +60,31 @@ export function agentPermissions(grant: AgentGrant): UserPermissions {
   };
 }
 
-/** The AMS's own user: hears every agent, sends control requests, gets replies, may use JetStream. */
+/**
+ * The AMS's own user (the control plane): hears every agent, sends control requests, answers its
+ * hosts' supervisors and sends them specs, consumes observations and watches leases (JetStream).
+ */
 export function amsPermissions(): UserPermissions {
   return {
-    pub: { allow: [subjects.everyAgent.control, '$JS.API.>'] },
-    sub: { allow: [subjects.everyAgent.all, subjects.amsInbox] },
+    pub: { allow: [subjects.everyAgent.control, subjects.everyHost.supervisors, 'opmas.events.>', '$JS.API.>', '$JS.ACK.>', '$JS.FC.>', '$KV.>'] },
+    sub: { allow: [subjects.everyAgent.all, subjects.amsInbox, 'opmas.ctl.>'] },
+    resp: { max: 1, ttl: 0 },
+  };
+}
+
+/**
+ * One host's supervisor: publishes its observations (JetStream) and requests under its own host
+ * id, renews its own lease, hears its agents' heartbeats and metrics and sends them control
+ * requests; it reads nothing of other hosts' requests or specs.
+ */
+export function supervisorPermissions(hostId: string): UserPermissions {
+  const host = subjects.host(hostId);
+  return {
+    pub: {
+      allow: [host.observations, `opmas.ctl.${hostId}.>`, subjects.everyAgent.control, '$JS.API.>', `$KV.OPMAS_HOST_LEASES.${hostId}`, `$KV.OPMAS_HOST_EPOCHS.${hostId}`],
+    },
+    sub: { allow: [host.supervisorAll, host.inbox, subjects.everyAgent.heartbeat, subjects.everyAgent.metrics] },
+    resp: { max: 1, ttl: 0 },
   };
 }
 
@@ -79,10 +99,19 @@ export interface RevocationOutcome {
   detail: string;
 }
 
-/** Revoked user public keys -> unix seconds, kept in `<dataDir>/nats/revocations.json`. */
+/**
+ * Revoked user public keys -> unix seconds. Host mode keeps them in `<dataDir>/nats/revocations.json`
+ * for its nats-server's configuration (the database's agent_credentials stay the truth).
+ */
 export interface RevocationStore {
   list(): Record<string, number>;
   add(publicKey: string, at: number): void;
+}
+
+/** External mode: the account JWT is what the broker enforces, the database the truth; this is what this process pushed. */
+export function createMemoryRevocationStore(): RevocationStore {
+  const list: Record<string, number> = Object.create(null);
+  return { list: () => ({ ...list }), add: (publicKey, at) => void (list[publicKey] = at) };
 }
 
 export function createFileRevocationStore(file: string): RevocationStore {
@@ -125,6 +154,20 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
   const scoped = deps.signingKey.getPublicKey() !== deps.accountPublicKey;
   let chain: Promise<unknown> = Promise.resolve();
 
+  function ensureRevoked(publicKeys: string[]): Promise<RevocationOutcome> {
+    if (publicKeys.some((k) => !/^U[A-Z2-7]{55}$/.test(k))) return Promise.reject(new TypeError('not a user public key'));
+    if (publicKeys.length === 0) return Promise.resolve({ applied: true, detail: 'nothing to revoke' });
+    const run = chain.then(async () => {
+      const at = Math.floor(now() / 1000);
+      const known = deps.revocations.list();
+      const added = publicKeys.filter((k) => !Object.hasOwn(known, k));
+      for (const key of added) deps.revocations.add(key, at);
+      return deps.applyRevocations(deps.revocations.list());
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
   async function issueUser(name: string, permissions: UserPermissions): Promise<IssuedCredentials> {
     const user = createUser();
     const jwt = await encodeUser(
@@ -142,6 +185,8 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
     /** A fresh user for one agent, restricted to its own subjects and topics. */
     issueAgent: async (grant: AgentGrant) => issueUser(grant.agentId, agentPermissions(grant)),
     issueAms: () => issueUser('opmas-ams', amsPermissions()),
+    /** The user of one host's supervisor (role all issues its own; a cluster's are made by `nats-config`). */
+    issueSupervisor: (hostId: string) => issueUser(`opmas-supervisor-${hostId}`, supervisorPermissions(hostId)),
     /** Any user of the application account, for tools and tests; prefer issueAgent. */
     issueUser,
     /**
@@ -150,30 +195,16 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps) {
      * cannot be applied now (broker down) is applied at the broker's next start.
      */
     revoke(publicKey: string): Promise<RevocationOutcome> {
-      if (!/^U[A-Z2-7]{55}$/.test(publicKey)) return Promise.reject(new TypeError('not a user public key'));
-      const run = chain.then(async () => {
-        deps.revocations.add(publicKey, Math.floor(now() / 1000));
-        return deps.applyRevocations(deps.revocations.list());
-      });
-      chain = run.catch(() => undefined);
-      return run;
+      return ensureRevoked([publicKey]);
     },
     /**
-     * Revokes several users with one application of the list: in host mode each application is a
-     * nats-server reload, which briefly drops every connection of the account.
+     * Makes the broker enforce every one of these revocations with one application (in host
+     * mode each application is a nats-server reload, which briefly drops every connection of the
+     * account). Keys revoked already keep their time; the others are revoked as of now. Applying
+     * the same list twice changes nothing, so the database's whole list can be pushed again.
      */
-    revokeMany(publicKeys: string[]): Promise<RevocationOutcome> {
-      if (publicKeys.some((k) => !/^U[A-Z2-7]{55}$/.test(k))) return Promise.reject(new TypeError('not a user public key'));
-      if (publicKeys.length === 0) return Promise.resolve({ applied: true, detail: 'nothing to revoke' });
-      const run = chain.then(async () => {
-        const at = Math.floor(now() / 1000);
-        for (const key of publicKeys) deps.revocations.add(key, at);
-        return deps.applyRevocations(deps.revocations.list());
-      });
-      chain = run.catch(() => undefined);
-      return run;
-    },
-    isRevoked: (publicKey: string) => publicKey in deps.revocations.list(),
+    ensureRevoked,
+    isRevoked: (publicKey: string) => Object.hasOwn(deps.revocations.list(), publicKey),
     revocations: () => deps.revocations.list(),
   };
 }

@@ -105,7 +105,8 @@ function readTextFile(file: string, name: string): string {
 
 /**
  * Applies revocations on an external broker: looks up the account's current JWT through the
- * system account (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`), adds the revocations, re-signs it with
+ * system account (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`), adds the revocations it lacks (those it
+ * has keep their time, so pushing a list again changes nothing), re-signs it with
  * the operator signing key and publishes it to `$SYS.REQ.CLAIMS.UPDATE`. This works with the
  * `full`/`cache` (NATS-based) account resolvers; a MEMORY resolver or an account server that is
  * managed elsewhere (nsc, a URL resolver) has to be updated there, and the outcome says so.
@@ -132,7 +133,7 @@ export async function pushRevocations(settings: ExternalBrokerSettings, revocati
     const account = settings.accountPublicKey;
     const lookup = await nc.request(`$SYS.REQ.ACCOUNT.${account}.CLAIMS.LOOKUP`, '', { timeout: 5000 });
     const current = decode<Account>(lookup.string().trim());
-    const claims: Partial<Account> = { ...current.nats, revocations: { ...(current.nats.revocations ?? {}), ...revocations } };
+    const claims: Partial<Account> = { ...current.nats, revocations: { ...revocations, ...(current.nats.revocations ?? {}) } };
     delete (claims as { type?: unknown }).type;
     delete (claims as { version?: unknown }).version;
     const jwt = await encodeAccount(current.name, account, claims, { signer: settings.operatorSigningKey, ...(current.exp ? { exp: current.exp } : {}) });
@@ -145,4 +146,19 @@ export async function pushRevocations(settings: ExternalBrokerSettings, revocati
   } finally {
     await nc?.close().catch(() => undefined);
   }
+}
+
+/** What a `--role supervisor` process needs to reach NATS: the URLs, its own user's creds, TLS files. */
+export function readSupervisorNatsSettings(env: NodeJS.ProcessEnv): { servers: string[]; creds: string; tls?: BrokerTlsOptions } {
+  const servers = (env.OPMAS_NATS_URL ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (servers.length === 0) throw new BrokerSettingsInvalid('--role supervisor needs OPMAS_NATS_URL: the NATS server URL(s) of the cluster');
+  const badUrl = servers.find((s) => !URL_PATTERN.test(s));
+  if (badUrl) throw new BrokerSettingsInvalid(`OPMAS_NATS_URL must be nats://, tls://, ws:// or wss:// URLs separated by commas; got ${JSON.stringify(badUrl)}`);
+  if (!env.OPMAS_NATS_CREDS) throw new BrokerSettingsInvalid("--role supervisor needs OPMAS_NATS_CREDS: the path of this host's supervisor user .creds file");
+  const creds = readTextFile(env.OPMAS_NATS_CREDS, 'OPMAS_NATS_CREDS');
+  const tls: BrokerTlsOptions = { caFile: env.OPMAS_NATS_TLS_CA || undefined, certFile: env.OPMAS_NATS_TLS_CERT || undefined, keyFile: env.OPMAS_NATS_TLS_KEY || undefined };
+  return { servers, creds, tls: Object.values(tls).some(Boolean) ? tls : undefined };
 }

@@ -4,8 +4,8 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAgentMessageConsumer, type AgentMessageConsumer, type AgentMessageHandlers } from './agent-consumer.js';
-import { createBrokerConnection, type BrokerConnection, type BrokerConnectionStatus, type ReconnectPolicy } from './connection.js';
-import { createCredentialIssuer, createFileRevocationStore, createHostAuthConfig, type CredentialIssuer } from './credentials.js';
+import { createBrokerConnection, type BrokerConnection, type BrokerConnectionStatus, type BrokerTlsOptions, type ReconnectPolicy } from './connection.js';
+import { createCredentialIssuer, createFileRevocationStore, createHostAuthConfig, createMemoryRevocationStore, type CredentialIssuer } from './credentials.js';
 import { BrokerSettingsInvalid } from './errors.js';
 import { EXTERNAL_SECRET_ENV, pushRevocations, readExternalSettings } from './external.js';
 import { loadOrCreateHostKeys, natsDir } from './key-store.js';
@@ -63,10 +63,14 @@ export interface Broker {
   readonly url: string | undefined;
   readonly connection: BrokerConnection;
   readonly issuer: CredentialIssuer;
+  /** The servers to connect to now (for other connections of this process, e.g. its supervisor's). */
+  servers(): string[];
+  /** TLS files of external mode. */
+  readonly tls?: BrokerTlsOptions;
   /** Host mode: the nats-server child. */
   readonly server?: NatsServerHandle;
   /** Starts a consumer of every agent's heartbeat/status/metrics/logs; its drop counters show in health(). */
-  consume(handlers: AgentMessageHandlers): AgentMessageConsumer;
+  consume(handlers: AgentMessageHandlers, opts?: { queue?: string }): AgentMessageConsumer;
   health(): Promise<BrokerHealth>;
   /** Stops the consumers, drains the connection, stops nats-server (host mode). */
   stop(): Promise<void>;
@@ -83,13 +87,15 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
   const { logger } = opts;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const dir = natsDir(opts.dataDir);
-  const revocations = createFileRevocationStore(path.join(dir, 'revocations.json'));
+  const revocations = mode === 'host' ? createFileRevocationStore(path.join(dir, 'revocations.json')) : createMemoryRevocationStore();
   const consumers: AgentMessageConsumer[] = [];
 
   let server: NatsServerHandle | undefined;
   let issuer: CredentialIssuer;
   let connection: BrokerConnection;
   let url: () => string | undefined;
+  let servers: () => string[];
+  let tls: BrokerTlsOptions | undefined;
 
   if (mode === 'host') {
     const keys = loadOrCreateHostKeys(dir);
@@ -126,7 +132,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
     } catch (err) {
       logger.error({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'nats-server did not start; retrying in the background');
     }
-    connection = createBrokerConnection({ servers: () => { const u = srv.url(); return u ? [u] : []; }, creds: () => ams.creds, logger, reconnectPolicy: opts.reconnectPolicy });
+    servers = () => {
+      const u = srv.url();
+      return u ? [u] : [];
+    };
+    connection = createBrokerConnection({ servers, creds: () => ams.creds, logger, reconnectPolicy: opts.reconnectPolicy });
     let lastUrl = srv.url();
     srv.onStateChange((_state, info) => {
       if (info.url && info.url !== lastUrl) {
@@ -144,7 +154,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
       applyRevocations: (list) => pushRevocations(settings, list),
     });
     url = () => settings.servers.join(',');
-    connection = createBrokerConnection({ servers: () => settings.servers, creds: () => settings.amsCreds, tls: settings.tls, logger, reconnectPolicy: opts.reconnectPolicy });
+    servers = () => settings.servers;
+    tls = settings.tls;
+    connection = createBrokerConnection({ servers, creds: () => settings.amsCreds, tls: settings.tls, logger, reconnectPolicy: opts.reconnectPolicy });
   }
 
   connection.start();
@@ -162,8 +174,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
     connection,
     issuer,
     server,
-    consume(handlers) {
-      const consumer = createAgentMessageConsumer({ source: connection, logger, handlers });
+    servers: () => servers(),
+    tls,
+    consume(handlers, consumeOpts = {}) {
+      const consumer = createAgentMessageConsumer({ source: connection, logger, handlers, queue: consumeOpts.queue });
       consumer.start();
       consumers.push(consumer);
       return consumer;

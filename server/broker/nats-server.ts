@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { NatsServerFailed, NatsServerNotFound } from './errors.js';
 import { natsDir, writeSecretFile } from './key-store.js';
+import { backoffDelay } from '../domain/backoff.js';
 
 export type NatsServerState = 'stopped' | 'starting' | 'running' | 'restarting' | 'down';
 
@@ -32,8 +33,7 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 250, fact
 
 /** Delay before restart attempt `attempt` (1 = first restart after a failure). */
 export function nextRestartDelay(attempt: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): number {
-  const n = Math.max(1, Math.floor(attempt));
-  return Math.min(policy.initialDelayMs * policy.factor ** (n - 1), policy.maxDelayMs);
+  return backoffDelay({ initial: policy.initialDelayMs, factor: policy.factor, max: policy.maxDelayMs }, attempt);
 }
 
 /**
@@ -223,7 +223,7 @@ export function createNatsServer(opts: NatsServerOptions): NatsServerHandle {
   async function launch(): Promise<void> {
     binary = findNatsServer(opts);
     version ??= natsServerVersion(binary);
-    killOrphan(pidPath, confPath, logger);
+    await killOrphan(pidPath, confPath, logger);
     port = await choosePort(host, port, portPath, bindFailures >= 3);
     await writeConfig();
     const proc = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...(opts.env ?? process.env) } });
@@ -378,7 +378,7 @@ function signalReload(binary: string, proc: ChildProcess): void {
  * JetStream dir. The data dir is locked to one AMS, so a live nats-server started with our
  * config file is such an orphan. Only checked where /proc shows the command line.
  */
-function killOrphan(pidPath: string, confPath: string, logger: Logger): void {
+async function killOrphan(pidPath: string, confPath: string, logger: Logger): Promise<void> {
   let pid: number;
   try {
     pid = Number(fs.readFileSync(pidPath, 'utf8').trim());
@@ -386,18 +386,30 @@ function killOrphan(pidPath: string, confPath: string, logger: Logger): void {
     return;
   }
   if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (cmdline.some((a) => a.endsWith('nats-server')) && cmdline.includes(confPath)) {
-      logger.warn({ pid }, 'stopping a nats-server left running by a previous AMS');
-      process.kill(pid, 'SIGKILL');
+  const ours = () => {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return cmdline.some((a) => a.endsWith('nats-server')) && cmdline.includes(confPath);
+    } catch {
+      return false; // not running, or no /proc: nothing to do
     }
+  };
+  if (!ours()) return;
+  logger.warn({ pid }, 'stopping a nats-server left running by a previous AMS');
+  try {
+    process.kill(pid, 'SIGKILL');
   } catch {
-    // not running, or no /proc: nothing to do
+    return;
   }
+  // Gone before its port is taken again: agents know the broker by that port.
+  for (let i = 0; i < 100 && ours(); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
-/** The port to listen on: the given one, else last time's when free, else a free one. */
+/**
+ * The port to listen on: the given one, else last time's (waited for a while when it is still
+ * held: the agents of this data dir know the broker by it, and a previous nats-server may be
+ * releasing it), else a free one.
+ */
 async function choosePort(host: string, given: number | undefined, portPath: string, forceNew: boolean): Promise<number> {
   if (given !== undefined && given !== 0 && !forceNew) return given;
   let previous: number | undefined;
@@ -406,7 +418,11 @@ async function choosePort(host: string, given: number | undefined, portPath: str
   } catch {
     previous = undefined;
   }
-  const port = !forceNew && previous && (await isPortFree(host, previous)) ? previous : await freePort(host);
+  let free = false;
+  if (!forceNew && previous) {
+    for (let i = 0; i < 50 && !(free = await isPortFree(host, previous)); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  const port = free && previous ? previous : await freePort(host);
   fs.writeFileSync(portPath, `${port}\n`);
   return port;
 }

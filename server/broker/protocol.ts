@@ -2,11 +2,25 @@
 // subject carries, as zod schemas shared by the AMS consumer, the agent SDK and the tests.
 import { z } from 'zod';
 import { LOG_LEVELS } from '../domain/agent-config.js';
+import { jsonLimitProblem, MAX_JSON_DEPTH, MAX_JSON_NODES } from '../domain/json-limits.js';
 import { METRIC_KINDS, METRIC_NAME_PATTERN } from '../domain/metric-series.js';
 
-/** What an agent may say about itself in a heartbeat or status message. */
+/** What an agent may say about itself in a heartbeat or status message: the words the protocol knows. */
 export const AGENT_REPORTED_STATUSES = ['ready', 'degraded', 'stopping'] as const;
 export type AgentReportedStatus = (typeof AGENT_REPORTED_STATUSES)[number];
+
+/**
+ * A heartbeat's `status` word. Agents built elsewhere say `healthy`, `ok` or `RUNNING`: a
+ * heartbeat is proof of life whatever the word, so any short word is taken (and kept as the
+ * agent's reported status); only the protocol's own words mean something to the AMS. 20
+ * characters at most (the stored column), letters, digits, `_`, `.` and `-`.
+ */
+export const REPORTED_STATUS_WORD = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$/;
+
+/** Whether a reported status word is one the protocol defines. */
+export function isKnownReportedStatus(word: string): word is AgentReportedStatus {
+  return (AGENT_REPORTED_STATUSES as readonly string[]).includes(word);
+}
 
 /** Messages larger than this are dropped by the consumer before parsing. */
 export const MAX_AGENT_MESSAGE_BYTES = 64 * 1024;
@@ -53,7 +67,7 @@ export type MetricsBody = z.infer<typeof MetricsBody>;
 
 export const HeartbeatBody = z.object({
   agent_id: z.string(),
-  status: z.enum(AGENT_REPORTED_STATUSES),
+  status: z.string().regex(REPORTED_STATUS_WORD, 'must be a word of at most 20 letters, digits, _, . or -'),
   timestamp: Timestamp,
   /** Seconds since the agent process started. */
   uptime: z.number().finite().nonnegative(),
@@ -73,7 +87,10 @@ export const LogBody = z.object({
   level: z.enum(LOG_LEVELS),
   message: z.string().max(16 * 1024),
   timestamp: Timestamp,
-  context: z.record(z.string(), z.unknown()).optional(),
+  context: z
+    .record(z.string(), z.unknown())
+    .refine((c) => jsonLimitProblem(c) === undefined, `must nest at most ${MAX_JSON_DEPTH} levels and hold at most ${MAX_JSON_NODES} keys and elements`)
+    .optional(),
 });
 export type LogBody = z.infer<typeof LogBody>;
 

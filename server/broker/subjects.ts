@@ -24,7 +24,54 @@ export interface AgentSubjects {
   inbox: string;
 }
 
+const HOSTS = 'opmas.hosts';
+const CONTROL = 'opmas.ctl';
+const SUPERVISOR = 'opmas.sup';
+
+/** Subjects of one host's supervisor and of the control plane's answers to it. */
+export interface HostSubjects {
+  /** Observations are published under `opmas.hosts.<host>.obs.<kind>` (JetStream). */
+  observation(kind: string): string;
+  observations: string;
+  /** Requests the supervisor makes of the control plane (answered by one API replica). */
+  sync: string;
+  creds: string;
+  rollback: string;
+  /** What the control plane sends the supervisor: spec pushes, apply-now and rescan requests. */
+  specs: string;
+  apply: string;
+  rescan: string;
+  /** Everything the supervisor may subscribe to, and its own request inbox. */
+  supervisorAll: string;
+  inboxPrefix: string;
+  inbox: string;
+}
+
 export const subjects = {
+  host(hostId: string): HostSubjects {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(hostId)) throw new TypeError(`not a host id: ${JSON.stringify(hostId)}`);
+    return {
+      observation: (kind: string) => `${HOSTS}.${hostId}.obs.${kind}`,
+      observations: `${HOSTS}.${hostId}.obs.>`,
+      sync: `${CONTROL}.${hostId}.sync`,
+      creds: `${CONTROL}.${hostId}.creds`,
+      rollback: `${CONTROL}.${hostId}.rollback`,
+      specs: `${SUPERVISOR}.${hostId}.specs`,
+      apply: `${SUPERVISOR}.${hostId}.apply`,
+      rescan: `${SUPERVISOR}.${hostId}.rescan`,
+      supervisorAll: `${SUPERVISOR}.${hostId}.>`,
+      inboxPrefix: `${INBOX}.sup.${hostId}`,
+      inbox: `${INBOX}.sup.${hostId}.>`,
+    };
+  },
+  /** Every host's observations (the stream's subjects) and every control request (the API's queue subscriptions). */
+  everyHost: {
+    observations: `${HOSTS}.*.obs.>`,
+    sync: `${CONTROL}.*.sync`,
+    creds: `${CONTROL}.*.creds`,
+    rollback: `${CONTROL}.*.rollback`,
+    supervisors: `${SUPERVISOR}.>`,
+  },
   agent(id: string): AgentSubjects {
     if (!AGENT_ID_PATTERN.test(id)) throw new TypeError(`not an agent id: ${JSON.stringify(id)}`);
     const base = `${AGENTS}.${id}`;
@@ -87,4 +134,10 @@ export function reservedTopicProblem(topic: string): string | undefined {
     if (topic === prefix.replace(/\.$/, '') || topic.startsWith(prefix)) return `must not be under the reserved ${JSON.stringify(prefix)} namespace`;
   }
   return undefined;
+}
+
+/** The host id of a control request subject (`opmas.ctl.<host>.<verb>`), or undefined. */
+export function hostIdFromControlSubject(subject: string): string | undefined {
+  const t = subject.split('.');
+  return t.length === 4 && `${t[0]}.${t[1]}` === CONTROL && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(t[2]) ? t[2] : undefined;
 }

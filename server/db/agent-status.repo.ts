@@ -19,12 +19,20 @@ export interface AgentStatusRow {
   config_version: number | null;
   config_since: Date | null;
   stable_config_version: number | null;
+  /** Why the health is what it is (the supervisor's reasons). */
+  health_reasons: Array<Record<string, unknown>>;
+  /** The process was found running at a supervisor's start rather than started by it. */
+  adopted: boolean;
+  /** The newest value of each resource sample and reported metric. */
+  latest_metrics: Record<string, number>;
+  /** The supervisor's recovery episode, as of its last recovery observation. */
+  recovery_state: Record<string, unknown> | null;
   updated_at: Date;
 }
 
 /** Columns a status change may set besides the status itself. */
 export type StatusColumns = Partial<
-  Pick<AgentStatusRow, 'pid' | 'start_time' | 'last_error' | 'exit_code' | 'exit_signal' | 'config_version' | 'config_since' | 'stable_config_version'>
+  Pick<AgentStatusRow, 'pid' | 'start_time' | 'last_error' | 'exit_code' | 'exit_signal' | 'config_version' | 'config_since' | 'stable_config_version' | 'adopted' | 'recovery_state'>
 >;
 
 export interface StatusCountRow {
@@ -41,8 +49,46 @@ export function agentStatusRepo(q: Queryable) {
     /** The row, locked until the transaction ends (status changes of one agent are serialized). */
     lock: (agentId: string): Promise<AgentStatusRow | undefined> => q('agent_status').where('agent_id', agentId).forUpdate().first(),
 
-    async update(agentId: string, values: Partial<Pick<AgentStatusRow, 'process_status' | 'health_status' | 'recovery_status'>> & StatusColumns): Promise<void> {
-      await q('agent_status').where('agent_id', agentId).update({ ...values, updated_at: q.fn.now(3) });
+    async update(
+      agentId: string,
+      values: Partial<Pick<AgentStatusRow, 'process_status' | 'health_status' | 'recovery_status'>> & StatusColumns & { health_reasons?: unknown[] },
+    ): Promise<void> {
+      const row: Record<string, unknown> = { ...values, updated_at: q.fn.now(3) };
+      if (values.health_reasons !== undefined) row.health_reasons = JSON.stringify(values.health_reasons);
+      if (values.recovery_state !== undefined) row.recovery_state = values.recovery_state === null ? null : JSON.stringify(values.recovery_state);
+      await q('agent_status').where('agent_id', agentId).update(row);
+    },
+
+    /**
+     * What agents reported about themselves (heartbeat time, uptime, status word), for many agents
+     * in one statement; null leaves a column as it is.
+     */
+    async recordReported(entries: Array<{ agentId: string; heartbeatAt: Date | null; uptime: number | null; status: string | null; detail: string | null }>): Promise<void> {
+      if (entries.length === 0) return;
+      const values = entries.map(() => '(?, ?::timestamptz, ?::float8, ?, ?)').join(', ');
+      const bindings = entries.flatMap((e) => [e.agentId, e.heartbeatAt?.toISOString() ?? null, e.uptime, e.status, e.detail]);
+      await q.raw(
+        `UPDATE agent_status AS s SET
+           last_heartbeat = COALESCE(v.t, s.last_heartbeat),
+           uptime_s = COALESCE(v.u, s.uptime_s),
+           reported_status = COALESCE(v.r, s.reported_status),
+           reported_detail = CASE WHEN v.r IS NULL THEN s.reported_detail ELSE v.d END,
+           updated_at = now()
+         FROM (VALUES ${values}) AS v(id, t, u, r, d)
+         WHERE s.agent_id = v.id`,
+        bindings,
+      );
+    },
+
+    /** Merges the newest metric values of several agents into latest_metrics, one statement. */
+    async mergeLatestMetrics(values: Array<{ agentId: string; metrics: Record<string, number> }>): Promise<void> {
+      if (values.length === 0) return;
+      await q.raw(
+        `UPDATE agent_status s SET latest_metrics = s.latest_metrics || v.m
+           FROM jsonb_to_recordset(?::jsonb) AS v(agent_id text, m jsonb)
+          WHERE s.agent_id = v.agent_id`,
+        [JSON.stringify(values.map((v) => ({ agent_id: v.agentId, m: v.metrics })))],
+      );
     },
 
     /**

@@ -21,6 +21,12 @@ export interface AgentRow extends StatusPart {
   findings_topic: string | null;
   labels: Record<string, string>;
   disabled: boolean;
+  desired_state: string;
+  held: boolean;
+  held_reason: string | null;
+  host_id: string | null;
+  /** Process starts after the first one (operator restarts and recoveries alike). */
+  restart_count: number;
   /** ISO 8601, as the API answers them. */
   created_at: string;
   updated_at: string;
@@ -35,12 +41,17 @@ export interface NewAgent {
   subscribed_topics: string[];
   findings_topic?: string | null;
   labels: Record<string, string>;
+  /** The host whose supervisor found the agent's package; none for agents registered through the API. */
+  host_id?: string | null;
+  desired_state?: 'running' | 'stopped';
 }
 
 export interface AgentFilter {
   type?: string;
   status?: string;
   health?: string;
+  hostId?: string;
+  desiredState?: string;
   q?: string;
   labels?: Record<string, string>;
   after?: { created_at: string; id: string };
@@ -50,16 +61,25 @@ export interface AgentFilter {
 export type AgentChanges = Partial<Pick<NewAgent, 'version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'> & { disabled: boolean }>;
 
 const COLUMNS = [
-  'a.id', 'a.name', 'a.type', 'a.version', 'a.description', 'a.subscribed_topics', 'a.findings_topic', 'a.labels', 'a.disabled',
+  'a.id', 'a.name', 'a.type', 'a.version', 'a.description', 'a.subscribed_topics', 'a.findings_topic', 'a.labels', 'a.disabled', 'a.desired_state', 'a.held', 'a.held_reason', 'a.host_id',
   'a.created_at', 'a.updated_at', 's.process_status', 's.health_status', 's.recovery_status', 's.pid', 's.start_time',
   's.last_heartbeat', 's.last_error', 's.reported_status', 's.uptime_s',
 ];
+
+/**
+ * Starts beyond the first, from the partial index on process_started history rows (one index
+ * probe per agent): what the fleet table's restart column and Prometheus count.
+ */
+const RESTARTS_SQL =
+  "(SELECT GREATEST(count(*) - 1, 0)::int FROM agent_status_history h WHERE h.agent_id = a.id AND h.event_type = 'process_started') AS restart_count";
 
 /** The list's filters; which of them apply names the statement. */
 const LIST_FILTERS: Array<{ key: string; applies: (f: AgentFilter) => boolean; apply: (query: Knex.QueryBuilder, f: AgentFilter) => void }> = [
   { key: 'type', applies: (f) => !!f.type, apply: (query, f) => query.where('a.type', f.type!) },
   { key: 'status', applies: (f) => !!f.status, apply: (query, f) => query.where('s.process_status', f.status!) },
   { key: 'health', applies: (f) => !!f.health, apply: (query, f) => query.where('s.health_status', f.health!) },
+  { key: 'host', applies: (f) => !!f.hostId, apply: (query, f) => query.where('a.host_id', f.hostId!) },
+  { key: 'desired', applies: (f) => !!f.desiredState, apply: (query, f) => query.where('a.desired_state', f.desiredState!) },
   { key: 'q', applies: (f) => !!f.q, apply: (query, f) => query.whereILike('a.name', `%${escapeLike(f.q!)}%`) },
   {
     key: 'labels',
@@ -74,7 +94,11 @@ const LIST_FILTERS: Array<{ key: string; applies: (f: AgentFilter) => boolean; a
 ];
 
 export function agentsRepo(q: Queryable) {
-  const base = (name: string) => q('agents as a').join('agent_status as s', 's.agent_id', 'a.id').select(COLUMNS).options(prepared(name, { isoTimestamps: true }));
+  const base = (name: string) =>
+    q('agents as a')
+      .join('agent_status as s', 's.agent_id', 'a.id')
+      .select([...COLUMNS, q.raw(RESTARTS_SQL)])
+      .options(prepared(name, { isoTimestamps: true }));
   function listQuery(f: AgentFilter): Knex.QueryBuilder {
     const used = LIST_FILTERS.filter((filter) => filter.applies(f));
     const query = base(`agents_list_${used.map((filter) => filter.key).join('_') || 'all'}`)
@@ -101,6 +125,14 @@ export function agentsRepo(q: Queryable) {
     async findByName(name: string): Promise<AgentRow | undefined> {
       return base('agent_by_name').where('a.name', name).first();
     },
+
+    /** The registered agents of one host and those of no host (for judging that host's packages). */
+    ofHost: (hostId: string): Promise<Array<{ id: string; name: string; type: string; version: string; host_id: string | null }>> =>
+      q('agents')
+        .where((w) => w.where({ host_id: hostId }).orWhereNull('host_id'))
+        .select('id', 'name', 'type', 'version', 'host_id')
+        // An agent of this host wins over a host-less one of the same name.
+        .orderByRaw('host_id IS NULL'),
 
     /** Keyset page ordered by (created_at, id); returns up to limit+1 rows so the caller knows if there is more. */
     async list(f: AgentFilter): Promise<AgentRow[]> {

@@ -18,6 +18,8 @@ export interface AlertRow {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_reason: string | null;
+  /** The silence that muted its notification, if any (migration 041). */
+  silence_id: number | null;
 }
 
 export interface NewAlert {
@@ -28,16 +30,31 @@ export interface NewAlert {
   message: string;
   details: Record<string, unknown>;
   dedup_key: string;
+  silence_id?: number | null;
 }
+
+import { ALERT_SORTS, type AlertSort } from '../alerts/rules.js';
+
+export { ALERT_SORTS, type AlertSort };
+
+/** Where the previous page ended, in the order of `sort`. */
+export type AlertCursor = { i: number; r?: number; t?: string };
 
 export interface AlertFilter {
   status?: string[];
   severity?: string[];
   agentId?: string;
-  rule?: string;
-  beforeId?: number;
+  rule?: string[];
+  /** Labels the alert's agent must carry (agents that no longer exist match none). */
+  labels?: Record<string, string>;
+  sort?: AlertSort;
+  after?: AlertCursor;
   limit: number;
 }
+
+/** Severity as a number for ordering: critical first when sorting descending. */
+const SEVERITY_RANK_SQL = "CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END";
+export const severityRankOf = (severity: string): number => (severity === 'critical' ? 2 : severity === 'warning' ? 1 : 0);
 
 export function alertsRepo(q: Queryable) {
   return {
@@ -51,7 +68,7 @@ export function alertsRepo(q: Queryable) {
         .returning('*');
       return row;
     },
-    async bump(id: number, changes: { severity: string; title: string; message: string; details: Record<string, unknown> }, now: Date): Promise<AlertRow> {
+    async bump(id: number, changes: { severity: string; title: string; message: string; details: Record<string, unknown>; silence_id?: number }, now: Date): Promise<AlertRow> {
       const [row] = await q('alerts')
         .where('id', id)
         .update({ ...changes, details: JSON.stringify(changes.details), count: q.raw('count + 1'), last_seen_at: now })
@@ -68,9 +85,15 @@ export function alertsRepo(q: Queryable) {
       const [row] = await q('alerts').where('id', id).update({ status: 'acknowledged', acknowledged_at: now, acknowledged_by: by }).returning('*');
       return row;
     },
-    /** Resolves the unresolved alerts of `rule` (any rule when omitted) for `agentId`, except keys in `keep`. */
-    resolveMatching(f: { rule?: string; agentId: string; keep?: string[]; ids?: number[] }, reason: string, now: Date): Promise<AlertRow[]> {
-      const query = q('alerts').where('agent_id', f.agentId).whereNot('status', 'resolved');
+    /**
+     * Resolves the unresolved alerts of `rule` (any rule when omitted) for `agentId` (or, for an
+     * alert about no agent, the one with `key`), except keys in `keep`.
+     */
+    resolveMatching(f: { rule?: string; agentId: string | null; key?: string; keep?: string[]; ids?: number[] }, reason: string, now: Date): Promise<AlertRow[]> {
+      const query = q('alerts').whereNot('status', 'resolved');
+      if (f.agentId !== null) query.where('agent_id', f.agentId);
+      else query.whereNull('agent_id');
+      if (f.key) query.where('dedup_key', f.key);
       if (f.rule) query.where('rule', f.rule);
       if (f.keep && f.keep.length > 0) query.whereNotIn('dedup_key', f.keep);
       if (f.ids) query.whereIn('id', f.ids);
@@ -82,23 +105,59 @@ export function alertsRepo(q: Queryable) {
       if (rule) query.where('rule', rule);
       return query;
     },
-    /** How many unresolved alerts each agent has, per rule. */
-    openCounts(): Promise<Array<{ agent_id: string; rule: string; n: number }>> {
-      return q('alerts').whereNot('status', 'resolved').whereNotNull('agent_id').groupBy('agent_id', 'rule').select('agent_id', 'rule').count({ n: '*' }) as unknown as Promise<
-        Array<{ agent_id: string; rule: string; n: number }>
-      >;
+    /**
+     * How far the alert engine `name` has evaluated the stream `stream` (0 before it started, or
+     * when the stream is not the one the position was in), locked until the transaction ends.
+     */
+    async positionForUpdate(name: string, stream: string): Promise<number> {
+      await q.raw('INSERT INTO alert_engine_position (name, last_seq, stream) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING', [name, stream]);
+      const row = await q('alert_engine_position').where({ name }).forUpdate().first('last_seq', 'stream');
+      return row && row.stream === stream ? Number(row.last_seq) : 0;
+    },
+    async setPosition(name: string, stream: string, seq: number): Promise<void> {
+      await q('alert_engine_position').where({ name }).update({ last_seq: seq, stream, updated_at: q.fn.now(3) });
+    },
+    async addFailure(agentId: string, at: Date): Promise<void> {
+      await q('alert_failures').insert({ agent_id: agentId, failed_at: at });
+    },
+    /** The agent's failures in (from, to]. */
+    async failuresBetween(agentId: string, from: Date, to: Date): Promise<number> {
+      const row = await q('alert_failures').where('agent_id', agentId).where('failed_at', '>', from).where('failed_at', '<=', to).count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+    async lastFailure(agentId: string): Promise<Date | undefined> {
+      const row = await q('alert_failures').where('agent_id', agentId).max({ at: 'failed_at' }).first();
+      return row?.at ? new Date(row.at) : undefined;
+    },
+    async forgetFailures(f: { agentId?: string; before?: Date }): Promise<void> {
+      const query = q('alert_failures');
+      if (f.agentId) query.where('agent_id', f.agentId);
+      if (f.before) query.where('failed_at', '<', f.before);
+      await query.del();
     },
     /** Unresolved alerts of one rule, oldest activity first (the crash-loop sweep). */
     active(rule: string, limit = 500): Promise<AlertRow[]> {
       return q('alerts').where('rule', rule).whereNot('status', 'resolved').orderBy('last_seen_at', 'asc').limit(limit);
     },
+    /** A keyset page, newest first (`newest`), worst first (`severity`) or by latest activity (`last_seen`); ties by id. */
     list(f: AlertFilter): Promise<AlertRow[]> {
-      const query = q('alerts').select('*').orderBy('id', 'desc').limit(f.limit + 1);
+      const query = q('alerts').select('*').limit(f.limit + 1);
+      const sort = f.sort ?? 'newest';
+      if (sort === 'severity') query.orderByRaw(`${SEVERITY_RANK_SQL} DESC, id DESC`);
+      else if (sort === 'last_seen') query.orderBy([{ column: 'last_seen_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+      else query.orderBy('id', 'desc');
       if (f.status?.length) query.whereIn('status', f.status);
       if (f.severity?.length) query.whereIn('severity', f.severity);
       if (f.agentId) query.where('agent_id', f.agentId);
-      if (f.rule) query.where('rule', f.rule);
-      if (f.beforeId !== undefined) query.where('id', '<', f.beforeId);
+      if (f.rule?.length) query.whereIn('rule', f.rule);
+      if (f.labels && Object.keys(f.labels).length > 0) {
+        query.whereIn('agent_id', q('agents').select('id').whereRaw('labels @> ?::jsonb', [JSON.stringify(f.labels)]));
+      }
+      if (f.after) {
+        if (sort === 'severity') query.whereRaw(`(${SEVERITY_RANK_SQL}, id) < (?, ?)`, [f.after.r ?? 0, f.after.i]);
+        else if (sort === 'last_seen') query.whereRaw('(last_seen_at, id) < (?::timestamptz, ?)', [f.after.t ?? new Date(0).toISOString(), f.after.i]);
+        else query.where('id', '<', f.after.i);
+      }
       return query;
     },
   };
@@ -125,6 +184,10 @@ export function alertDeliveriesRepo(q: Queryable) {
     },
     async update(id: number, changes: { status: string; attempts: number; last_error: string | null }): Promise<void> {
       await q('alert_deliveries').where('id', id).update({ ...changes, updated_at: new Date() });
+    },
+    /** Deliveries not finished (a replica that ran the alert engine died while sending them). */
+    unfinished(limit = 500): Promise<DeliveryRow[]> {
+      return q('alert_deliveries').whereIn('status', ['pending', 'retrying']).orderBy('id', 'asc').limit(limit);
     },
     forAlert(alertId: number): Promise<DeliveryRow[]> {
       return q('alert_deliveries').where('alert_id', alertId).orderBy('id', 'asc');

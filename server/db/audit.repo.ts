@@ -24,7 +24,9 @@ export interface AuditRow extends AuditEntry {
 
 export interface AuditFilter {
   actor?: string;
+  /** An action, or a prefix ending in `*` (`user.*`). */
   action?: string;
+  result?: string;
   target?: string;
   from?: string;
   to?: string;
@@ -36,14 +38,16 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
 export function auditRepo(q: Queryable) {
   return {
-    async append(entries: AuditEntry[]): Promise<void> {
-      if (entries.length === 0) return;
-      await q('audit_log').insert(entries.map((e) => ({ ...e, before: json(e.before), after: json(e.after), details: json(e.details) })));
+    async append(entries: AuditEntry[]): Promise<AuditRow[]> {
+      if (entries.length === 0) return [];
+      return q('audit_log').insert(entries.map((e) => ({ ...e, before: json(e.before), after: json(e.after), details: json(e.details) }))).returning('*');
     },
     list(f: AuditFilter): Promise<AuditRow[]> {
       const query = q('audit_log').select('*').orderBy([{ column: 'time', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(f.limit + 1);
       if (f.actor) query.where('actor_name', f.actor);
-      if (f.action) query.where('action', f.action);
+      if (f.action?.endsWith('*')) query.whereLike('action', `${escapeLike(f.action.slice(0, -1))}%`);
+      else if (f.action) query.where('action', f.action);
+      if (f.result) query.where('result', f.result);
       if (f.target) query.where('target', f.target);
       if (f.from) query.where('time', '>=', f.from);
       if (f.to) query.where('time', '<', f.to);
@@ -51,4 +55,8 @@ export function auditRepo(q: Queryable) {
       return query;
     },
   };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

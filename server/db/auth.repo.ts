@@ -137,3 +137,40 @@ export function revokedAccessTokensRepo(q: Queryable) {
     prune: () => q('revoked_access_tokens').where('expires_at', '<=', q.fn.now(3)).delete(),
   };
 }
+
+export function revokedSessionsRepo(q: Queryable) {
+  return {
+    /** Records the family as revoked until `expiresAt` (when its last access token has expired). */
+    async add(familyId: string, reason: string, expiresAt: Date): Promise<void> {
+      await q('revoked_sessions')
+        .insert({ family_id: familyId, reason, expires_at: expiresAt })
+        .onConflict('family_id')
+        .merge({ expires_at: q.raw('GREATEST(revoked_sessions.expires_at, excluded.expires_at)') });
+    },
+    prune: () => q('revoked_sessions').where('expires_at', '<=', q.fn.now(3)).delete(),
+  };
+}
+
+/** Every revocation still in force, of single access tokens and of whole sessions, in one round trip. */
+export async function activeRevocations(q: Queryable): Promise<Array<{ kind: 'jti' | 'sid'; id: string; expires_at: Date }>> {
+  const { rows } = (await q.raw(
+    `SELECT 'jti' AS kind, jti AS id, expires_at FROM revoked_access_tokens WHERE expires_at > now()
+     UNION ALL
+     SELECT 'sid' AS kind, family_id::text AS id, expires_at FROM revoked_sessions WHERE expires_at > now()`,
+  )) as { rows: Array<{ kind: 'jti' | 'sid'; id: string; expires_at: Date }> };
+  return rows;
+}
+
+/** One-time setup tokens (hashes), valid on every replica until the first admin exists. */
+export function setupTokensRepo(q: Queryable) {
+  return {
+    async add(hash: string): Promise<void> {
+      await q('setup_tokens').insert({ token_hash: hash }).onConflict('token_hash').ignore();
+    },
+    exists: async (hash: string): Promise<boolean> => Boolean(await q('setup_tokens').where({ token_hash: hash }).first('token_hash')),
+    any: async (): Promise<boolean> => Boolean(await q('setup_tokens').first('token_hash')),
+    async clear(): Promise<void> {
+      await q('setup_tokens').del();
+    },
+  };
+}

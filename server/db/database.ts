@@ -19,6 +19,11 @@ export interface Database {
   origin?: 'template' | 'created' | 'opened';
   /** Round trip to the database in ms; throws DatabaseUnavailable when it cannot be reached. */
   ping(): Promise<number>;
+  /**
+   * A connection of its own, outside the pool (PostgreSQL only): for a session-level advisory
+   * lock held as long as some singleton work runs.
+   */
+  session?(): Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -71,7 +76,18 @@ function openPostgres(url: string, poolMax: number, log: Knex.Config['log']): Da
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 4000,
   });
-  return withPing({ knex, kind: 'postgres', close: () => knex.destroy() });
+  return withPing({
+    knex,
+    kind: 'postgres',
+    async session() {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000, application_name: 'opmas-ams-singleton' });
+      // A dropped connection is noticed by the holder's next query; the event must not go unhandled.
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    },
+    close: () => knex.destroy(),
+  });
 }
 
 async function openPglite(dir: string, log: Knex.Config['log'], template?: string, logger?: OpenDatabaseOptions['logger']): Promise<Database> {

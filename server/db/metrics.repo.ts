@@ -26,6 +26,9 @@ export interface AgentExpositionRow {
   heartbeat_age_s: number | null;
   /** process_started history rows beyond the first. */
   restarts: number;
+  /** The latest resource sample of the process (null when it runs no process or none was taken). */
+  cpu_percent: number | null;
+  memory_mb: number | null;
 }
 
 export interface SeriesRange {
@@ -287,7 +290,9 @@ export function metricsRepo(q: Queryable) {
       return raw<AgentExpositionRow>({
         sql: `SELECT a.id, a.name, a.type, a.version, s.process_status, s.health_status, s.recovery_status,
                 extract(epoch from (now() - s.last_heartbeat))::float8 AS heartbeat_age_s,
-                GREATEST(COALESCE(h.started, 0) - 1, 0)::int AS restarts
+                GREATEST(COALESCE(h.started, 0) - 1, 0)::int AS restarts,
+                CASE WHEN s.pid IS NULL THEN NULL ELSE (s.latest_metrics->>'cpu_percent')::float8 END AS cpu_percent,
+                CASE WHEN s.pid IS NULL THEN NULL ELSE (s.latest_metrics->>'memory_mb')::float8 END AS memory_mb
          FROM agents a
          LEFT JOIN agent_status s ON s.agent_id = a.id
          LEFT JOIN (SELECT agent_id, count(*) AS started FROM agent_status_history WHERE event_type = 'process_started' GROUP BY agent_id) h

@@ -1,6 +1,6 @@
 // agent_recovery_policies and agent_recovery_attempts: each agent's recovery policy and every
 // recovery attempt with its trigger, strategy, outcome and timing.
-import type { RecoveryPolicy } from '../supervisor/recovery-policy.js';
+import type { RecoveryPolicy } from '../domain/recovery-policy.js';
 import type { Queryable } from './agents.repo.js';
 
 export interface PolicyRow extends RecoveryPolicy {
@@ -66,6 +66,31 @@ export function recoveryRepo(q: Queryable) {
         .insert({ ...a, status: 'in_progress', details: JSON.stringify(a.details) })
         .returning('id');
       return (row as { id: number }).id;
+    },
+
+    /** Records an attempt a supervisor started; the same key twice is the same attempt. */
+    async insertAttemptKeyed(a: NewAttempt & { key: string }): Promise<void> {
+      const { key, ...row } = a;
+      await q('agent_recovery_attempts')
+        .insert({ ...row, attempt_key: key, status: 'in_progress', details: JSON.stringify(row.details) })
+        .onConflict('attempt_key')
+        .ignore();
+    },
+
+    async finishAttemptKeyed(key: string, status: 'succeeded' | 'failed' | 'cancelled', error: string | null, details?: Record<string, unknown>): Promise<void> {
+      const values: Record<string, unknown> = { status, error, completed_at: q.fn.now(3) };
+      if (details) values.details = q.raw("COALESCE(details, '{}'::jsonb) || ?::jsonb", [JSON.stringify(details)]);
+      await q('agent_recovery_attempts').where('attempt_key', key).where('status', 'in_progress').update(values);
+    },
+
+    /** Attempts a host's earlier supervisor left in progress: they failed with it. */
+    async failUnfinishedOfHost(hostId: string, error: string): Promise<string[]> {
+      const rows = await q('agent_recovery_attempts')
+        .where('status', 'in_progress')
+        .whereIn('agent_id', q('agents').where('host_id', hostId).select('id'))
+        .update({ status: 'failed', error, completed_at: q.fn.now(3) })
+        .returning('agent_id');
+      return [...new Set(rows.map((r: { agent_id: string }) => r.agent_id))];
     },
 
     async finishAttempt(id: number, status: 'succeeded' | 'failed' | 'cancelled', error: string | null, details?: Record<string, unknown>): Promise<void> {

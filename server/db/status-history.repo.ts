@@ -7,6 +7,8 @@ export interface StatusHistoryEntry {
   from_status: string | null;
   to_status: string | null;
   details: Record<string, unknown>;
+  /** When it happened, if not now (an observation applied later keeps the time it was observed). */
+  created_at?: Date;
 }
 
 export interface StatusHistoryRow extends StatusHistoryEntry {

@@ -3,6 +3,7 @@
 // layer, and the merge that reports each key's source.
 import type { FieldIssue } from '../errors.js';
 import { thresholdsProblem } from '../supervisor/health-rules.js';
+import { ownValue } from './own.js';
 
 export type ConfigValue = string | number | boolean | { [key: string]: unknown };
 export type ConfigMap = Record<string, ConfigValue>;
@@ -37,11 +38,12 @@ const numberInRange = (min: number, max: number): KeyRule => ({
 });
 const booleanRule: KeyRule = {
   check: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
-  fromEnv: (t) => ({ true: true, '1': true, yes: true, false: false, '0': false, no: false })[t.trim().toLowerCase()],
+  fromEnv: (t) => BOOLEAN_WORDS.get(t.trim().toLowerCase()),
 };
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]]);
 
-/** Typed rules for the keys the AMS itself understands; other keys are free-form. */
-export const KNOWN_KEYS: Record<string, KeyRule> = {
+/** Typed rules for the keys the AMS itself understands; other keys are free-form. Look up with `knownKeyRule`. */
+export const KNOWN_KEYS: Readonly<Record<string, KeyRule>> = {
   nats_url: {
     check: (v) =>
       typeof v !== 'string' ? 'must be a string' : /^(nats|tls|ws|wss):\/\/[^\s]+$/.test(v) ? undefined : 'must be a nats://, tls://, ws:// or wss:// URL',
@@ -62,6 +64,11 @@ export const KNOWN_KEYS: Record<string, KeyRule> = {
   thresholds: { check: thresholdsProblem },
 };
 
+/** The rule of a known key; undefined for free-form keys, including names Object.prototype has (`constructor`). */
+export function knownKeyRule(key: string): KeyRule | undefined {
+  return ownValue(KNOWN_KEYS, key);
+}
+
 /** Every problem with a stored configuration layer (fleet or agent), one entry per bad key. */
 export function validateConfigLayer(config: unknown, pathPrefix = ''): FieldIssue[] {
   const at = (key: string) => (pathPrefix ? `${pathPrefix}.${key}` : key);
@@ -76,7 +83,7 @@ export function validateConfigLayer(config: unknown, pathPrefix = ''): FieldIssu
       issues.push({ path: at(key), reason: 'key must be lower-case letters, digits and _ (starting with a letter, at most 64)', in: 'body' });
       continue;
     }
-    const rule = KNOWN_KEYS[key];
+    const rule = knownKeyRule(key);
     const problem = rule ? rule.check(value) : freeFormProblem(value);
     if (problem) issues.push({ path: at(key), reason: problem, in: 'body' });
   }
@@ -114,13 +121,14 @@ export interface EffectiveConfig {
 
 /** Merges layers lowest first; a later layer's key replaces an earlier one's, and records its source. */
 export function mergeConfig(layers: Array<{ source: ConfigSource; values: ConfigMap }>): EffectiveConfig {
-  const config: ConfigMap = {};
-  const sources: Record<string, ConfigSource> = {};
+  // Maps, then own properties: a stored key may be any name, `__proto__` and `constructor` included.
+  const config = new Map<string, ConfigValue>();
+  const sources = new Map<string, ConfigSource>();
   for (const { source, values } of layers) {
     for (const [key, value] of Object.entries(values)) {
-      config[key] = value;
-      sources[key] = source;
+      config.set(key, value);
+      sources.set(key, source);
     }
   }
-  return { config, sources };
+  return { config: Object.fromEntries(config), sources: Object.fromEntries(sources) };
 }

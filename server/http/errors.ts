@@ -2,7 +2,8 @@
 // Known errors keep their status; anything else is a 500 with a correlation id and no stack.
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { AmsError, InvalidJson, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
+import { AmsError, InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from '../errors.js';
+import { protoKeyPath } from '../domain/json-limits.js';
 import { asDatabaseUnavailable } from '../db/database.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -61,12 +62,26 @@ function toAmsError(err: unknown): AmsError | undefined {
     return new AmsError(400, 'invalid_value', 'A value in the request cannot be stored (out of range or not representable)');
   }
   const status = e?.status ?? e?.statusCode;
-  // co-body reports unparseable JSON as a SyntaxError carrying status 400.
-  if (err instanceof SyntaxError && status === 400) return new InvalidJson(cleanParseMessage(e.message));
+  // co-body reports unparseable JSON as a SyntaxError carrying status 400; its JSON parser
+  // (@hapi/bourne) refuses `__proto__` keys outright, which is answered naming where the key is.
+  if (err instanceof SyntaxError && status === 400) return protoKeyError(err) ?? new InvalidJson(cleanParseMessage(e.message));
   if (typeof status === 'number' && status >= 400 && status < 500 && e?.expose) {
     return new AmsError(status, status === 404 ? 'not_found' : 'bad_request', e.message ?? 'Bad request');
   }
   return undefined;
+}
+
+function protoKeyError(err: SyntaxError): AmsError | undefined {
+  if (!/prototype property/.test(err.message)) return undefined;
+  const text = (err as { body?: unknown }).body;
+  let path = '';
+  try {
+    // JSON.parse keeps `__proto__` as an own key (and parses iteratively, so no depth can hurt it).
+    if (typeof text === 'string') path = protoKeyPath(JSON.parse(text)) ?? '';
+  } catch {
+    // unreachable: bourne parsed the same text before refusing it
+  }
+  return new ValidationFailed([{ path, reason: 'the key "__proto__" is not allowed', in: 'body' }]);
 }
 
 function cleanParseMessage(message: string | undefined): string {

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { type FieldIssue, UnsupportedMediaType, ValidationFailed } from '../errors.js';
 import type { Permission } from '../security/permissions.js';
+import { jsonLimitProblem } from '../domain/json-limits.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type Location = 'params' | 'query' | 'body';
@@ -41,8 +42,12 @@ export interface RouteSpec<
   agentScoped?: boolean;
   /** Audit action name; defaults to the operationId. */
   action?: string;
-  /** `auth`: the login/setup limits (per address and per username) apply. */
-  rateLimit?: 'auth';
+  /**
+   * `auth`: the login/setup limits (per address and per username) apply. `health`: a probe
+   * (health, Prometheus) with its own, much higher, limit; the failed-authentication block does
+   * not apply to it.
+   */
+  rateLimit?: 'auth' | 'health';
   /**
    * A body carrying `discovery_token` authorizes the request instead of a bearer token (agent
    * registration, seed §4); the handler validates and consumes the token.
@@ -71,6 +76,8 @@ export function koaPath(openApiPath: string): string {
 /** Authentication, authorization and audit around each route (server/security/guard.ts). */
 export interface RouteGuard {
   before(ctx: Context, spec: RouteSpec): Promise<void>;
+  /** Sees every error before it is answered, and may answer another instead (a 429 for one 401 too many). */
+  failed?(ctx: Context, spec: RouteSpec, error: unknown): Promise<unknown>;
   after(ctx: Context, spec: RouteSpec, outcome: { status: number; error?: unknown }): Promise<void>;
 }
 
@@ -90,8 +97,8 @@ export function mountRoutes(router: Router, routes: RouteSpec[], guard?: RouteGu
         ctx.status = spec.status ?? 200;
         ctx.body = result;
       } catch (err) {
-        error = err;
-        throw err;
+        error = (await guard?.failed?.(ctx, spec, err)) ?? err;
+        throw error;
       } finally {
         if (guard) {
           const status = error === undefined ? ctx.status : ((error as { status?: number }).status ?? 500);
@@ -114,6 +121,10 @@ function validateInput(ctx: Context, spec: RouteSpec): RouteInput<unknown, unkno
   if (spec.body && hasBody(ctx) && !ctx.is('application/json', 'application/*+json')) {
     throw new UnsupportedMediaType(ctx.get('Content-Type') || undefined);
   }
+  // Bounded before anything walks the body recursively (the NUL scan, zod, JSON.stringify on the
+  // way to the database): a body nested thousands deep is a 400 naming the limit, not a stack overflow.
+  const tooBig = jsonLimitProblem((ctx.request as { body?: unknown }).body);
+  if (tooBig) throw new ValidationFailed([{ path: tooBig.path, reason: tooBig.reason, in: 'body' }]);
   // PostgreSQL cannot store NUL characters in text or JSONB: refuse them up front, by field.
   for (const [where, value] of [['params', ctx.params], ['query', ctx.query], ['body', (ctx.request as { body?: unknown }).body]] as const) {
     findNulStrings(value, '', (path) => issues.push({ path, reason: 'must not contain NUL (\\u0000) characters', in: where }));

@@ -13,6 +13,10 @@ export const EVENT_PERMISSIONS: ReadonlyArray<{ match: string; permission: Permi
   { match: 'alert.', permission: 'alerts:read' },
   // Package scans name folders on the AMS host: the same permission as GET /packages.
   { match: 'package.', permission: 'packages:read' },
+  // Hosts: the same permission as GET /hosts.
+  { match: 'host.', permission: 'agents:read' },
+  // Each audit row as it is written (the console's live audit log): the same permission as GET /audit.
+  { match: 'audit.', permission: 'audit:read' },
 ];
 
 export function requiredPermission(type: string): Permission | undefined {

@@ -270,9 +270,9 @@ export function createLiveStream(deps: LiveStreamDeps) {
     });
     if (lastEventId !== undefined) {
       const missed = events.since(lastEventId);
-      // Ids start over when the AMS restarts: an id from the future means the client's state is from another run.
+      // Ids are the cluster's event stream sequence: one ahead of this replica is from another stream (a new installation).
       if (missed.gap || lastEventId > newest) {
-        control(ws, { type: 'resync', last_event_id: newest, reason: lastEventId > newest ? 'the AMS restarted; event ids started over' : 'events after last_event_id are no longer kept' });
+        control(ws, { type: 'resync', last_event_id: newest, reason: lastEventId > newest ? 'last_event_id is ahead of the events this AMS has; reload' : 'events after last_event_id are no longer kept' });
       } else {
         for (const e of missed.events) offer(client, e, () => JSON.stringify(e));
       }

@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { AgentMessage, AgentMessageHandlers } from '../broker/index.js';
 import type { HeartbeatBody, LogBody, MetricsBody, StatusBody } from '../broker/protocol.js';
+import { asDatabaseUnavailable } from '../db/database.js';
+import { createStatusWordWatch } from './status-words.js';
 import { heartbeatLatencyMs } from '../domain/metric-series.js';
 
 export interface IngestListeners {
@@ -25,11 +27,17 @@ interface Reported {
 }
 
 export interface IngestStats {
+  /** Batches kept for the next flush because the database was unavailable. */
+  retried: number;
+  /** Metric and log rows dropped because too many were waiting (the database away for long). */
+  dropped_rows: number;
   flushes: number;
   heartbeats: number;
   metricRows: number;
   logRows: number;
   lastFlushMs: number;
+  /** Heartbeats whose status word the protocol does not define (still proof of life). */
+  unknownStatuses: number;
 }
 
 const CHUNK = 1000;
@@ -37,12 +45,30 @@ const MAX_PENDING_ROWS = 50_000;
 
 export type Ingest = ReturnType<typeof createIngest>;
 
-export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db: Database; logger: Logger; flushMs?: number; listeners?: IngestListeners }) {
+export interface IngestDeps {
+  db: Database;
+  logger: Logger;
+  flushMs?: number;
+  listeners?: IngestListeners;
+  /** Records what agents reported about themselves (the status service: the only writer of agent_status). */
+  reportedStatus: (entries: ReportedEntry[]) => Promise<void>;
+}
+
+export interface ReportedEntry {
+  agentId: string;
+  heartbeatAt: Date | null;
+  uptime: number | null;
+  status: string | null;
+  detail: string | null;
+}
+
+export function createIngest({ db, logger, flushMs = 100, listeners = {}, reportedStatus }: IngestDeps) {
   let reported = new Map<string, Reported>();
   let metricRows: Array<{ agent_id: string; name: string; value: number; timestamp: Date }> = [];
   let logRows: Array<{ agent_id: string; level: string; message: string; context: string | null; source: string; timestamp: Date }> = [];
   let flushing: Promise<void> | undefined;
-  const stats: IngestStats = { flushes: 0, heartbeats: 0, metricRows: 0, logRows: 0, lastFlushMs: 0 };
+  const stats: IngestStats = { retried: 0, dropped_rows: 0, flushes: 0, heartbeats: 0, metricRows: 0, logRows: 0, lastFlushMs: 0, unknownStatuses: 0 };
+  const statusWords = createStatusWordWatch({ logger });
   const timer = setInterval(() => void flush(), flushMs);
   timer.unref();
 
@@ -69,21 +95,11 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
     const started = performance.now();
     flushing = (async () => {
       try {
+        // What agents say about themselves goes through the status service's own repo function.
         const entries = [...batch.reported.entries()];
         for (let i = 0; i < entries.length; i += CHUNK) {
-          const chunk = entries.slice(i, i + CHUNK);
-          const values = chunk.map(() => '(?, ?::timestamptz, ?::float8, ?, ?)').join(', ');
-          const bindings = chunk.flatMap(([id, r]) => [id, r.heartbeatAt?.toISOString() ?? null, r.uptime ?? null, r.status ?? null, r.detail ?? null]);
-          await db.knex.raw(
-            `UPDATE agent_status AS s SET
-               last_heartbeat = COALESCE(v.t, s.last_heartbeat),
-               uptime_s = COALESCE(v.u, s.uptime_s),
-               reported_status = COALESCE(v.r, s.reported_status),
-               reported_detail = CASE WHEN v.r IS NULL THEN s.reported_detail ELSE v.d END,
-               updated_at = now()
-             FROM (VALUES ${values}) AS v(id, t, u, r, d)
-             WHERE s.agent_id = v.id`,
-            bindings,
+          await reportedStatus(
+            entries.slice(i, i + CHUNK).map(([id, r]) => ({ agentId: id, heartbeatAt: r.heartbeatAt ?? null, uptime: r.uptime ?? null, status: r.status ?? null, detail: r.detail ?? null })),
           );
         }
         // Rows of agents that were deleted meanwhile are dropped by the join.
@@ -97,7 +113,26 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
         stats.metricRows += batch.metricRows.length;
         stats.logRows += batch.logRows.length;
       } catch (err) {
-        logger.warn({ err: (err as Error).message, heartbeats: batch.reported.size, metrics: batch.metricRows.length, logs: batch.logRows.length }, 'ingest flush failed; batch dropped');
+        if (asDatabaseUnavailable(err)) {
+          // Nothing is lost while the database is away: the batch waits for the next flush (newer
+          // heartbeats of the same agent win; rows are kept up to the bound, oldest dropped first).
+          for (const [id, r] of batch.reported) if (!reported.has(id)) reported.set(id, r);
+          const keep = (older: typeof metricRows, newer: typeof metricRows) => {
+            const all = [...older, ...newer];
+            const over = all.length - MAX_PENDING_ROWS;
+            if (over > 0) stats.dropped_rows += over;
+            return over > 0 ? all.slice(over) : all;
+          };
+          metricRows = keep(batch.metricRows, metricRows);
+          logRows = [...batch.logRows, ...logRows];
+          if (logRows.length > MAX_PENDING_ROWS) {
+            stats.dropped_rows += logRows.length - MAX_PENDING_ROWS;
+            logRows = logRows.slice(logRows.length - MAX_PENDING_ROWS);
+          }
+          if (stats.retried++ % 50 === 0) logger.warn({ err: (err as Error).message, heartbeats: reported.size, metrics: metricRows.length, logs: logRows.length }, 'the database is unavailable; ingest keeps its batch for the next flush');
+        } else {
+          logger.warn({ err: (err as Error).message, heartbeats: batch.reported.size, metrics: batch.metricRows.length, logs: batch.logRows.length }, 'ingest flush failed; batch dropped');
+        }
       } finally {
         stats.lastFlushMs = performance.now() - started;
         flushing = undefined;
@@ -127,6 +162,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
       r.heartbeatAt = m.receivedAt;
       r.uptime = m.body.uptime;
       r.status = m.body.status;
+      statusWords.note(m.agentId, m.body.status);
       stats.heartbeats += 1;
       if (m.body.metrics) addMetrics(m.agentId, m.body.metrics, m.receivedAt);
       addMetrics(m.agentId, { heartbeat_latency_ms: heartbeatLatencyMs(m.body.timestamp, m.receivedAt) }, m.receivedAt);
@@ -159,7 +195,7 @@ export function createIngest({ db, logger, flushMs = 100, listeners = {} }: { db
 
   return {
     handlers,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, unknownStatuses: statusWords.unknown() }),
     flush,
     async stop(): Promise<void> {
       clearInterval(timer);

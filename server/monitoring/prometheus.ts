@@ -8,18 +8,18 @@ import { type AgentExpositionRow, metricsRepo } from '../db/metrics.repo.js';
 import type { EventBus } from '../events/bus.js';
 import type { BrokerHealth } from '../broker/index.js';
 import type { IngestStats } from './ingest.js';
-import type { ResourceSample, SamplerStats } from './sampler.js';
-import { PROCESS_STATES } from '../supervisor/state-machine.js';
+import { PROCESS_STATES } from '../domain/state-machine.js';
 
-export const HEALTH_STATES = ['healthy', 'warning', 'critical', 'unknown'] as const;
-export const RECOVERY_STATES = ['none', 'in_progress', 'success', 'failed'] as const;
+export { HEALTH_STATES, RECOVERY_STATES } from '../domain/statuses.js';
+import { HEALTH_STATES, RECOVERY_STATES } from '../domain/statuses.js';
 
 export interface PrometheusDeps {
   db: Database;
   events: EventBus;
   ingestStats: () => IngestStats;
   brokerHealth: () => Promise<BrokerHealth>;
-  sampler?: { latestAll(): ResourceSample[]; stats(): SamplerStats };
+  /** This process's supervisor (role all or supervisor), for the sampling counters. */
+  sampler?: () => { ticks: number; write_failures: number } | undefined;
 }
 
 export type PrometheusExporter = ReturnType<typeof createPrometheusExporter>;
@@ -45,6 +45,7 @@ export function createPrometheusExporter(deps: PrometheusDeps) {
     ingestMetricRows: counter('opmas_ingest_metric_rows_total', 'Agent metric rows written'),
     ingestLogRows: counter('opmas_ingest_log_rows_total', 'Agent log rows written'),
     ingestFlushes: counter('opmas_ingest_flushes_total', 'Batched ingest writes'),
+    ingestUnknownStatus: counter('opmas_ingest_unknown_status_total', 'Heartbeats whose status word the protocol does not define (kept as the reported status; the heartbeat still counts)'),
     ingestLastFlush: gauge('opmas_ingest_last_flush_seconds', 'Duration of the last ingest flush'),
     dropped: counter('opmas_broker_dropped_messages_total', 'Agent messages the AMS dropped, by reason', ['reason']),
     brokerUp: gauge('opmas_broker_up', '1 when the AMS is connected to the broker'),
@@ -63,6 +64,8 @@ export function createPrometheusExporter(deps: PrometheusDeps) {
       for (const s of RECOVERY_STATES) m.recovery.set({ agent_id, recovery_status: s }, r.recovery_status === s ? 1 : 0);
       m.restarts.inc({ agent_id }, r.restarts);
       if (r.heartbeat_age_s !== null) m.heartbeatAge.set({ agent_id }, Math.max(0, r.heartbeat_age_s));
+      if (r.cpu_percent !== null) m.cpu.set({ agent_id }, r.cpu_percent);
+      if (r.memory_mb !== null) m.memory.set({ agent_id }, r.memory_mb * 1_048_576);
     }
   }
 
@@ -71,19 +74,16 @@ export function createPrometheusExporter(deps: PrometheusDeps) {
     // Agents deleted since the last scrape must disappear: start every labelled series afresh.
     for (const metric of Object.values(m)) metric.reset();
     setAgents(rows);
-    for (const s of deps.sampler?.latestAll() ?? []) {
-      if (s.values.cpu_percent !== undefined) m.cpu.set({ agent_id: s.agent_id }, s.values.cpu_percent);
-      if (s.values.memory_mb !== undefined) m.memory.set({ agent_id: s.agent_id }, s.values.memory_mb * 1_048_576);
-    }
     const ingest = deps.ingestStats();
     m.ingestHeartbeats.inc(ingest.heartbeats);
     m.ingestMetricRows.inc(ingest.metricRows);
     m.ingestLogRows.inc(ingest.logRows);
     m.ingestFlushes.inc(ingest.flushes);
+    m.ingestUnknownStatus.inc(ingest.unknownStatuses ?? 0);
     m.ingestLastFlush.set(ingest.lastFlushMs / 1000);
     for (const [reason, n] of Object.entries(broker?.dropped_messages ?? {})) m.dropped.inc({ reason }, n);
     m.brokerUp.set(broker?.connection === 'connected' ? 1 : 0);
-    const sampler = deps.sampler?.stats();
+    const sampler = deps.sampler?.();
     m.samplerTicks.inc(sampler?.ticks ?? 0);
     m.samplerFailures.inc(sampler?.write_failures ?? 0);
     m.events.inc(deps.events.lastId());

@@ -13,11 +13,12 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { withAdvisoryLock } from '../db/advisory-lock.js';
+import { SINGLETON_KEYS } from '../db/singleton-lock.js';
 import { inRollupTransaction, metricRollupsRepo } from '../db/metric-rollups.repo.js';
 import { LEVEL_MS, type RollupLevel } from '../domain/metric-rollups.js';
 
-/** pg_advisory_lock key of the rollup job ("opm" + 2). */
-export const ROLLUP_LOCK_KEY = 0x6f706d02;
+/** pg_advisory_lock key of the rollup job ("opm" + 7; the singletons' keys are together in singleton-lock.ts). */
+export const ROLLUP_LOCK_KEY = SINGLETON_KEYS.metricRollups;
 
 export interface RollupDeps {
   db: Database;

@@ -4,7 +4,7 @@
 import semver from 'semver';
 import type { PackageAgent, PackageReading } from './package-reader.js';
 
-export type PackageStatus = 'registered' | 'invalid' | 'conflict' | 'incompatible' | 'removed';
+export type PackageStatus = 'registered' | 'invalid' | 'conflict' | 'incompatible' | 'removed' | 'ignored';
 
 export interface RegisteredAgent {
   id: string;
@@ -28,7 +28,7 @@ export function reconcile(readings: PackageReading[], agents: RegisteredAgent[])
   const decisions = new Map<string, PackageDecision>();
   const valid = readings.filter((r) => r.agent);
   for (const r of readings.filter((x) => !x.agent)) {
-    decisions.set(r.path, { path: r.path, status: 'invalid', reasons: r.problems, action: 'none' });
+    decisions.set(r.path, r.ignored ? { path: r.path, status: 'ignored', reasons: [r.ignored], action: 'none' } : { path: r.path, status: 'invalid', reasons: r.problems, action: 'none' });
   }
 
   const groups = new Map<string, PackageReading[]>();

@@ -20,8 +20,11 @@ export class Forbidden extends AmsError {
 }
 
 export class RateLimited extends AmsError {
-  constructor(retryAfterS: number) {
+  /** Whole seconds, as in the Retry-After header. */
+  readonly retryAfterS: number;
+  constructor(retryAfterS: number, message = 'Too many requests') {
     const seconds = Math.max(1, Math.ceil(retryAfterS));
-    super(429, 'rate_limited', `Too many requests; retry after ${seconds} s`, { retry_after_s: seconds }, { 'Retry-After': String(seconds) });
+    super(429, 'rate_limited', `${message}; retry after ${seconds} s`, { retry_after_s: seconds }, { 'Retry-After': String(seconds) });
+    this.retryAfterS = seconds;
   }
 }

@@ -37,6 +37,8 @@ export function requirePrincipal(ctx: Context): Principal {
 export function createRouteGuard(deps: { sessions: SessionService; audit: AuditService; limits: RateLimits }): RouteGuard {
   return {
     async before(ctx: Context, spec: RouteSpec): Promise<void> {
+      // An address past the failed-authentication limit gets 429 before any credential is looked at.
+      if (spec.rateLimit !== 'health') deps.limits.assertNotBlocked(ctx.ip);
       if (spec.rateLimit === 'auth') {
         const username = (ctx.request as { body?: { username?: unknown } }).body?.username;
         await deps.limits.consumeLogin(ctx.ip, typeof username === 'string' ? username : undefined);
@@ -59,6 +61,16 @@ export function createRouteGuard(deps: { sessions: SessionService; audit: AuditS
           throw new Forbidden('This principal is bound to one agent and may access only that agent', { agent_id: principal.agentId });
         }
       }
+    },
+
+    /** Counts a failed authentication (a 401 for credentials that were given); past the limit, answers 429 instead. */
+    async failed(ctx: Context, _spec: RouteSpec, error: unknown): Promise<unknown> {
+      const e = error as { status?: unknown; code?: unknown };
+      // `unauthenticated` is a request without credentials: nothing was guessed.
+      if (e?.status !== 401 || e.code === 'unauthenticated') return undefined;
+      const limited = await deps.limits.recordAuthFailure(ctx.ip);
+      if (limited) noteAudit(ctx, { details: { auth_error: typeof e.code === 'string' ? e.code : null } });
+      return limited;
     },
 
     async after(ctx: Context, spec: RouteSpec, outcome: { status: number; error?: unknown }): Promise<void> {

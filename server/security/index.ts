@@ -9,6 +9,7 @@ import { createRouteGuard } from './guard.js';
 import { createIdentityService } from './identities.js';
 import { createRateLimits, type RateLimitSettings } from './rate-limits.js';
 import { createSessionService, type SessionSettings } from './sessions.js';
+import { parseTrustedProxies, type TrustedProxies } from './client-address.js';
 
 export type Security = ReturnType<typeof createSecurity>;
 
@@ -17,20 +18,23 @@ export function createSecurity(deps: {
   logger: Logger;
   sessions: SessionSettings;
   limits: RateLimitSettings;
+  /** Proxies whose X-Forwarded-For entries name the client (--trust-proxy). */
+  trustedProxies?: TrustedProxies;
   corsOrigins: string[];
-  announce: (line: string) => void;
+  announce: (line: string, facts?: { setupToken?: string }) => void;
 }) {
   const cache = createSecurityCache(deps.db);
   const audit = createAuditService({ db: deps.db, logger: deps.logger });
   const sessions = createSessionService({ db: deps.db, logger: deps.logger, cache, settings: deps.sessions, announce: deps.announce });
   const identities = createIdentityService({ db: deps.db, cache });
-  const limits = createRateLimits(deps.limits);
+  const limits = createRateLimits(deps.limits, { db: deps.db, logger: deps.logger });
   return {
     sessions,
     identities,
     audit,
     limits,
     corsOrigins: deps.corsOrigins,
+    trustedProxies: deps.trustedProxies ?? parseTrustedProxies(undefined),
     guard: createRouteGuard({ sessions, audit, limits }),
   };
 }

@@ -18,4 +18,6 @@ export interface Principal {
   jti?: string;
   /** Access token expiry (seconds since epoch), for revocation bookkeeping. */
   exp?: number;
+  /** The login (refresh-token family) the access token was issued from. */
+  sid?: string;
 }

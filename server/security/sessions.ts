@@ -7,8 +7,9 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
-import { refreshTokensRepo, revokedAccessTokensRepo, rolesRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
-import { AmsError, Conflict } from '../errors.js';
+import type { Queryable } from '../db/agents.repo.js';
+import { refreshTokensRepo, revokedAccessTokensRepo, revokedSessionsRepo, rolesRepo, setupTokensRepo, type UserRow, usersRepo } from '../db/auth.repo.js';
+import { AmsError } from '../errors.js';
 import type { SecurityCache } from './cache.js';
 import { Forbidden, InvalidToken, Unauthenticated } from './errors.js';
 import { BUILTIN_ROLES, type Permission } from './permissions.js';
@@ -44,7 +45,7 @@ export interface SessionDeps {
   cache: SecurityCache;
   settings: SessionSettings;
   /** Where the one-time setup token is shown (stderr in the product). */
-  announce: (line: string) => void;
+  announce: (line: string, facts?: { setupToken?: string }) => void;
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -57,7 +58,7 @@ let decoyHash: Promise<string> | undefined;
 export type SessionService = ReturnType<typeof createSessionService>;
 
 export function createSessionService({ db, logger, cache, settings, announce }: SessionDeps) {
-  let setupTokenHash: string | undefined;
+  let setupPendingCache: { value: boolean; at: number } | undefined;
   // Imported once: handing jose the raw bytes re-imports the key on every request.
   const jwtKey = crypto.subtle.importKey('raw', settings.signingKey, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 
@@ -70,7 +71,8 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       token_hash: hashToken(refresh),
       expires_at: new Date(Date.now() + settings.refreshTtlS * 1000),
     });
-    const access = await new SignJWT({ role: user.role, tv: user.token_version, ...(user.agent_id ? { agent_id: user.agent_id } : {}) })
+    // `sid` names the login (the refresh-token family), so that revoking the family revokes its access tokens too.
+    const access = await new SignJWT({ role: user.role, tv: user.token_version, sid: familyId, ...(user.agent_id ? { agent_id: user.agent_id } : {}) })
       .setProtectedHeader({ alg: JWT_ALG, typ: 'JWT' })
       .setIssuer(JWT_ISSUER)
       .setAudience(JWT_AUDIENCE)
@@ -82,7 +84,7 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
     return { access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: settings.accessTtlS };
   }
 
-  async function principalOfUser(user: UserRow, claims: { jti?: string; exp?: number } = {}): Promise<Principal> {
+  async function principalOfUser(user: UserRow, claims: { jti?: string; exp?: number; sid?: string } = {}): Promise<Principal> {
     const permissions = (await cache.permissionsOf(user.role)) ?? new Set<Permission>();
     return {
       type: 'user',
@@ -93,6 +95,7 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       agentId: user.role === 'agent' ? (user.agent_id ?? '\u0000unbound') : undefined,
       jti: claims.jti,
       exp: claims.exp,
+      sid: claims.sid,
     };
   }
 
@@ -126,11 +129,12 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
 
   async function fromJwt(token: string): Promise<Principal> {
     const payload = await verifyJwt(token);
-    if (await cache.isRevoked(payload.jti!)) throw new InvalidToken('it has been revoked');
+    const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
+    if (await cache.isRevoked(payload.jti!, sid)) throw new InvalidToken('it has been revoked');
     const user = await cache.user(payload.sub!);
     if (!user || user.disabled) throw new InvalidToken('its user no longer exists or is disabled');
     if (user.token_version !== payload.tv) throw new InvalidToken('it has been revoked');
-    return principalOfUser(user, { jti: payload.jti, exp: payload.exp });
+    return principalOfUser(user, { jti: payload.jti, exp: payload.exp, sid });
   }
 
   async function fromApiToken(token: string): Promise<Principal> {
@@ -154,6 +158,18 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
     return (await trxUsers.byId(id))!;
   }
 
+  /**
+   * Revokes a whole login: its refresh tokens, and (through `sid`) every access token issued
+   * from it, on every replica within the cache's age. `q` is the caller's transaction, if any.
+   */
+  async function revokeSession(q: Queryable, familyId: string, reason: string): Promise<number> {
+    // An access token of the family lives at most accessTtlS after the family's last refresh.
+    const until = Date.now() + settings.accessTtlS * 1000 + 5000;
+    await refreshTokensRepo(q).revokeFamily(familyId);
+    await revokedSessionsRepo(q).add(familyId, reason, new Date(until));
+    return until;
+  }
+
   async function passwordUsers(): Promise<number> {
     return Number((await db.knex('users').whereNot('username', HOST_USER).count('* as n').first())?.n ?? 0);
   }
@@ -166,17 +182,21 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       }
       cache.invalidateRoles();
       await revokedAccessTokensRepo(db.knex).prune();
-      if ((await passwordUsers()) > 0) return;
+      await revokedSessionsRepo(db.knex).prune();
+      if ((await passwordUsers()) > 0) {
+        await setupTokensRepo(db.knex).clear();
+        return;
+      }
       if (settings.adminPassword) {
         await createUser(usersRepo(db.knex), 'admin', settings.adminPassword, 'admin');
         logger.info({ username: 'admin' }, 'created the first admin from OPMAS_ADMIN_PASSWORD');
         return;
       }
+      // Kept in the database: behind a load balancer the setup request may reach another replica.
       const token = newOpaqueToken('ost');
-      setupTokenHash = hashToken(token);
-      announce(
-        `opmas-ams: no users yet. Create the first admin with POST /api/v1/auth/setup {"token","username","password"}; one-time setup token: ${token}`,
-      );
+      await setupTokensRepo(db.knex).add(hashToken(token));
+      setupPendingCache = undefined;
+      announce(`opmas-ams: no users yet; open the console and paste this one-time setup token: ${token}`, { setupToken: token });
     },
 
     /** Resolves `Authorization: Bearer ...` into a principal; undefined without a header. */
@@ -205,15 +225,17 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
         const row = await repo.byHashForUpdate(hashToken(refreshToken));
         if (!row) return { error: new InvalidToken('unknown refresh token') };
         if (row.used_at || row.revoked_at) {
-          // A rotated (or revoked) token presented again: someone else has a copy. Revoke the family.
-          await repo.revokeFamily(row.family_id);
-          return { error: new InvalidToken('refresh token reuse detected; every session of this login has been revoked'), reused: true };
+          // A rotated (or revoked) token presented again: someone else has a copy. Revoke the
+          // family: its refresh tokens and every access token issued from it.
+          const until = await revokeSession(trx, row.family_id, 'refresh_token_reused');
+          return { error: new InvalidToken('refresh token reuse detected; every session of this login has been revoked'), reused: { familyId: row.family_id, until } };
         }
         if (row.expires_at.getTime() <= Date.now()) return { error: new InvalidToken('the refresh token has expired') };
         await repo.markUsed(row.id);
         return { row };
       });
       if ('error' in outcome && outcome.error) {
+        if (outcome.reused) cache.markSessionRevoked(outcome.reused.familyId, outcome.reused.until);
         if (outcome.reused) throw new AmsError(401, 'refresh_token_reused', outcome.error.message, undefined, { 'WWW-Authenticate': 'Bearer realm="opmas"' });
         throw outcome.error;
       }
@@ -223,28 +245,35 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       return issue(user, outcome.row!.family_id);
     },
 
-    /** Revokes the current access token and the refresh token's whole family. */
+    /** Revokes the current access token, its login (every token of its family) and the refresh token's family. */
     async logout(principal: Principal | undefined, refreshToken: string | undefined): Promise<void> {
       if (principal?.jti && principal.exp) {
         await revokedAccessTokensRepo(db.knex).add(principal.jti, new Date(principal.exp * 1000));
         cache.markRevoked(principal.jti, principal.exp * 1000);
       }
+      // Each login's refresh tokens and its revocation record are written together: a crash in
+      // between leaves neither, and the client's retry of the logout does it all again.
+      const revoke = async (familyId: string) => cache.markSessionRevoked(familyId, await db.knex.transaction((trx) => revokeSession(trx, familyId, 'logout')));
+      if (principal?.sid) await revoke(principal.sid);
       if (refreshToken) {
         const row = await refreshTokensRepo(db.knex).byHash(hashToken(refreshToken));
-        if (row && (!principal || principal.type !== 'user' || row.user_id === principal.id)) await refreshTokensRepo(db.knex).revokeFamily(row.family_id);
+        if (row && (!principal || principal.type !== 'user' || row.user_id === principal.id) && row.family_id !== principal?.sid) await revoke(row.family_id);
       }
     },
 
     async setup(token: string, username: string, password: string): Promise<{ user: UserRow; tokens: TokenPair }> {
-      if (!setupTokenHash) throw new Forbidden('Setup is not available: an admin already exists', undefined, 'setup_not_available');
-      if (!sameSecret(hashToken(token), setupTokenHash)) throw new Unauthenticated('invalid_setup_token', 'The setup token is not valid');
       const user = await db.knex.transaction(async (trx) => {
         await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
         const n = Number((await trx('users').whereNot('username', HOST_USER).count('* as n').first())?.n ?? 0);
-        if (n > 0) throw new Conflict('setup_not_available', 'Setup has already been completed');
-        return createUser(usersRepo(trx), username, password, 'admin');
+        if (n > 0) throw new Forbidden('Setup is not available: an admin already exists', undefined, 'setup_not_available');
+        const tokens = setupTokensRepo(trx);
+        if (!(await tokens.any())) throw new Forbidden('Setup is not available: this AMS has no setup token (OPMAS_ADMIN_PASSWORD made the admin)', undefined, 'setup_not_available');
+        if (!(await tokens.exists(hashToken(token)))) throw new Unauthenticated('invalid_setup_token', 'The setup token is not valid');
+        const created = await createUser(usersRepo(trx), username, password, 'admin');
+        await tokens.clear();
+        return created;
       });
-      setupTokenHash = undefined;
+      setupPendingCache = undefined;
       return { user, tokens: await issue(user) };
     },
 
@@ -257,7 +286,14 @@ export function createSessionService({ db, logger, cache, settings, announce }: 
       return issue(user);
     },
 
-    setupPending: () => setupTokenHash !== undefined,
+    /** Whether the AMS waits for its first admin (any replica's setup token still valid); read at most every 2 s. */
+    async setupPending(): Promise<boolean> {
+      if (setupPendingCache && Date.now() - setupPendingCache.at < 2000) return setupPendingCache.value;
+      const at = Date.now();
+      const value = (await passwordUsers()) === 0 && (await setupTokensRepo(db.knex).any());
+      setupPendingCache = { value, at };
+      return value;
+    },
     principalOfUser,
   };
 }

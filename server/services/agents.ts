@@ -6,6 +6,7 @@ import { type AgentChanges, type AgentFilter, type AgentRow, agentsRepo } from '
 import { AgentNotFound, Conflict } from '../errors.js';
 import { newAgentId } from '../domain/identifiers.js';
 import { type Page, toPage } from '../http/cursor.js';
+import { isKnownReportedStatus } from '../broker/protocol.js';
 
 export interface AgentView {
   id: string;
@@ -18,6 +19,13 @@ export interface AgentView {
   findings_topic: string | null;
   labels: Record<string, string>;
   disabled: boolean;
+  /** What should be: `running` or `stopped` (written only by intent). */
+  desired_state: string;
+  /** Recovery is spent: the agent should run but is not started again until an operator acts or its config or package changes. */
+  held: boolean;
+  held_reason: string | null;
+  /** The host whose supervisor runs the agent (null for agents that run on their own). */
+  host_id: string | null;
   status: string;
   health: string;
   recovery: string;
@@ -27,7 +35,11 @@ export interface AgentView {
   last_error: string | null;
   /** What the agent last said about itself (heartbeat or status message). */
   reported_status: string | null;
+  /** Whether the reported word is one the protocol defines (ready, degraded, stopping); null when nothing was reported. */
+  reported_status_known: boolean | null;
   uptime_s: number | null;
+  /** Process starts after the first one. */
+  restart_count: number;
   created_at: string;
   updated_at: string;
 }
@@ -48,6 +60,10 @@ export interface AgentOrigin {
   actor?: string;
   /** Package folder, for scanner registrations. */
   package?: string;
+  /** Host whose supervisor found the package. */
+  hostId?: string;
+  /** What should be from the start (autostart: running). */
+  desiredState?: 'running' | 'stopped';
 }
 
 export type AgentUpdate = Partial<Pick<NewAgentInput, 'agent_version' | 'description' | 'subscribed_topics' | 'findings_topic' | 'labels'> & { disabled: boolean }>;
@@ -76,6 +92,10 @@ export function presentAgent(row: AgentRow): AgentView {
     findings_topic: row.findings_topic,
     labels: row.labels,
     disabled: row.disabled,
+    desired_state: row.desired_state,
+    held: row.held,
+    held_reason: row.held_reason,
+    host_id: row.host_id,
     status: row.process_status,
     health: row.health_status,
     recovery: row.recovery_status,
@@ -84,7 +104,9 @@ export function presentAgent(row: AgentRow): AgentView {
     last_heartbeat: row.last_heartbeat,
     last_error: row.last_error,
     reported_status: row.reported_status,
+    reported_status_known: row.reported_status === null ? null : isKnownReportedStatus(row.reported_status),
     uptime_s: row.uptime_s,
+    restart_count: row.restart_count ?? 0,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -125,10 +147,14 @@ export function createAgentService({ db }: { db: Database }) {
               subscribed_topics: input.subscribed_topics ?? [],
               findings_topic: input.findings_topic ?? null,
               labels: input.labels ?? {},
+              host_id: origin.hostId ?? null,
+              desired_state: origin.desiredState ?? 'stopped',
             },
             'registered',
           );
-          const details = { source: origin.source, ...(origin.actor ? { actor: origin.actor } : {}), ...(origin.package ? { package: origin.package } : {}) };
+          const details = {
+            source: origin.source, ...(origin.actor ? { actor: origin.actor } : {}), ...(origin.package ? { package: origin.package } : {}), ...(origin.hostId ? { host_id: origin.hostId } : {}),
+          };
           const history = statusHistoryRepo(trx);
           if (origin.source === 'scanner') await history.append({ agent_id: id, event_type: 'discovered', from_status: null, to_status: 'discovered', details });
           await history.append({

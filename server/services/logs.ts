@@ -11,10 +11,10 @@ export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as c
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Levels that mean the same in other vocabularies (pino, syslog, Python). */
-const SAME_AS: Record<string, string[]> = { WARNING: ['WARN'], CRITICAL: ['FATAL'], DEBUG: ['TRACE'] };
+const SAME_AS: ReadonlyMap<string, string[]> = new Map([['WARNING', ['WARN']], ['CRITICAL', ['FATAL']], ['DEBUG', ['TRACE']]]);
 
 export function levelsAtLeast(min: LogLevel): string[] {
-  return LOG_LEVELS.slice(LOG_LEVELS.indexOf(min)).flatMap((l) => [l, ...(SAME_AS[l] ?? [])]);
+  return LOG_LEVELS.slice(LOG_LEVELS.indexOf(min)).flatMap((l) => [l, ...(SAME_AS.get(l) ?? [])]);
 }
 
 export interface LogQuery {

@@ -21,6 +21,7 @@ import {
   seriesMeta,
   type SeriesWindow,
 } from '../domain/metric-series.js';
+import { dictionary, ownValue } from '../domain/own.js';
 
 export interface SeriesQuery extends RawWindowQuery {
   /** `names=a,b` and/or repeated `names=`. */
@@ -94,9 +95,15 @@ export function createMetricsService({ db, now = () => Date.now(), rollups = tru
 
   const rangeOf = (w: SeriesWindow): SeriesRange => ({ from: new Date(w.fromMs), to: new Date(w.toMs), stepMs: w.stepMs });
 
+  /** The answer's fixed keys, in an object without a prototype: series are keyed by names agents chose (`constructor`, `__proto__`). */
   function frame(w: SeriesWindow): SeriesAnswer {
-    // Null prototype: series names come from what agents reported.
-    return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), step: w.stepMs / 1000, t: w.t, meta: Object.create(null) as Record<string, SeriesMeta> };
+    return Object.assign(dictionary<SeriesAnswer[string]>(), {
+      from: new Date(w.fromMs).toISOString(),
+      to: new Date(w.toMs).toISOString(),
+      step: w.stepMs / 1000,
+      t: w.t,
+      meta: dictionary<SeriesMeta>(),
+    }) as SeriesAnswer;
   }
 
   /** `meta` for every series of the answer. */
@@ -152,14 +159,14 @@ export function createMetricsService({ db, now = () => Date.now(), rollups = tru
       const counter = (n: string) => isCounter(n, declared);
       const declaredCounters = [...declared.keys()].filter((n) => counter(n) && !COUNTER_METRICS.has(n));
       const counterNames = names
-        ? [...new Set([...names.filter((n) => counter(n) && !derived.includes(n)), ...names.flatMap((n) => DERIVED_FROM[n] ?? [])])]
+        ? [...new Set([...names.filter((n) => counter(n) && !derived.includes(n)), ...names.flatMap((n) => ownValue(DERIVED_FROM, n) ?? [])])]
         : [...COUNTER_METRICS, ...declaredCounters];
       const gaugeFilter = names
         ? { names: names.filter((n) => !counter(n) && !derived.includes(n)) }
         : { except: [...COUNTER_METRICS, ...declaredCounters, ...derived] };
       const isGauge = (n: string) => (gaugeFilter.names ? gaugeFilter.names.includes(n) : !gaugeFilter.except.includes(n));
       const rows = await repo.agentSeries(agentId, planned(w, levels, context.dirty), { gauges: gaugeFilter, counters: counterNames });
-      const answer: SeriesAnswer & { agent_id: string } = { agent_id: agentId, ...frame(w) };
+      const answer = Object.assign(frame(w), { agent_id: agentId });
       const series = byName(rows);
       const c = new Map<string, SeriesBucket[]>();
       for (const [name, list] of series) {

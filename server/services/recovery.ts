@@ -4,12 +4,12 @@
 // per trigger and per action).
 import type { Database } from '../db/database.js';
 import { agentsRepo } from '../db/agents.repo.js';
-import { type AttemptStatsRow, recoveryRepo } from '../db/recovery.repo.js';
+import { type AttemptRow, type AttemptStatsRow, recoveryRepo } from '../db/recovery.repo.js';
 import { AgentNotFound } from '../errors.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
 import type { StatusService } from './status.js';
-import { presentAttempt } from '../supervisor/recovery-engine.js';
-import type { RecoveryPolicy } from '../supervisor/recovery-policy.js';
+import type { LifecycleService } from './lifecycle.js';
+import { DEFAULT_RECOVERY_POLICY } from '../domain/recovery-policy.js';
+import type { RecoveryPolicy } from '../domain/recovery-policy.js';
 
 export interface Effectiveness {
   attempts: number;
@@ -40,7 +40,27 @@ const secs = (v: number | null) => (v === null || v === undefined ? null : Math.
 
 export type RecoveryService = ReturnType<typeof createRecoveryService>;
 
-export function createRecoveryService({ db, supervisor, status }: { db: Database; supervisor: Supervisor; status: StatusService }) {
+export interface StoredPolicy {
+  policy: RecoveryPolicy;
+  /** `default` until someone stores one for the agent. */
+  source: 'default' | 'agent';
+  updated_by: string | null;
+  updated_at: string | null;
+}
+
+const FIELDS = Object.keys(DEFAULT_RECOVERY_POLICY) as Array<keyof RecoveryPolicy>;
+
+/** An agent's recovery policy: its stored row, or the defaults. */
+export async function loadPolicy(db: Database, agentId: string): Promise<StoredPolicy> {
+  const row = await recoveryRepo(db.knex).policy(agentId);
+  if (!row) return { policy: { ...DEFAULT_RECOVERY_POLICY, notification_channels: [] }, source: 'default', updated_by: null, updated_at: null };
+  const policy = Object.fromEntries(
+    FIELDS.map((f) => [f, f === 'notification_channels' ? [...(row[f] ?? [])] : f === 'auto_recovery' ? Boolean(row[f]) : Number.isFinite(row[f] as number) ? Number(row[f]) : row[f]]),
+  ) as unknown as RecoveryPolicy;
+  return { policy, source: 'agent', updated_by: row.updated_by, updated_at: row.updated_at.toISOString() };
+}
+
+export function createRecoveryService({ db, status, lifecycle, push }: { db: Database; status: StatusService; lifecycle: LifecycleService; push(agentIds: string[]): Promise<void> }) {
   async function requireAgent(agentId: string): Promise<void> {
     if (!(await agentsRepo(db.knex).exists(agentId))) throw new AgentNotFound(agentId);
   }
@@ -64,7 +84,7 @@ export function createRecoveryService({ db, supervisor, status }: { db: Database
 
   async function policy(agentId: string) {
     await requireAgent(agentId);
-    const stored = await supervisor.policies.load(agentId);
+    const stored = await loadPolicy(db, agentId);
     return { agent_id: agentId, ...stored.policy, source: stored.source, updated_by: stored.updated_by, updated_at: stored.updated_at };
   }
 
@@ -73,27 +93,34 @@ export function createRecoveryService({ db, supervisor, status }: { db: Database
 
     async putPolicy(agentId: string, changes: Partial<RecoveryPolicy>, by: string) {
       await requireAgent(agentId);
-      const { before, after } = await supervisor.policies.save(agentId, changes, by);
-      supervisor.policyChanged(agentId, after.policy);
+      const before = (await loadPolicy(db, agentId)).policy;
+      await recoveryRepo(db.knex).savePolicy(agentId, { ...before, ...changes }, by);
+      await push([agentId]);
       return { before, view: await policy(agentId) };
     },
 
     async view(agentId: string) {
       await requireAgent(agentId);
       const row = await status.get(agentId);
-      const { policy: p } = await supervisor.policies.load(agentId);
-      const state = supervisor.recoveryState(agentId, p);
+      const { policy: p } = await loadPolicy(db, agentId);
+      const recorded = (row?.recovery_state ?? null) as { in_progress?: boolean; attempts_made?: number; next_attempt_at?: string | null; episode_started_at?: string | null; trigger?: string | null } | null;
+      // The host's view as of its last recovery observation; an episode counts as running only while the status says so.
+      const inProgress = row?.recovery_status === 'in_progress' && Boolean(recorded?.in_progress);
       const attempts = await recoveryRepo(db.knex).latestEpisode(agentId);
+      const startable = await lifecycle.requireStartable(agentId).then(
+        () => true,
+        () => false,
+      );
       return {
         agent_id: agentId,
         recovery_status: row?.recovery_status ?? 'none',
-        can_recover: !state.in_progress && (await supervisor.startable(agentId)),
-        in_progress: state.in_progress,
-        trigger: state.trigger,
-        episode_started_at: state.episode_started_at,
+        can_recover: !inProgress && startable,
+        in_progress: inProgress,
+        trigger: (recorded?.trigger as never) ?? null,
+        episode_started_at: recorded?.episode_started_at ?? null,
         attempts: attempts.map(presentAttempt),
-        remaining: state.remaining,
-        next_attempt_at: state.next_attempt_at,
+        remaining: Math.max(0, p.max_retries - (recorded?.attempts_made ?? 0)),
+        next_attempt_at: inProgress ? (recorded?.next_attempt_at ?? null) : null,
         policy: p,
         stats: await stats(agentId),
       };
@@ -104,5 +131,19 @@ export function createRecoveryService({ db, supervisor, status }: { db: Database
       return stats(agentId);
     },
     fleetStats: async () => ({ ...(await stats()), generated_at: new Date().toISOString() }),
+  };
+}
+
+export function presentAttempt(a: AttemptRow) {
+  return {
+    id: Number(a.id),
+    attempt_number: a.attempt_number,
+    recovery_strategy: a.recovery_strategy,
+    status: a.status,
+    error: a.error,
+    trigger: a.trigger,
+    started_at: a.started_at.toISOString(),
+    completed_at: a.completed_at ? a.completed_at.toISOString() : null,
+    details: a.details ?? {},
   };
 }

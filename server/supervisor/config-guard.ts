@@ -48,13 +48,16 @@ export interface ConfigDiff {
 
 /** What changes going from `from` to `to`, key by key. */
 export function configDiff(from: ConfigObject, to: ConfigObject): ConfigDiff {
-  const diff: ConfigDiff = { added: {}, removed: {}, changed: {} };
+  // Own keys only: a stored key named `constructor` is a key like any other.
+  const added: Array<[string, unknown]> = [];
+  const removed: Array<[string, unknown]> = [];
+  const changed: Array<[string, { from: unknown; to: unknown }]> = [];
   for (const [k, v] of Object.entries(to)) {
-    if (!(k in from)) diff.added[k] = v;
-    else if (canonical(from[k]) !== canonical(v)) diff.changed[k] = { from: from[k], to: v };
+    if (!Object.hasOwn(from, k)) added.push([k, v]);
+    else if (canonical(from[k]) !== canonical(v)) changed.push([k, { from: from[k], to: v }]);
   }
-  for (const [k, v] of Object.entries(from)) if (!(k in to)) diff.removed[k] = v;
-  return diff;
+  for (const [k, v] of Object.entries(from)) if (!Object.hasOwn(to, k)) removed.push([k, v]);
+  return { added: Object.fromEntries(added), removed: Object.fromEntries(removed), changed: Object.fromEntries(changed) };
 }
 
 export function sameConfig(a: ConfigObject, b: ConfigObject): boolean {

@@ -4,7 +4,7 @@
 // timer latency only), stores every change through the status service and tells the
 // supervisor, which turns `critical` into `degraded` and recovery.
 import type { Logger } from 'pino';
-import type { StatusService } from '../services/status.js';
+import { dictionary } from '../domain/own.js';
 import {
   criticalCause, DEFAULT_THRESHOLDS, evaluateHealth, type Health, type HealthReason, heartbeatDeadlines, startupDeadlineMs, THRESHOLD_METRICS,
   type ThresholdMetric, type Thresholds,
@@ -40,6 +40,11 @@ interface AgentHealth {
   thresholds: Thresholds;
   supervised: boolean;
   lastHeartbeatMs?: number;
+  /**
+   * When the heartbeat interval last changed: heartbeats older than that are judged as if they
+   * came then, so a shorter interval never condemns a heartbeat sent under the longer one.
+   */
+  intervalSinceMs?: number;
   processStartMs?: number;
   metrics: Partial<Record<ThresholdMetric, number>>;
   /** Latest agent-reported counters, for the error rate. */
@@ -57,7 +62,8 @@ interface AgentHealth {
 }
 
 export interface HealthMonitorDeps {
-  status: StatusService;
+  /** Where health changes are recorded (the supervisor's observations, or the status service). */
+  status: { setHealth(agentId: string, to: Health, reasons: Array<Record<string, unknown>>, details?: Record<string, unknown>): Promise<unknown> };
   logger: Logger;
   onChange(change: HealthChange): void;
   /** Round trip of a `ping` control request in ms; undefined when nobody answered at once (not connected). */
@@ -81,7 +87,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
   function stateOf(agentId: string, initial?: Partial<AgentHealth>): AgentHealth {
     let s = agents.get(agentId);
     if (!s) {
-      s = { intervalS: DEFAULT_INTERVAL_S, thresholds: DEFAULT_THRESHOLDS, supervised: false, metrics: {}, latest: {}, health: 'unknown', reasons: [], pinging: false, writes: Promise.resolve(), ...initial };
+      s = { intervalS: DEFAULT_INTERVAL_S, thresholds: DEFAULT_THRESHOLDS, supervised: false, metrics: {}, latest: dictionary<number>(), health: 'unknown', reasons: [], pinging: false, writes: Promise.resolve(), ...initial };
       agents.set(agentId, s);
     }
     return s;
@@ -91,7 +97,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     const s = agents.get(agentId);
     if (!s || stopped) return;
     const t = now();
-    const result = evaluateHealth({ lastHeartbeatMs: s.lastHeartbeatMs, processStartMs: s.supervised ? s.processStartMs : undefined, intervalS: s.intervalS, nowMs: t, metrics: s.metrics, thresholds: s.thresholds });
+    const result = evaluateHealth({ lastHeartbeatMs: judgedHeartbeat(s), processStartMs: s.supervised ? s.processStartMs : undefined, intervalS: s.intervalS, nowMs: t, metrics: s.metrics, thresholds: s.thresholds });
     const broker = deps.broker();
     // The broker explains the silence when it is down, or was down for at least an interval of it
     // (a reload's blip of a few milliseconds explains nothing).
@@ -121,15 +127,30 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     return c === 'heartbeat' && dependency ? 'dependency' : c;
   }
 
+  /** The heartbeat time health is judged from (never before the current interval took effect). */
+  function judgedHeartbeat(s: AgentHealth): number | undefined {
+    if (s.lastHeartbeatMs === undefined) return undefined;
+    return s.intervalSinceMs === undefined ? s.lastHeartbeatMs : Math.max(s.lastHeartbeatMs, s.intervalSinceMs);
+  }
+
+  /** A new heartbeat interval takes effect now: from this moment, not retroactively. */
+  function setInterval_(s: AgentHealth, intervalS: number): boolean {
+    if (intervalS === s.intervalS) return false;
+    s.intervalS = intervalS;
+    s.intervalSinceMs = now();
+    return true;
+  }
+
   /** One timer per agent, at the next moment its heartbeat-based health can change. */
   function schedule(agentId: string, s: AgentHealth, t: number): void {
     clearTimeout(s.timer);
     s.timer = undefined;
     const { warningMs, criticalMs } = heartbeatDeadlines(s.intervalS);
     let at: number | undefined;
-    if (s.lastHeartbeatMs !== undefined) {
+    const hb = judgedHeartbeat(s);
+    if (hb !== undefined) {
       // warning is "more than 1.5 intervals", critical "at least 3": the first instant past each.
-      for (const d of [s.lastHeartbeatMs + warningMs + 1, s.lastHeartbeatMs + criticalMs]) if (d > t) {
+      for (const d of [hb + warningMs + 1, hb + criticalMs]) if (d > t) {
         at = d;
         break;
       }
@@ -173,8 +194,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       const cfg = await deps.configOf(agentId);
       const s = agents.get(agentId);
       if (!s) return;
-      const intervalChanged = cfg.intervalS !== s.intervalS;
-      s.intervalS = cfg.intervalS;
+      const intervalChanged = setInterval_(s, cfg.intervalS);
       s.thresholds = cfg.thresholds;
       if (intervalChanged) schedulePings(agentId, s);
       evaluate(agentId);
@@ -239,9 +259,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       s.processStartMs = startedAt.getTime();
       s.lastHeartbeatMs = opts.adopted ? opts.adopted.lastHeartbeatMs : undefined;
       s.metrics = {};
-      s.latest = {};
+      s.latest = dictionary<number>();
       s.counters = undefined;
       s.intervalS = config.intervalS;
+      s.intervalSinceMs = undefined;
       s.thresholds = config.thresholds;
       schedulePings(agentId, s);
       evaluate(agentId);
@@ -264,8 +285,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     configure(agentId: string, config: MonitorConfig): void {
       const s = agents.get(agentId);
       if (!s) return;
-      const intervalChanged = config.intervalS !== s.intervalS;
-      s.intervalS = config.intervalS;
+      const intervalChanged = setInterval_(s, config.intervalS);
       s.thresholds = config.thresholds;
       if (intervalChanged) schedulePings(agentId, s);
       evaluate(agentId);

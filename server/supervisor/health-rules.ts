@@ -118,7 +118,7 @@ export function effectiveThresholds(configured: unknown): Thresholds {
   const out: Thresholds = { ...DEFAULT_THRESHOLDS };
   if (!configured || typeof configured !== 'object' || Array.isArray(configured)) return out;
   for (const metric of THRESHOLD_METRICS) {
-    if (!(metric in configured)) continue;
+    if (!Object.hasOwn(configured, metric)) continue;
     const given = (configured as Record<string, unknown>)[metric];
     if (given === null) {
       delete out[metric];

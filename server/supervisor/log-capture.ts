@@ -5,9 +5,8 @@
 // and its output is picked up again when the new AMS adopts it.
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.js';
-import { type OutputLogRow, processOutputRepo } from '../db/process-output.repo.js';
-import type { EventBus } from '../events/bus.js';
+import type { LogLineWire } from '../broker/host-protocol.js';
+import { jsonLimitProblem } from '../domain/json-limits.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -66,14 +65,15 @@ export function parseLogLine(line: string, stream: OutputStream, now: Date): Par
   } catch {
     return plain;
   }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return plain;
+  // A line nested past the JSON limits stays plain text: storing it as context would overflow JSON.stringify.
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj) || jsonLimitProblem(obj)) return plain;
   const o = obj as Record<string, unknown>;
   if (o.nats === true) return undefined;
   const message = typeof o.message === 'string' ? o.message : typeof o.msg === 'string' ? o.msg : undefined;
   if (message === undefined) return { ...plain, context: o };
-  const context: Record<string, unknown> = {};
-  if (o.context && typeof o.context === 'object' && !Array.isArray(o.context)) Object.assign(context, o.context);
-  for (const [k, v] of Object.entries(o)) if (!OWN_FIELDS.has(k)) context[k] = v;
+  // Built from entries: a key named `__proto__` in the line stays an own key, never a prototype.
+  const nested = o.context && typeof o.context === 'object' && !Array.isArray(o.context) ? Object.entries(o.context) : [];
+  const context: Record<string, unknown> = Object.fromEntries([...nested, ...Object.entries(o).filter(([k]) => !OWN_FIELDS.has(k))]);
   return {
     level: levelOf(o.level) ?? plain.level,
     message,
@@ -149,69 +149,54 @@ export function createTailer(file: string, stream: OutputStream, startOffset: nu
 
 export type LogSink = ReturnType<typeof createLogSink>;
 
-/** Batches parsed lines into agent_logs (every flushMs or maxBatch rows) and publishes each as `log.line`. */
-export function createLogSink({ db, events, logger, flushMs = 200, maxBatch = 500, maxPending = 20_000 }: {
-  db: Database;
-  events: EventBus;
+/**
+ * Batches parsed lines (every flushMs or maxBatch lines) into `logs.lines` observations; the
+ * control plane stores them in agent_logs and publishes each as `log.line`.
+ */
+export function createLogSink({ emit, logger, flushMs = 200, maxBatch = 500, maxPending = 20_000 }: {
+  emit: (lines: LogLineWire[]) => void;
   logger: Logger;
   flushMs?: number;
   maxBatch?: number;
   maxPending?: number;
 }) {
-  let rows: OutputLogRow[] = [];
+  let lines: LogLineWire[] = [];
   let dropped = 0;
-  let flushing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  async function flush(): Promise<void> {
-    if (flushing) await flushing;
-    if (rows.length === 0) return;
-    const batch = rows;
-    rows = [];
-    flushing = (async () => {
+  function flush(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    while (lines.length > 0) {
+      const batch = lines.slice(0, maxBatch);
+      lines = lines.slice(maxBatch);
       try {
-        for (let i = 0; i < batch.length; i += maxBatch) await processOutputRepo(db.knex).insert(batch.slice(i, i + maxBatch));
+        emit(batch);
       } catch (err) {
-        logger.warn({ err: (err as Error).message, lines: batch.length }, 'storing agent output failed; lines dropped');
-      } finally {
-        flushing = undefined;
+        logger.warn({ err: (err as Error).message, lines: batch.length }, 'agent output could not be journaled; lines dropped');
       }
-    })();
-    await flushing;
+    }
   }
 
   return {
     add(agentId: string, stream: OutputStream, line: string): void {
       const parsed = parseLogLine(line, stream, new Date());
       if (!parsed) return;
-      if (rows.length >= maxPending) {
-        if (dropped++ % 1000 === 0) logger.warn({ agentId, dropped }, 'agent output arrives faster than it can be stored; dropping lines');
+      if (lines.length >= maxPending) {
+        if (dropped++ % 1000 === 0) logger.warn({ agentId, dropped }, 'agent output arrives faster than it can be journaled; dropping lines');
         return;
       }
-      rows.push({ agent_id: agentId, ...parsed, source: stream });
-      events.publish({
-        type: 'log.line',
-        agent_id: agentId,
-        level: parsed.level,
-        message: parsed.message,
-        timestamp: parsed.timestamp.toISOString(),
-        source: stream,
-        context: parsed.context,
-      });
-      if (rows.length >= maxBatch) void flush();
+      lines.push({ agent_id: agentId, level: parsed.level, message: parsed.message, context: parsed.context, timestamp: parsed.timestamp.toISOString(), source: stream });
+      if (lines.length >= maxBatch) flush();
       else if (!timer) {
-        timer = setTimeout(() => {
-          timer = undefined;
-          void flush();
-        }, flushMs);
+        timer = setTimeout(flush, flushMs);
         timer.unref();
       }
     },
-    flush,
+    /** Emits what is buffered now. */
+    flush: async (): Promise<void> => flush(),
     async stop(): Promise<void> {
-      clearTimeout(timer);
-      timer = undefined;
-      await flush();
+      flush();
     },
   };
 }

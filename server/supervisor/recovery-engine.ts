@@ -8,14 +8,13 @@
 // The supervisor's per-agent queue runs every action; the engine never waits for that queue
 // from inside it (its entry points are called fire-and-forget), so the two cannot deadlock.
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.js';
-import { type AttemptRow, recoveryRepo } from '../db/recovery.repo.js';
-import type { EventBus } from '../events/bus.js';
-import type { StatusService } from '../services/status.js';
+import type { AmsEventInput } from '../events/bus.js';
+import type { RecoveryState as RecoveryStatus } from '../domain/statuses.js';
+import type { RecoveryStateWire } from '../broker/host-protocol.js';
 import {
   actionForAttempt, nextAttemptNumber, nextRecoveryDelay, remainingAttempts, shouldEscalate, type RecoveryAction, type RecoveryPolicy,
   type RecoveryTrigger,
-} from './recovery-policy.js';
+} from '../domain/recovery-policy.js';
 import type { GuardDecision } from './config-guard.js';
 
 export interface AttemptCause {
@@ -37,10 +36,23 @@ export interface RecoveryActions {
   giveUp(agentId: string, reason: string): Promise<void>;
 }
 
+/** Where attempts are recorded (the supervisor's observations). */
+export interface AttemptRecorder {
+  /** Records a started attempt; answers its key. */
+  insert(a: { agent_id: string; attempt_number: number; recovery_strategy: string; trigger: string; started_at: Date; episode_started_at: Date; details: Record<string, unknown> }): string;
+  finish(key: string, agentId: string, status: 'succeeded' | 'failed' | 'cancelled', error: string | null, extra?: Record<string, unknown>): void;
+}
+
+/** The status calls the engine makes (the supervisor's local status). */
+export interface RecoveryStatusPort {
+  setRecovery(agentId: string, to: RecoveryStatus, event: string, details: Record<string, unknown>, busEvent?: AmsEventInput): Promise<unknown>;
+  note(agentId: string, event: string, details: Record<string, unknown>, opts?: { statuses?: 'process' | 'recovery'; busEvent?: AmsEventInput }): Promise<void>;
+}
+
 export interface RecoveryEngineDeps {
-  db: Database;
-  status: StatusService;
-  events: EventBus;
+  attempts: AttemptRecorder;
+  status: RecoveryStatusPort;
+  /** Live events that record nothing (an attempt starting): sent to the control plane with the next status change. */
   logger: Logger;
   policyOf(agentId: string): Promise<RecoveryPolicy>;
   /** Runs `fn` in the supervisor's queue of the agent. */
@@ -57,7 +69,7 @@ export interface RecoveryEngineDeps {
 }
 
 interface CurrentAttempt {
-  id: number;
+  key: string;
   number: number;
   action: RecoveryAction;
   startedAt: number;
@@ -97,7 +109,6 @@ export type RecoveryEngine = ReturnType<typeof createRecoveryEngine>;
 
 export function createRecoveryEngine(deps: RecoveryEngineDeps) {
   const now = deps.now ?? Date.now;
-  const repo = () => recoveryRepo(deps.db.knex);
   const episodes = new Map<string, Episode>();
   const stableTimers = new Map<string, NodeJS.Timeout>();
   /** The engine's own per-agent serialization of episode changes. */
@@ -149,19 +160,18 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     const action: RecoveryAction = ep.rollback && n === 1 ? 'config_rollback' : actionForAttempt(ep.trigger, n);
     const startedAt = now();
     const details = { max_attempts: policy.max_retries, delay_s: round(delayS), failure: ep.failure, ...(action === 'config_rollback' && ep.rollback ? { rollback: ep.rollback } : {}) };
-    const id = await repo().insertAttempt({
+    const key = deps.attempts.insert({
       agent_id: agentId, attempt_number: n, recovery_strategy: action, trigger: ep.trigger, started_at: new Date(startedAt), episode_started_at: ep.startedAt, details,
     });
     if (!live(agentId, ep)) {
-      await repo().finishAttempt(id, 'cancelled', 'cancelled before it ran');
+      deps.attempts.finish(key, agentId, 'cancelled', 'cancelled before it ran');
       return;
     }
     // `scheduled` is cleared only now, so that the attempt never looks idle while it starts.
     ep.scheduled = undefined;
     ep.attempts = n;
-    const current: CurrentAttempt = { id, number: n, action, startedAt };
+    const current: CurrentAttempt = { key, number: n, action, startedAt };
     ep.current = current;
-    deps.events.publish({ type: 'recovery.attempt', agent_id: agentId, attempt: n, max_attempts: policy.max_retries, trigger: ep.trigger, action, details: { delay_s: round(delayS) } });
     current.timer = setTimeout(
       () => void serial(agentId, () => failAttempt(agentId, ep, current, `no healthy agent within recovery_timeout (${policy.recovery_timeout} s)`)),
       policy.recovery_timeout * 1000,
@@ -186,7 +196,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     const t = now();
     const duration = round((t - current.startedAt) / 1000);
     const ttr = round((t - ep.startedAt.getTime()) / 1000);
-    await repo().finishAttempt(current.id, 'succeeded', null, { duration_s: duration, time_to_recover_s: ttr });
+    deps.attempts.finish(current.key, agentId, 'succeeded', null, { duration_s: duration, time_to_recover_s: ttr });
     const policy = await deps.policyOf(agentId);
     await deps.status.setRecovery(
       agentId,
@@ -203,7 +213,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     ep.current = undefined;
     ep.failed += 1;
     ep.lastError = error;
-    await repo().finishAttempt(current.id, 'failed', error);
+    deps.attempts.finish(current.key, agentId, 'failed', error);
     if (!live(agentId, ep)) return;
     const policy = await deps.policyOf(agentId);
     const exhausted = nextAttemptNumber(policy, { attempts: ep.attempts }) === undefined;
@@ -256,7 +266,7 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
     ep.current = undefined;
     if (!wasActive) return;
     void serial(agentId, async () => {
-      if (current) await repo().finishAttempt(current.id, 'cancelled', reason);
+      if (current) deps.attempts.finish(current.key, agentId, 'cancelled', reason);
       await deps.status.setRecovery(agentId, 'none', 'recovery_cancelled', { reason, attempts: ep.attempts, trigger: ep.trigger });
     });
   }
@@ -344,6 +354,19 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
       if (ep?.scheduled && !policy.auto_recovery && ep.trigger !== 'manual') cancel(agentId, 'auto_recovery was turned off');
     },
 
+    /** The episode as the control plane records it with each recovery change. */
+    wireState(agentId: string): RecoveryStateWire {
+      const ep = episodes.get(agentId);
+      return {
+        in_progress: Boolean(ep && (ep.current || ep.scheduled || ep.pending)),
+        attempts_made: ep?.attempts ?? 0,
+        next_attempt_at: ep?.scheduled?.at.toISOString() ?? null,
+        exhausted: ep?.exhausted ?? false,
+        episode_started_at: ep?.startedAt.toISOString() ?? null,
+        trigger: ep?.trigger ?? null,
+      };
+    },
+
     state(agentId: string, policy: RecoveryPolicy): RecoveryState & { remaining: number } {
       const ep = episodes.get(agentId);
       return {
@@ -355,13 +378,6 @@ export function createRecoveryEngine(deps: RecoveryEngineDeps) {
         trigger: ep?.trigger ?? null,
         remaining: ep ? remainingAttempts(policy, ep.attempts) : policy.max_retries,
       };
-    },
-
-    /** Marks attempts an earlier AMS left in progress as failed, and recovery statuses left in progress as none. */
-    async recoverFromRestart(agentIds: string[]): Promise<void> {
-      const r = repo();
-      for (const a of await r.unfinished()) await r.finishAttempt(a.id, 'failed', 'the AMS stopped during the attempt');
-      for (const id of agentIds) await deps.status.setRecovery(id, 'none', 'recovery_cancelled', { reason: 'the AMS restarted during the recovery' });
     },
 
     /** Waits for the queued episode changes of one agent, or of every agent (tests and shutdown). */
@@ -391,18 +407,5 @@ function describeFailure(trigger: RecoveryTrigger, failure: Record<string, unkno
   }
 }
 
-export function presentAttempt(a: AttemptRow) {
-  return {
-    id: Number(a.id),
-    attempt_number: a.attempt_number,
-    recovery_strategy: a.recovery_strategy,
-    status: a.status,
-    error: a.error,
-    trigger: a.trigger,
-    started_at: a.started_at.toISOString(),
-    completed_at: a.completed_at ? a.completed_at.toISOString() : null,
-    details: a.details ?? {},
-  };
-}
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -13,6 +13,9 @@ import { PackagesView } from './features/packages/packages-view';
 import { SettingsView } from './features/connect/settings-view';
 import { ConnectView } from './features/connect/connect-view';
 import { Empty } from './features/common/states';
+import { LinkBanner } from './features/common/link';
+import { AdminView } from './features/admin/admin-view';
+import { FleetOverview } from './features/overview/fleet-overview';
 
 function useTheme() {
   const theme = useConsoleStore((s) => s.theme);
@@ -29,20 +32,21 @@ export function App() {
   useTheme();
   const { pathname, search } = useLocation();
   const route = parseRoute(pathname, search);
-  const { session, alerts, me, desktop } = useConsoleStore(
-    useShallow((s) => ({ session: s.session.status, alerts: openAlertCount(s.alerts.items), me: s.me, desktop: s.session.desktop })),
+  const { session, alerts, me, desktop, link, fleetSearch } = useConsoleStore(
+    useShallow((s) => ({ session: s.session.status, alerts: openAlertCount(s.alerts.items), me: s.me, desktop: s.session.desktop, link: s.link.state, fleetSearch: s.fleetSearch })),
   );
   const signedIn = session === 'signed-in';
 
   useEffect(() => {
-    const titles: Record<string, string> = { dashboard: 'Fleet', agent: 'Agent', packages: 'Packages', alerts: 'Alerts', settings: 'Settings', 'not-found': 'Not found' };
+    const titles: Record<string, string> = { dashboard: 'Fleet', overview: 'Fleet overview', agent: 'Agent', packages: 'Packages', alerts: 'Alerts', admin: 'Administration', settings: 'Settings', 'not-found': 'Not found' };
     document.title = `${signedIn ? titles[route.name] : 'Sign in'} · OPMAS Console`;
   }, [route.name, signedIn]);
 
   const nav = [
-    { to: '/', text: 'Fleet', active: route.name === 'dashboard' || route.name === 'agent' },
+    { to: `/${fleetSearch}`, text: 'Fleet', active: route.name === 'dashboard' || route.name === 'agent' || route.name === 'overview' },
     { to: '/alerts', text: 'Alerts', active: route.name === 'alerts', badge: alerts },
     { to: '/packages', text: 'Packages', active: route.name === 'packages' },
+    { to: '/admin', text: 'Admin', active: route.name === 'admin' },
     { to: '/settings', text: 'Settings', active: route.name === 'settings' },
   ];
 
@@ -81,11 +85,16 @@ export function App() {
           )}
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      <LinkBanner />
+      <main id="main" tabIndex={-1} data-link={signedIn ? link : undefined}>
         {!signedIn ? (
           <ConnectView />
         ) : route.name === 'dashboard' ? (
           <DashboardView />
+        ) : route.name === 'overview' ? (
+          <FleetOverview />
+        ) : route.name === 'admin' ? (
+          <AdminView section={route.section} />
         ) : route.name === 'agent' ? (
           <AgentView id={route.id} tab={route.tab} at={route.at} />
         ) : route.name === 'alerts' ? (

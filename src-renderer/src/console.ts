@@ -6,6 +6,7 @@ import { createBrowserSession, createDesktopSession, type ConsoleSession, type S
 import { createEventStream, type EventStream } from './api/stream';
 import type { LiveEvent } from './api/types';
 import type { OpmasApi } from './desktop-bridge';
+import { desktopNotice } from './store/desktop-notice';
 import { createEventIntake, type EventIntake } from './store/event-intake';
 import { createConsoleStore, type ConsoleStore } from './store/store';
 import { emptyFleet } from './store/fleet-slice';
@@ -63,15 +64,26 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
   let signedInTo: string | null = null;
 
   function notifyDesktop(e: LiveEvent) {
-    if (!deps.bridge || e.type !== 'alert.raised') return;
-    const a = e.alert;
-    void deps.bridge.notifications.alert({
-      id: String(a.id),
-      severity: a.severity ?? 'warning',
-      title: a.title ?? a.rule ?? 'Alert',
-      message: a.message ?? '',
-      ...(a.agent_id ? { agent_id: a.agent_id } : {}),
-    });
+    const notice = deps.bridge ? desktopNotice(e) : null;
+    if (notice) void deps.bridge!.notifications.alert(notice);
+  }
+
+  /** Back from an outage: every view reloads what it shows (it may have missed events), quietly. */
+  function watchLink() {
+    unsubscribers.push(
+      s.subscribe((state, prev) => {
+        if (state.link.state !== 'up' || prev.link.state === 'up' || state.session.status !== 'signed-in') return;
+        intake.resync();
+        void state.loadFleet({ quiet: true });
+        void state.loadHealth();
+        if (state.can('alerts:read')) {
+          void state.loadAlerts();
+          if (state.silences.status !== 'idle') void state.loadSilences();
+        }
+        if (state.packages.status !== 'idle') void state.loadPackages({ quiet: true });
+        if (state.audit.status !== 'idle') void state.loadAudit();
+      }),
+    );
   }
 
   async function onSignedIn() {
@@ -124,6 +136,7 @@ export function createConsole(deps: ConsoleDeps = {}): Console {
       running = true;
       unsubscribers.push(session.subscribe(onSession));
       reportFleetHealth();
+      watchLink();
       void s.getState().loadHealth();
       timers.push(setInterval(() => void s.getState().loadHealth(), deps.healthRefreshMs ?? 15_000));
       // Heartbeats are not events: a quiet re-list keeps "last heartbeat" current, every 5 s for a

@@ -6,8 +6,13 @@ import type { AnchorHTMLAttributes, MouseEvent } from 'react';
 export type AgentTab = 'overview' | 'activity' | 'recovery' | 'config' | 'logs' | 'credentials';
 export const AGENT_TABS: AgentTab[] = ['overview', 'activity', 'recovery', 'config', 'logs', 'credentials'];
 
+export type AdminSection = 'users' | 'roles' | 'tokens' | 'channels' | 'audit';
+export const ADMIN_SECTIONS: AdminSection[] = ['users', 'roles', 'tokens', 'channels', 'audit'];
+
 export type Route =
   | { name: 'dashboard' }
+  | { name: 'overview' }
+  | { name: 'admin'; section: AdminSection }
   | { name: 'agent'; id: string; tab: AgentTab; at: number | null }
   | { name: 'packages' }
   | { name: 'alerts' }
@@ -23,7 +28,11 @@ export function parseRoute(pathname: string, search = ''): Route {
     const at = Number(new URLSearchParams(search).get('at'));
     return { name: 'agent', id: parts[1], tab, at: Number.isFinite(at) && at > 0 ? at : null };
   }
-  if (parts.length === 1 && (parts[0] === 'packages' || parts[0] === 'alerts' || parts[0] === 'settings')) return { name: parts[0] };
+  if (parts.length === 1 && (parts[0] === 'packages' || parts[0] === 'alerts' || parts[0] === 'settings' || parts[0] === 'overview')) return { name: parts[0] };
+  if (parts[0] === 'admin' && parts.length <= 2) {
+    const section = (parts[1] ?? 'users') as AdminSection;
+    return ADMIN_SECTIONS.includes(section) ? { name: 'admin', section } : { name: 'not-found', path: pathname };
+  }
   return { name: 'not-found', path: pathname };
 }
 

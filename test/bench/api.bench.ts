@@ -13,7 +13,8 @@ import Koa from 'koa';
 import pg from 'pg';
 import pino from 'pino';
 import { startAms, type RunningAms } from '../../server/ams.js';
-import { apiRouter, apiRoutes, baseMiddleware, jsonBody } from '../../server/app.js';
+import { apiRouter, apiRoutes, baseMiddleware, createApp, jsonBody } from '../../server/app.js';
+import { createSecurity } from '../../server/security/index.js';
 import { agentsRepo } from '../../server/db/agents.repo.js';
 import { prepared } from '../../server/db/prepared.js';
 import { parseSettings } from '../../server/settings.js';
@@ -24,6 +25,7 @@ const AGENTS = 10_000;
 const VERSIONS = 100;
 const N = quick ? 300 : 2000;
 const BENCH_PASSWORD = 'bench-password-not-secret';
+const BENCH_JWT_SECRET = 'bench-jwt-secret-not-secret-32-bytes-long';
 
 async function listen(app: Koa | ((req: http.IncomingMessage, res: http.ServerResponse) => void)): Promise<{ url: string; close: () => void }> {
   const server = http.createServer(typeof app === 'function' ? app : app.callback());
@@ -41,6 +43,24 @@ function bareKoa(page?: { text: string; value: unknown }): Koa {
     else ctx.body = { ok: true };
   });
   return app;
+}
+
+/**
+ * The product app on the same services, but with the per-token API limit counted in the
+ * database (the shared store the login limits use) instead of in memory: what moving it to the
+ * cluster-wide store would cost each request.
+ */
+function appWithSharedApiLimit(ams: RunningAms, settings: ReturnType<typeof parseSettings>): Koa {
+  const logger = pino({ level: 'silent' });
+  const security = createSecurity({
+    db: ams.db,
+    logger,
+    sessions: { signingKey: new TextEncoder().encode(BENCH_JWT_SECRET), accessTtlS: 900, refreshTtlS: 3600 },
+    limits: { loginPerMinute: 10, apiPerMinute: settings.rateLimitPerMinute, authFailuresPerMinute: 30, healthPerMinute: 60_000, apiInDatabase: true },
+    corsOrigins: [],
+    announce: () => undefined,
+  });
+  return createApp({ logger, services: ams.services, security, version: AMS_VERSION }).app;
 }
 
 /** The product's routes and services without authentication, authorization, audit or limits. */
@@ -112,8 +132,9 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-bench-'));
   const logger = pino({ level: 'warn' }, pino.destination({ dest: path.join(dataDir, 'ams.log'), sync: false }));
   const settings = { ...parseSettings(['--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {}), dbUrl, rateLimitPerMinute: 10_000_000 };
-  const ams = await startAms(settings, { logger, env: {}, secrets: { adminPassword: BENCH_PASSWORD } });
+  const ams = await startAms(settings, { logger, env: {}, secrets: { adminPassword: BENCH_PASSWORD, jwtSecret: BENCH_JWT_SECRET } });
   const open = await listen(appWithoutSecurity(ams));
+  const sharedLimit = await listen(appWithSharedApiLimit(ams, settings));
   let bare: Awaited<ReturnType<typeof listen>> | undefined;
   try {
     const { configAgent, deepCursor } = await seed(ams);
@@ -186,8 +207,12 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
       const row: Row = { name: `${dbLabel}: ${name} with auth + RBAC${name.startsWith('PUT') ? ' + audit' : ''} + limits`, s: m.s, base: m.base };
       return [{ name: `${dbLabel}: ${name} without security (baseline)`, s: m.base }, { ...row, note: added(row) }];
     };
+    const sharedM = await measurePair(() => request(`${sharedLimit.url}/api/v1/agents?limit=100`, 'GET', undefined, auth), () => request(`${api}/agents?limit=100`, 'GET', undefined, auth), N);
+    const sharedRow: Row = { name: `${dbLabel}: GET /agents?limit=100, per-token API limit in the database`, s: sharedM.s, base: sharedM.base };
     const security: Row[] = [
       ...(await withSecurity('GET /agents?limit=100', () => request(`${api}/agents?limit=100`, 'GET', undefined, auth), () => request(`${openApi}/agents?limit=100`))),
+      { name: `${dbLabel}: GET /agents?limit=100, per-token API limit in memory (the product; baseline)`, s: sharedM.base },
+      { ...sharedRow, note: added(sharedRow) },
       ...(await withSecurity(
         'PUT /agents/{id}/config',
         () => request(`${api}/agents/${configAgent}/config`, 'PUT', putBody(), auth),
@@ -198,6 +223,7 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
   } finally {
     bare?.close();
     open.close();
+    sharedLimit.close();
     await ams.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,10 +1,11 @@
 // Console benchmarks in Chromium (playwright-core, the Debian package):
-//  1. dashboard with 10,000 agents on a real AMS (PGlite): time from the agent list's arrival
+//  1. dashboard with 100,000 agents on a real AMS (PGlite): time from the agent list's arrival
 //     (the last page's responseEnd) to the frame that shows all of them, and the main thread
-//     while 1,000 status events/s stream in for 10 s through the AMS's real WebSocket
+//     while 10,000 status events/s stream in for 10 s through the AMS's real WebSocket
 //     (published on its event bus, as the supervisor does);
-//  2. a metrics chart of 7 days of 10 s samples (60,480 points × 4 series): the console's chart
-//     component beside bare uPlot with the same options and arrays, in the same page;
+//  2. a metrics chart of 7 days of 10 s samples (60,480 points × 4 series), and the fleet
+//     overview's agents-by-state chart over 7 days (its 10 min step: 1,008 points × 6 series):
+//     the console's components beside bare uPlot with the same options and arrays, same page;
 //  3. host mode cold start: the host launcher (src-main/host, child_process.fork as the Node
 //     stand-in for Electron's main process) starting the built AMS, to the dashboard's first
 //     data, on a fresh data dir and on a warm one.
@@ -27,7 +28,10 @@ const RENDERER = path.join(REPO, 'out/renderer');
 const CHROMIUM = process.env.OPMAS_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'bench-password-not-secret';
-const AGENTS = 10_000;
+/** BENCH_CONSOLE_AGENTS overrides the fleet size (default 100,000). */
+const AGENTS = Number(process.env.BENCH_CONSOLE_AGENTS ?? 100_000);
+/** Status events per second through the WebSocket (BENCH_CONSOLE_EVENTS_PER_S, default 10,000). */
+const EVENTS_PER_S = Number(process.env.BENCH_CONSOLE_EVENTS_PER_S ?? 10_000);
 
 function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -52,7 +56,7 @@ async function browser(): Promise<{ browser: Browser; context: BrowserContext; p
 const single = (ms: number): Stats => stats([ms]);
 
 // ---------------------------------------------------------------------------------------------
-// 1. Dashboard with 10,000 agents
+// 1. Dashboard with 100,000 agents
 
 /** In the page before any script: marks when the whole fleet is on screen, long tasks and frame gaps. */
 const DASHBOARD_PROBE = `
@@ -142,7 +146,7 @@ export async function benchDashboard(): Promise<{ paint: Row[]; stream: Row[] }>
     await readDashboardRun(page);
 
     const runs: DashboardRun[] = [];
-    for (let i = 0; i < (quick ? 3 : 8); i++) {
+    for (let i = 0; i < (quick ? 2 : 6); i++) {
       await page.reload();
       runs.push(await readDashboardRun(page));
     }
@@ -153,10 +157,10 @@ export async function benchDashboard(): Promise<{ paint: Row[]; stream: Row[] }>
         note: `target < 500 ms; ${runs[0].pages} pages of 500`,
       },
       { name: 'first page arrived → first rows shown', s: stats(runs.map((r) => r.firstRowsAt - r.firstResponseEnd)) },
-      { name: 'navigation start → all 10,000 shown (whole load)', s: stats(runs.map((r) => r.allShownAt)), note: 'includes sign-in refresh and 20 API pages' },
+      { name: `navigation start → all ${AGENTS.toLocaleString('en-US')} shown (whole load)`, s: stats(runs.map((r) => r.allShownAt)), note: `includes sign-in refresh and ${runs[0].pages} API pages` },
     ];
 
-    // The stream: 1,000 status.changed events per second for 10 s, on the AMS's bus → its
+    // The stream: 10,000 status.changed events per second for 10 s, on the AMS's bus → its
     // WebSocket → the console (live), while the long-task observer and frame timer record.
     await page.waitForSelector('[data-testid=connection-state][data-state=live]', { timeout: 30_000 });
     let frames = 0;
@@ -174,14 +178,14 @@ export async function benchDashboard(): Promise<{ paint: Row[]; stream: Row[] }>
     const started = Date.now();
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        const due = Math.min(seconds * 1000, Math.floor(((Date.now() - started) / 1000) * 1000));
+        const due = Math.min(seconds * EVENTS_PER_S, Math.floor(((Date.now() - started) / 1000) * EVENTS_PER_S));
         while (sent < due) {
           const id = ids[(sent * 7919) % ids.length];
           const to = states[flip++ % 2];
           ams.services.events.publish({ type: 'status.changed', agent_id: id, from: to === 'running' ? 'degraded' : 'running', to, event_type: to === 'running' ? 'recovered' : 'degraded', details: { reason: 'bench' } });
           sent++;
         }
-        if (sent >= seconds * 1000) {
+        if (sent >= seconds * EVENTS_PER_S) {
           clearInterval(timer);
           resolve();
         }
@@ -192,9 +196,9 @@ export async function benchDashboard(): Promise<{ paint: Row[]; stream: Row[] }>
     const longest = result.longTasks.length ? Math.max(...result.longTasks) : 0;
     const stream: Row[] = [
       {
-        name: `frame interval while ${(1000).toLocaleString('en-US')} status events/s stream in (${seconds} s, real WebSocket)`,
+        name: `frame interval while ${EVENTS_PER_S.toLocaleString('en-US')} status events/s stream in (${seconds} s, real WebSocket)`,
         s: stats(result.frames),
-        note: `${sent} events published, ${frames} WebSocket frames received; longest frame gap ${Math.max(...result.frames).toFixed(1)} ms`,
+        note: `${sent} events published in ${((Date.now() - started) / 1000).toFixed(1)} s, ${frames} WebSocket frames received; longest frame gap ${Math.max(...result.frames).toFixed(1)} ms`,
       },
       {
         name: 'longest main-thread task (PerformanceObserver longtask, > 50 ms only)',
@@ -230,8 +234,7 @@ async function chartBundle(): Promise<{ js: string; css: string }> {
   return { js, css };
 }
 
-export async function benchChart(): Promise<Row[]> {
-  const points = 7 * 8640;
+export async function benchChart(): Promise<{ agent: Row[]; fleet: Row[] }> {
   const b = await browser();
   try {
     const { js, css } = await chartBundle();
@@ -239,24 +242,41 @@ export async function benchChart(): Promise<Row[]> {
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>');
     await page.addStyleTag({ content: `${css}\n.box { width: 1000px; }` });
     await page.addScriptTag({ content: js });
-    const values = await page.evaluate<number, number>((n) => (globalThis as any).chartBench.prepare(n, 4), points);
     const n = quick ? 8 : 25;
-    const bare: number[] = [];
-    const comp: number[] = [];
-    // Warm both paths, then alternate so neither gets a warmer JIT or GC state.
-    for (let i = 0; i < 3; i++) {
-      await page.evaluate('chartBench.bare()');
-      await page.evaluate('chartBench.component()');
-    }
-    for (let i = 0; i < n; i++) {
-      bare.push(await page.evaluate<number>('chartBench.bare()'));
-      comp.push(await page.evaluate<number>('chartBench.component()'));
-    }
-    const base = stats(bare);
-    return [
-      { name: `bare uPlot, ${points.toLocaleString('en-US')} points × 4 series (baseline)`, s: base, note: `${values.toLocaleString('en-US')} values` },
-      { name: 'console chart component (UPlotChart), same options and arrays', s: stats(comp), base, note: 'target within 1.2× of bare uPlot' },
-    ];
+    /** Alternates bare and component so neither gets a warmer JIT or GC state. */
+    const run = async (kind: 'agent' | 'fleet', points: number, series: number) => {
+      const values = await page.evaluate<number, [string, number, number]>(([k, p, s]) => (globalThis as any).chartBench.prepare(k, p, s), [kind, points, series]);
+      const bare: number[] = [];
+      const comp: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await page.evaluate('chartBench.bare()');
+        await page.evaluate('chartBench.component()');
+      }
+      for (let i = 0; i < n; i++) {
+        if (i % 2) {
+          comp.push(await page.evaluate<number>('chartBench.component()'));
+          bare.push(await page.evaluate<number>('chartBench.bare()'));
+        } else {
+          bare.push(await page.evaluate<number>('chartBench.bare()'));
+          comp.push(await page.evaluate<number>('chartBench.component()'));
+        }
+      }
+      return { values, bare: stats(bare), comp: stats(comp) };
+    };
+    const agentPoints = 7 * 8640;
+    const a = await run('agent', agentPoints, 4);
+    const fleetPoints = 7 * 144;
+    const f = await run('fleet', fleetPoints, 6);
+    return {
+      agent: [
+        { name: `bare uPlot, ${agentPoints.toLocaleString('en-US')} points × 4 series (baseline)`, s: a.bare, note: `${a.values.toLocaleString('en-US')} values` },
+        { name: 'console chart component (UPlotChart), same options and arrays', s: a.comp, base: a.bare, note: 'target within 1.2× of bare uPlot' },
+      ],
+      fleet: [
+        { name: `bare uPlot, fleet overview agents-by-state, 7 days (${fleetPoints.toLocaleString('en-US')} points × 6 series) (baseline)`, s: f.bare, note: `${f.values.toLocaleString('en-US')} values` },
+        { name: 'fleet overview chart (OverviewChart), same options and arrays', s: f.comp, base: f.bare, note: 'target within 1.2× of bare uPlot' },
+      ],
+    };
   } finally {
     await b.close();
   }

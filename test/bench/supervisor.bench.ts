@@ -132,7 +132,7 @@ async function crashAms(n: number, fixture: string, port: number, inbox: ReturnT
   try {
     return await withAms(dbUrl, agentsDir, {}, async (ams) => {
       const id = (await ams.db.knex('agents').first('id')).id as string;
-      await ams.services.supervisor.policies.save(id, { retry_delay: 0, max_retries: 1000, recovery_timeout: 3600, stable_after: 3600 }, 'bench');
+      await ams.services.recovery.putPolicy(id, { retry_delay: 0, max_retries: 1000, recovery_timeout: 3600, stable_after: 3600 }, 'bench');
       const waiters: Array<{ old: number; resolve: (t: number) => void }> = [];
       ams.services.events.subscribe((e) => {
         if (e.type !== 'status.changed' || e.agent_id !== id || e.to !== 'running') return;
@@ -144,7 +144,7 @@ async function crashAms(n: number, fixture: string, port: number, inbox: ReturnT
         }
       });
       const hello = inbox.next((m) => /^\d+$/.test(m));
-      await ams.services.supervisor.requestStart(id, { cause: 'operator', action: 'start', actor: 'bench' });
+      await ams.services.lifecycle.requestStart(id, { actor: 'bench' });
       const first = Number((await hello).msg);
       return crashLoop(n, inbox, first, (old) => new Promise((resolve) => waiters.push({ old, resolve })));
     });

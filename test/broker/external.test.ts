@@ -8,11 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeUser } from '@nats-io/jwt';
-import { createUser } from '@nats-io/nkeys';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import { startBroker, type Broker } from '../../server/broker/index.js';
-import { createCredentialIssuer, createHostAuthConfig, formatCreds } from '../../server/broker/credentials.js';
+import { createHostAuthConfig } from '../../server/broker/credentials.js';
 import { readExternalSettings } from '../../server/broker/external.js';
 import { loadOrCreateHostKeys, natsDir } from '../../server/broker/key-store.js';
 import { createNatsServer, type NatsServerHandle } from '../../server/broker/nats-server.js';
@@ -20,11 +18,13 @@ import { newAgentId } from '../../server/domain/identifiers.js';
 import { subjects } from '../../server/broker/subjects.js';
 import { createLogger } from '../../server/logger.js';
 import { connectWithCreds, readLog, waitFor } from '../helpers/broker.js';
+import { startExternalNats, type ExternalNats } from '../helpers/external-nats.js';
 import { SAMPLE_AGENTS, killAllAgents, spawnAgent } from '../helpers/agents.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-external-'));
 const logFile = path.join(work, 'ams.log');
 const logger = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
+let external: ExternalNats;
 let server: NatsServerHandle;
 let tlsServer: NatsServerHandle;
 let env: Record<string, string>;
@@ -32,29 +32,13 @@ let tlsEnv: Record<string, string>;
 const brokers: Broker[] = [];
 
 beforeAll(async () => {
-  // The "external" cluster: its own operator and accounts, in a folder the AMS never sees.
+  // The "external" cluster: its own operator and accounts, in a folder the AMS never sees, and
+  // what its operator hands the AMS: a user, the account key, and for revocation a system user and the operator key.
+  external = await startExternalNats(work, logger);
+  server = external.server;
+  env = external.env;
   const clusterDir = path.join(work, 'cluster');
-  const keys = loadOrCreateHostKeys(natsDir(clusterDir));
-  const auth = createHostAuthConfig(keys);
-  server = createNatsServer({ dataDir: clusterDir, logger, auth: () => auth({}), resolver: { type: 'full', dir: path.join(clusterDir, 'jwt') } });
-  await server.start();
-
-  // What its operator hands the AMS: a user, the account key, and for revocation a system user and the operator key.
-  const secrets = path.join(work, 'secrets');
-  fs.mkdirSync(secrets, { mode: 0o700 });
-  const write = (name: string, text: string) => {
-    const file = path.join(secrets, name);
-    fs.writeFileSync(file, text, { mode: 0o600 });
-    return file;
-  };
-  const ams = await createCredentialIssuer({
-    accountPublicKey: keys.account.getPublicKey(),
-    signingKey: keys.account,
-    revocations: { list: () => ({}), add: () => undefined },
-    applyRevocations: async () => ({ applied: false, detail: '' }),
-  }).issueAms();
-  const sysUser = createUser();
-  const sysJwt = await encodeUser('sys', sysUser, keys.systemAccount, {});
+  const auth = createHostAuthConfig(loadOrCreateHostKeys(natsDir(clusterDir)));
   // The same cluster's accounts behind TLS with a private CA.
   const pki = path.join(work, 'pki');
   makeCertificates(pki);
@@ -70,13 +54,6 @@ beforeAll(async () => {
   });
   await tlsServer.start();
 
-  env = {
-    OPMAS_NATS_URL: server.url()!,
-    OPMAS_NATS_CREDS: write('ams.creds', ams.creds),
-    OPMAS_NATS_ACCOUNT_SEED_FILE: path.join(clusterDir, 'nats', 'account.nk'),
-    OPMAS_NATS_SYSTEM_CREDS: write('sys.creds', formatCreds(sysJwt, sysUser)),
-    OPMAS_NATS_OPERATOR_SEED_FILE: path.join(clusterDir, 'nats', 'operator.nk'),
-  };
   tlsEnv = { ...env, OPMAS_NATS_URL: tlsServer.url()!.replace('nats://', 'tls://'), OPMAS_NATS_TLS_CA: path.join(pki, 'ca.pem') };
 });
 

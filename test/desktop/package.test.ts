@@ -99,7 +99,15 @@ describe('unpacked Linux package', () => {
     expect(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).main).toBe(pkg.main);
 
     const dataDir = tempDir('opmas-packaged-data-');
-    const host = createHostLauncher({ forkProcess: forkWithNode, serverEntry: path.join(app, 'out/main/server.js'), dataDir, secret: generateHostSecret(), env: { PATH: process.env.PATH, HOME: dataDir, TMPDIR: tempDir('opmas-tmp-') } });
+    const host = createHostLauncher({
+      forkProcess: forkWithNode,
+      serverEntry: path.join(app, 'out/main/server.js'),
+      dataDir,
+      secret: generateHostSecret(),
+      env: { PATH: process.env.PATH, HOME: dataDir, TMPDIR: tempDir('opmas-tmp-') },
+      // As src-main/index.ts passes it: the packaged app's resources folder.
+      extraArgs: ['--resources-dir', resources],
+    });
     type Health = { components: { database: { status: string }; ams: { startup: { database: string; phases: Record<string, { ms: number }> } } } };
     try {
       const url = await host.start();
@@ -113,6 +121,9 @@ describe('unpacked Linux package', () => {
       expect(await page.text()).toContain('<title>OPMAS Console</title>');
       const openapi = (await (await fetch(`${url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
       expect(Object.keys(openapi.paths)).toContain('/api/v1/agents');
+      // First run: the sample agents the package carries are in the new agents directory.
+      expect(fs.readdirSync(path.join(dataDir, 'agents')).sort()).toEqual(fs.readdirSync(path.join(resources, 'agents')).filter((f) => !f.startsWith('.') && fs.statSync(path.join(resources, 'agents', f)).isDirectory()).sort());
+      expect(fs.existsSync(path.join(dataDir, 'agents/security/.env.discovery'))).toBe(true);
     } finally {
       await host.stop();
     }

@@ -61,13 +61,14 @@ describe('configuration', () => {
   it('stores a new version; the key then comes from the agent', async () => {
     const { page } = c;
     await saveConfig('{"heartbeat_interval": 15, "log_level": "DEBUG"}', 'debugging the wifi scan');
-    await waitForText(page, 'Saved as version 1', '[data-testid=config-saved]');
+    // The wifi agent is not running: the message says so, tied to the version.
+    await waitForText(page, 'Version 1 is saved. The agent is not running; it gets it at its next start.', '[data-testid=config-saved]');
     await eventually(() => sourceOf('heartbeat_interval'), (s) => s === 'agent', 'the source to become agent');
     expect(await valueOf('heartbeat_interval')).toBe('15');
     expect(await page.getByTestId('config-version').innerText()).toMatch(/Agent settings version 1/);
 
     await saveConfig('{"log_level": "WARNING", "scan": {"channels": [1, 6, 11]}}');
-    await waitForText(page, 'Saved as version 2', '[data-testid=config-saved]');
+    await waitForText(page, /^Version 2 is saved\./, '[data-testid=config-saved]');
     await eventually(() => sourceOf('heartbeat_interval'), (s) => s === 'default', 'heartbeat_interval back to its default');
     expect(await page.locator('[data-testid=config-history] tbody tr').count()).toBe(2);
   });
@@ -91,7 +92,7 @@ describe('configuration', () => {
     const { page } = c;
     await page.getByRole('button', { name: 'Roll back to 1' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
-    await waitForText(page, 'Version 1 is current again, as version 3', '[data-testid=rollback-done]');
+    await waitForText(page, 'The settings of version 1 are current again. Version 3 is saved.', '[data-testid=rollback-done]');
     await eventually(() => valueOf('heartbeat_interval'), (v) => v === '15', 'the rolled-back value');
     expect(await sourceOf('heartbeat_interval')).toBe('agent');
     expect(await page.locator('[data-testid=config-history] tbody tr').count()).toBe(3);

@@ -10,13 +10,18 @@ import { writePackage } from '../helpers/packages.js';
 import { recordCreds } from '../helpers/creds.js';
 import { recordSecret } from '../helpers/secrets.js';
 import { eventually } from '../helpers/wait.js';
+import { connectWithCreds } from '../helpers/broker.js';
+import { subjects } from '../../server/broker/index.js';
 
 let c: ConsoleSuite;
 let securityId: string;
 
 beforeAll(async () => {
   c = await startConsole({
-    packages: (dir) => writePackage(dir, 'broken-agent', { name: '9lives', version: 'one', command: 'node agent.mjs' }),
+    packages: (dir) => {
+      writePackage(dir, 'broken-agent', { name: '9lives', version: 'one', command: 'node agent.mjs' });
+      writePackage(dir, '.hidden-agent', { name: 'HiddenAgent', version: '1.0.0', command: 'node agent.mjs' });
+    },
   });
   const agents = await eventually(() => c.t.api.get('/api/v1/agents'), (r) => r.body.items?.length === 2, 'the scanner to register the sample agents');
   securityId = agents.body.items.find((a: { agent_name: string }) => a.agent_name === 'SecurityAgent').id;
@@ -36,7 +41,9 @@ describe('the web console', () => {
     await page.getByLabel('User name').fill('admin');
     await page.getByLabel('Password', { exact: true }).fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await waitForText(page, /password/i, '[data-testid=login-error]');
+    // By the password field, with what was typed kept.
+    await waitForText(page, /password/i, '[data-testid=password-error]');
+    expect(await page.getByLabel('User name').inputValue()).toBe('admin');
     await c.login();
     expect(await page.getByTestId('connection-state').getAttribute('data-state')).not.toBe('offline');
   });
@@ -62,9 +69,9 @@ describe('the web console', () => {
     await c.shot('dashboard-no-match');
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await eventually(names, (n) => n.length === 2, 'the filters to clear');
-    await page.getByRole('button', { name: 'Agent' }).click();
+    await page.getByRole('button', { name: 'Agent', exact: true }).click();
     await eventually(names, (n) => n.join() === 'WifiAgent,SecurityAgent', 'the name sort to reverse');
-    await page.getByRole('button', { name: 'Agent' }).click();
+    await page.getByRole('button', { name: 'Agent', exact: true }).click();
     await page.getByLabel('Group by').selectOption('type');
     await page.getByRole('button', { name: /type security/ }).waitFor();
     await page.getByLabel('Group by').selectOption('none');
@@ -96,6 +103,28 @@ describe('the web console', () => {
       await page.locator('.state-loading').waitFor({ state: 'detached' });
       expect(await c.axe()).toEqual([]);
       await c.shot(file);
+    }
+  });
+
+  it('shows a status word the protocol does not know as reported, with a note, while the agent is alive', async () => {
+    const { page } = c;
+    const res = await c.t.api.post('/api/v1/agents', { agent_name: 'ForeignAgent', agent_version: '1.0.0', agent_type: 'foreign' });
+    expect(res.status).toBe(201);
+    recordCreds(res.body.nats.creds);
+    const id = res.body.agent_id as string;
+    const nc = await connectWithCreds(res.body.nats.url, res.body.nats.creds, { inboxPrefix: subjects.agent(id).inboxPrefix, maxReconnectAttempts: 0 });
+    try {
+      nc.publish(subjects.agent(id).heartbeat, new TextEncoder().encode(JSON.stringify({ agent_id: id, status: 'healthy', timestamp: new Date().toISOString(), uptime: 3 })));
+      await nc.flush();
+      await eventually(() => c.t.api.get(`/api/v1/agents/${id}`), (r) => r.body.reported_status === 'healthy', 'the heartbeat to be stored');
+      await c.open(`/agents/${id}`);
+      const reported = page.getByTestId('reported-status');
+      await waitForText(page, 'not a status word the protocol knows', '[data-testid=reported-status]');
+      expect(await reported.innerText()).toMatch(/^healthy/);
+      expect(await c.axe()).toEqual([]);
+      await c.shot('agent-status-unknown-word');
+    } finally {
+      await nc.close();
     }
   });
 
@@ -132,6 +161,10 @@ describe('the web console', () => {
     expect(reasons.join('\n')).toMatch(/AGENT_NAME/);
     expect(reasons.join('\n')).toMatch(/AGENT_VERSION/);
     expect(await page.locator('tr[data-status=registered]').count()).toBe(2);
+    // A hidden folder is listed as ignored, with the reason.
+    const hidden = page.locator('tr[data-status=ignored]', { hasText: '.hidden-agent' });
+    expect(await hidden.locator('.reasons li').innerText()).toMatch(/starts with a dot/);
+    expect(await hidden.locator('.badge').innerText()).toMatch(/ignored/i);
     expect(await c.axe()).toEqual([]);
     await c.shot('packages');
 
@@ -197,37 +230,3 @@ describe('the web console', () => {
   });
 });
 
-describe('first run in the browser', () => {
-  let first: ConsoleSuite;
-  const announced: string[] = [];
-  afterAll(async () => {
-    await first?.stop();
-  });
-
-  it('creates the first admin with the setup token the AMS printed', async () => {
-    first = await startConsole({ samples: [], ams: { noAdmin: true, announce: (line) => announced.push(line) } });
-    const token = announced.join('\n').match(/ost_[A-Za-z0-9_-]+/)?.[0];
-    expect(token).toBeTruthy();
-    recordSecret(token);
-    const { page } = first;
-    await first.open('/');
-    await page.getByRole('button', { name: 'First run? Use the setup token' }).click();
-    await page.getByLabel('Setup token').fill(token!);
-    await page.getByLabel('User name').fill('ops-admin');
-    const password = `pw-${Math.random().toString(36).slice(2)}-first-run`;
-    recordSecret(password);
-    await page.getByLabel('Password', { exact: true }).fill(password);
-    await page.getByLabel('Password again').fill(password);
-    expect(await first.axe()).toEqual([]);
-    await first.shot('first-run-setup');
-    await page.getByRole('button', { name: 'Create admin and sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    await page.getByText('No agents yet').waitFor();
-    expect(await first.axe()).toEqual([]);
-    await first.shot('dashboard-empty');
-    // A reload keeps the session (the refresh token is kept for this tab).
-    await page.reload();
-    await page.getByText('No agents yet').waitFor();
-    expect(first.pageErrors).toEqual([]);
-  });
-});

@@ -94,7 +94,7 @@ export interface TestAmsOptions {
   settings?: Partial<AmsSettings>;
   secrets?: AmsSecrets;
   /** Collects what the AMS announces (the setup token) instead of printing it. */
-  announce?: (line: string) => void;
+  announce?: (line: string, facts?: { setupToken?: string }) => void;
   /** Start without an admin (no OPMAS_ADMIN_PASSWORD). */
   noAdmin?: boolean;
 }

@@ -1,5 +1,5 @@
-// The AMS stopping and starting around running agents: a graceful stop stops them and
-// `autostart` brings them back; after a crash the next AMS adopts what still runs (same PID,
+// The AMS stopping and starting around running agents: a graceful stop stops them and, their
+// desired state being unchanged, the next start brings back every agent that should run; after a crash the next AMS adopts what still runs (same PID,
 // output still captured, exits noticed) or stops what it must not keep, never starts a second
 // copy, and is not fooled by a PID that belongs to another process. Also a real kill -9 of the
 // AMS process.
@@ -41,29 +41,39 @@ const start = async (id: string) => {
 const ticks = (id: string) => t.ams.db.knex('agent_logs').where({ agent_id: id }).whereLike('message', 'tick %').count({ n: '*' }).first().then((r) => Number(r?.n));
 
 describe('a graceful AMS stop', () => {
-  it('stops every agent; the next start brings back those with autostart', async () => {
+  it('stops every agent; the next start brings back what should run and leaves stopped agents stopped', async () => {
     const sec = await start(security);
     const tick = await start(ticker);
+    const doomedBefore = await t.status(doomed);
+    expect(doomedBefore.process_status).toBe('registered');
     await t.restart();
     expect(alive(sec.pid)).toBe(false);
     expect(alive(tick.pid)).toBe(false);
     const historyOf = async (id: string) => t.history(id);
     const stopped = (await historyOf(ticker)).filter((h) => h.event_type === 'stop_requested').at(-1);
     expect(stopped.details).toMatchObject({ cause: 'ams_shutdown' });
-    expect((await t.status(ticker)).process_status).toBe('stopped');
+    // A shutdown does not change what should be: both run again, as new processes.
     const again = await t.waitStatus(security, (s) => s.process_status === 'running' && s.health_status === 'healthy', 'autostarted');
     expect(again.pid).not.toBe(sec.pid);
     expect((await historyOf(security)).filter((h) => h.event_type === 'start_requested').at(-1).details).toMatchObject({ cause: 'autostart' });
+    const tickAgain = await t.waitStatus(ticker, (s) => s.process_status === 'running', 'the ticker back');
+    expect(tickAgain.pid).not.toBe(tick.pid);
+    expect((await historyOf(ticker)).filter((h) => h.event_type === 'start_requested').at(-1).details).toMatchObject({ cause: 'desired_state' });
     expect(processesOf(security)).toEqual([again.pid]);
+    expect(processesOf(ticker)).toEqual([tickAgain.pid]);
+    expect((await t.api.get(`/api/v1/agents/${ticker}`)).body).toMatchObject({ desired_state: 'running' });
+    // One that should not run stays as it was, with nothing judged about it.
+    expect(await t.status(doomed)).toMatchObject({ process_status: 'registered', health_status: 'unknown' });
   });
 });
 
 describe('after an AMS crash', () => {
   it('the next AMS adopts the agents still running: same PID, no second copy, output and exits still seen', async () => {
     const sec = await t.waitStatus(security, (s) => s.process_status === 'running', 'running');
-    const tick = await start(ticker);
+    // It should run (the graceful restart above brought it back).
+    const tick = await t.waitStatus(ticker, (s) => s.process_status === 'running', 'running');
     await eventually(() => ticks(ticker), (n) => n > 0, 'ticks');
-    t.ams.services.supervisor.abandon();
+    t.ams.supervisor!.abandon();
     await t.restart();
     const adopted = await t.status(security);
     expect(adopted).toMatchObject({ process_status: 'running', pid: sec.pid, adopted: true });
@@ -92,7 +102,7 @@ describe('after an AMS crash', () => {
   it('stops what it must not keep (package gone) and is not fooled by a PID that is another process', async () => {
     const tick = await t.waitStatus(ticker, (s) => s.process_status === 'running', 'running');
     const victim = await start(doomed);
-    t.ams.services.supervisor.abandon();
+    t.ams.supervisor!.abandon();
     // While no AMS runs: the ticker's package goes away; the doomed agent dies and its PID is
     // "reused" by another process (this test runner).
     fs.rmSync(path.join(t.agentsDir, 'ticker'), { recursive: true });

@@ -51,5 +51,12 @@ describe('migrations', () => {
 
     const details = await db.knex('information_schema.columns').where({ table_name: 'agent_status_history', column_name: 'details' }).first('data_type');
     expect(details.data_type).toBe('jsonb');
+
+    // Revoked logins, read by every replica; rate-limit counters in the columns rate-limiter-flexible uses.
+    const columns = async (table: string) =>
+      Object.fromEntries((await db.knex('information_schema.columns').where({ table_name: table }).select('column_name', 'data_type')).map((c: { column_name: string; data_type: string }) => [c.column_name, c.data_type]));
+    expect(await columns('revoked_sessions')).toEqual({ family_id: 'uuid', reason: 'character varying', revoked_at: 'timestamp with time zone', expires_at: 'timestamp with time zone' });
+    expect(await columns('rate_limits')).toEqual({ key: 'character varying', points: 'integer', expire: 'bigint' });
+    expect(indexed('rate_limits', 'expire)')).toBe(true);
   });
 });

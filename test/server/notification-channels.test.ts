@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AmsEventInput } from '../../server/events/bus.js';
+import { publishDelivered } from '../helpers/events.js';
 import { startTestAms, type TestAms } from '../helpers/ams.js';
 import { createAgent } from '../helpers/factories.js';
 import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from '../helpers/receivers.js';
@@ -40,7 +41,7 @@ afterAll(async () => {
 });
 
 const publish = async (e: AmsEventInput) => {
-  t.ams.services.events.publish(e);
+  await publishDelivered(t.ams.services.events, e);
   await t.ams.services.alerts.settled();
 };
 const critical = (agentId: string, metric: string): AmsEventInput => ({
@@ -247,6 +248,21 @@ describe('deliveries', () => {
     await t.ams.services.alerts.settled();
     // pager takes only critical alerts (its own minimum); desktop is the live stream itself.
     expect((await deliveriesOf(alert.id)).map((d) => [d.channel, d.status, d.attempts])).toEqual([['desktop', 'delivered', 1]]);
+  });
+
+  it('a delivery left unfinished when the AMS stopped (between retries) is sent after it starts again', async () => {
+    expect((await t.api.put('/api/v1/notification-channels', channelsBody({ opsSettings: { retry_delay_s: 60 }, routing: { escalation_channels: [] } }))).status).toBe(200);
+    const agent = await createAgent(t.api);
+    ops.failNext(1, 503);
+    await publishDelivered(t.ams.services.events, critical(agent.id, 'open_files'));
+    const alert: any = await eventually(() => alertOf(agent.id), Boolean, 'the alert');
+    await eventually(() => deliveriesOf(alert.id), (d) => d.find((x) => x.channel === 'ops')?.status === 'retrying', 'the first attempt refused');
+    const before = ops.requests.length;
+    await t.restart();
+    const done = await eventually(() => deliveriesOf(alert.id), (d) => d.find((x) => x.channel === 'ops')?.status === 'delivered', 'the delivery resumed', 30_000);
+    expect(done.filter((d) => d.channel === 'ops')).toHaveLength(1);
+    // Sent once more after the start, as the raise it was.
+    expect(ops.requests.slice(before).filter((r) => r.body.alert?.id === alert.id).map((r) => r.body.event)).toEqual(['alert.raised']);
   });
 
   it('no log line holds a channel secret', async () => {

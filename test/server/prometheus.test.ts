@@ -10,7 +10,8 @@ import { connectWithCreds } from '../helpers/broker.js';
 import { eventually } from '../helpers/wait.js';
 import { subjects } from '../../server/broker/subjects.js';
 import { recordSecret } from '../helpers/secrets.js';
-import { createSampler } from '../../server/monitoring/sampler.js';
+import { createSampler } from '../../server/supervisor/resource-sampler.js';
+import { storeSamples } from '../../server/control/observation-applier.js';
 import { createPrometheusExporter } from '../../server/monitoring/prometheus.js';
 
 let t: TestAms;
@@ -106,10 +107,18 @@ describe('GET /metrics', () => {
     const a = await createAgent(t.api);
     const proc = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
-      const sampler = createSampler({ db: t.ams.db, events: t.ams.services.events, logger: pino({ level: 'silent' }), listProcesses: () => [{ agentId: a.id, pid: proc.pid! }] });
+      // As a host reports its process: running with this PID, its samples stored as the control plane stores them.
+      await t.ams.db.knex('agent_status').where({ agent_id: a.id }).update({ pid: proc.pid, process_status: 'running' });
+      const stored: Array<Promise<void>> = [];
+      const sampler = createSampler({
+        emit: (samples) => void stored.push(t.ams.db.knex.transaction((trx) => storeSamples(trx, samples, () => undefined))),
+        logger: pino({ level: 'silent' }),
+        listProcesses: () => [{ agentId: a.id, pid: proc.pid! }],
+      });
       await sampler.sampleOnce();
       await sampler.sampleOnce();
-      const exporter = createPrometheusExporter({ db: t.ams.db, events: t.ams.services.events, ingestStats: t.ams.services.ingest.stats, brokerHealth: () => t.ams.broker.health(), sampler });
+      await Promise.all(stored);
+      const exporter = createPrometheusExporter({ db: t.ams.db, events: t.ams.services.events, ingestStats: t.ams.services.ingest.stats, brokerHealth: () => t.ams.broker.health(), sampler: () => sampler.stats() });
       const { samples } = parseExposition(await exporter.expose());
       expect(find(samples, 'opmas_agent_memory_bytes', { agent_id: a.id })[0].value).toBeGreaterThan(1_048_576);
       expect(find(samples, 'opmas_agent_cpu_percent', { agent_id: a.id })[0].value).toBeGreaterThanOrEqual(0);

@@ -154,14 +154,15 @@ describe('resource exhaustion', () => {
     const id = ids.HogAgent;
     await t.setPolicy(id, { retry_delay: 0.1, stable_after: 300 });
     const first = await startHealthy(id, { heartbeat_interval: 1, thresholds: { cpu_percent: { warning: 50, critical: 90 } } });
-    t.ams.services.events.publish({ type: 'metrics.sample', agent_id: id, t: Date.now(), values: { cpu_percent: 97.5, memory_mb: 40 } });
+    // A sample as the host's sampler would take it from a process burning a core.
+    t.ams.supervisor!.noteSample(id, { cpu_percent: 97.5, memory_mb: 40 });
     const back = await t.waitStatus(id, (s) => s.pid !== first.pid && s.process_status === 'running' && s.recovery_status === 'success', 'restarted');
     const history = await t.history(id);
     const degraded = history.find((h) => h.event_type === 'degraded');
     expect(degraded.details).toMatchObject({ cause: 'resource_exhaustion', reasons: [expect.objectContaining({ kind: 'threshold', metric: 'cpu_percent', value: 97.5, threshold: 90 })] });
     expect((await recovery(id)).attempts[0]).toMatchObject({ trigger: 'resource_exhaustion', recovery_strategy: 'restart', status: 'succeeded' });
     // A warning-level sample only warns, with the reason.
-    t.ams.services.events.publish({ type: 'metrics.sample', agent_id: id, t: Date.now(), values: { cpu_percent: 60 } });
+    t.ams.supervisor!.noteSample(id, { cpu_percent: 60 });
     const warned = await eventually(() => t.api.get(`/api/v1/agents/${id}/health`), (r) => r.body.health === 'warning', 'warning');
     expect(warned.body.reasons).toEqual([expect.objectContaining({ kind: 'threshold', level: 'warning', metric: 'cpu_percent', value: 60, threshold: 50 })]);
     expect((await t.status(id)).metrics).toMatchObject({ cpu_percent: 60 });

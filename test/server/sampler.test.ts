@@ -9,8 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { startTestAms, type TestAms } from '../helpers/ams.js';
 import { createAgent } from '../helpers/factories.js';
 import { eventually } from '../helpers/wait.js';
-import { createSampler, readProcIo, type Sampler } from '../../server/monitoring/sampler.js';
-import type { AmsEvent } from '../../server/events/bus.js';
+import { createSampler, readProcIo, type Sampler } from '../../server/supervisor/resource-sampler.js';
+import { storeSamples } from '../../server/control/observation-applier.js';
+import type { AmsEvent, AmsEventInput } from '../../server/events/bus.js';
 import { SAMPLE_AGENTS } from '../helpers/agents.js';
 
 let t: TestAms;
@@ -34,8 +35,15 @@ afterEach(async () => {
 });
 afterAll(() => t?.stop());
 
+/** A sampler whose rounds are stored as the control plane stores a host's sample observations. */
 function newSampler(list: () => Array<{ agentId: string; pid: number }>, extra: Partial<Parameters<typeof createSampler>[0]> = {}): Sampler {
-  const s = createSampler({ db: t.ams.db, events: t.ams.services.events, logger: pino({ level: 'silent' }), listProcesses: list, intervalS: () => 0.2, ...extra });
+  const emit = (samples: Parameters<typeof storeSamples>[1]) => {
+    const pending: AmsEventInput[] = [];
+    void t.ams.db.knex
+      .transaction((trx) => storeSamples(trx, samples, (e) => pending.push(e)))
+      .then(() => pending.forEach((e) => t.ams.services.events.publish(e)));
+  };
+  const s = createSampler({ emit, logger: pino({ level: 'silent' }), listProcesses: list, intervalS: () => 0.2, ...extra });
   samplers.push(s);
   return s;
 }
@@ -51,7 +59,7 @@ describe('resource sampler', () => {
     const sampler = newSampler(() => [
       { agentId: busyAgent.id, pid: busy.pid! },
       { agentId: idleAgent.id, pid: idle.pid! },
-    ], { thresholds: async (ids) => new Map(ids.map((id) => [id, { cpu_percent: 80, memory_mb: 512 }])) });
+    ], { thresholds: (ids) => new Map(ids.map((id) => [id, { cpu_percent: 80, memory_mb: 512 }])) });
 
     // The first sample of a process has no CPU figure (pidusage measures between two calls).
     const first = await sampler.sampleOnce();
@@ -69,7 +77,11 @@ describe('resource sampler', () => {
     expect(Math.max(...busyCpu)).toBeGreaterThan(0);
     unsubscribe();
 
-    const rows = await t.ams.db.knex('agent_resource_metrics').where({ agent_id: busyAgent.id }).select('metric_type', 'metric_value', 'threshold_value');
+    const rows = await eventually(
+      () => t.ams.db.knex('agent_resource_metrics').where({ agent_id: busyAgent.id }).select('metric_type', 'metric_value', 'threshold_value'),
+      (r) => r.some((x) => x.metric_type === 'memory_mb'),
+      'stored rows',
+    );
     const types = new Set(rows.map((r) => r.metric_type));
     expect(types.has('memory_mb')).toBe(true);
     if (await readProcIo(busy.pid!)) expect([...types]).toEqual(expect.arrayContaining(['disk_read_bytes', 'disk_write_bytes']));
@@ -127,16 +139,16 @@ describe('resource sampler', () => {
     expect((await t.api.delete(`/api/v1/agents/${deleted.id}`)).status).toBe(204);
     await sampler.sampleOnce();
     expect(sampler.stats().write_failures).toBe(0);
-    expect((await t.ams.db.knex('agent_resource_metrics').where({ agent_id: kept.id }).count({ n: '*' }).first())!.n).toBeGreaterThan(0);
+    await eventually(async () => Number((await t.ams.db.knex('agent_resource_metrics').where({ agent_id: kept.id }).count({ n: '*' }).first())!.n), (n) => n > 0, 'the kept agent\'s rows');
   });
 
-  it('the AMS sampler takes metrics_interval from the environment and then from the fleet configuration', async () => {
-    const sampler = t.ams.services.sampler;
-    await eventually(async () => sampler.interval(), (v) => v === 0.2, 'the OPMAS_METRICS_INTERVAL value');
-    const before = sampler.stats().ticks;
-    await eventually(async () => sampler.stats().ticks, (n) => n >= before + 2, 'two more sampling rounds');
+  it("the host's sampler takes metrics_interval from the environment and then from the fleet configuration", async () => {
+    const supervisor = t.ams.supervisor!;
+    await eventually(async () => supervisor.samplerInterval(), (v) => v === 0.2, 'the OPMAS_METRICS_INTERVAL value');
+    const before = supervisor.samplerStats().ticks;
+    await eventually(async () => supervisor.samplerStats().ticks, (n) => n >= before + 2, 'two more sampling rounds');
     expect((await t.api.put('/api/v1/config', { config: { metrics_interval: 0.3 } })).status).toBe(200);
-    await eventually(async () => sampler.interval(), (v) => v === 0.3, 'the fleet metrics_interval');
+    await eventually(async () => supervisor.samplerInterval(), (v) => v === 0.3, 'the fleet metrics_interval');
     const bad = await t.api.put('/api/v1/config', { config: { metrics_interval: 0 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toContain('metrics_interval');

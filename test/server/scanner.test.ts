@@ -56,14 +56,17 @@ describe('initial scan', () => {
     expect(p.escaped).toMatchObject({ status: 'invalid', reasons: [expect.stringContaining('symbolic link')] });
     expect(p['stray-file']).toMatchObject({ status: 'invalid', reasons: ['is not a folder'] });
 
-    const agents = (await t.api.get('/api/v1/agents?limit=500')).body.items.map((a: { agent_name: string }) => a.agent_name).sort();
-    expect(agents).toEqual(['DefaultExe', 'SecurityAgent']);
+    const agents = (await t.api.get('/api/v1/agents?limit=500')).body.items;
+    expect(agents.map((a: { agent_name: string }) => a.agent_name).sort()).toEqual(['DefaultExe', 'SecurityAgent']);
+    // An agent instance is (package, host): both belong to the host whose supervisor found them.
+    expect(agents.map((a: { host_id: string }) => a.host_id)).toEqual([t.ams.hostId, t.ams.hostId]);
+    expect(p.security).toMatchObject({ host_id: t.ams.hostId, launch_error: null });
     const security = (await t.api.get(`/api/v1/agents/${p.security.agent_id}`)).body;
     expect(security).toMatchObject({ agent_type: 'security', subscribed_topics: ['logs.security', 'logs.auth'], findings_topic: 'findings.security', status: 'registered' });
     const history = await t.ams.db.knex('agent_status_history').where('agent_id', p.security.agent_id).orderBy('id').select('event_type', 'from_status', 'to_status', 'details');
     expect(history).toEqual([
-      { event_type: 'discovered', from_status: null, to_status: 'discovered', details: { source: 'scanner', package: 'security' } },
-      { event_type: 'registered', from_status: 'discovered', to_status: 'registered', details: { source: 'scanner', package: 'security' } },
+      { event_type: 'discovered', from_status: null, to_status: 'discovered', details: { source: 'scanner', package: 'security', host_id: t.ams.hostId } },
+      { event_type: 'registered', from_status: 'discovered', to_status: 'registered', details: { source: 'scanner', package: 'security', host_id: t.ams.hostId } },
     ]);
     const audit = await t.api.get(`/api/v1/audit?action=package.register&target=${p.security.agent_id}`);
     expect(audit.body.items[0].actor).toMatchObject({ type: 'system', name: 'scanner' });

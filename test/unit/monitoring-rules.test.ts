@@ -1,7 +1,7 @@
 // Small pure rules of metrics and logs: warning levels stored beside samples, and which log
 // levels a minimum level keeps.
 import { describe, expect, it } from 'vitest';
-import { warningThresholds } from '../../server/monitoring/sampler.js';
+import { warningThresholds } from '../../server/supervisor/resource-sampler.js';
 import { levelsAtLeast } from '../../server/services/logs.js';
 import { DEFAULT_THRESHOLDS } from '../../server/supervisor/health-rules.js';
 

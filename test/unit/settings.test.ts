@@ -32,6 +32,17 @@ describe('parseSettings', () => {
     expect(() => parseSettings(['--unknown'], {})).toThrow(SettingsError);
   });
 
+  it('reads the limits and the trusted proxies, refusing an entry that is no address or range', () => {
+    const defaults = parseSettings([], {});
+    expect(defaults).toMatchObject({ loginRateLimitPerMinute: 10, authFailureRateLimitPerMinute: 30, healthRateLimitPerMinute: 60_000, trustProxy: [] });
+    const s = parseSettings(['--trust-proxy', '10.0.0.0/8, ::1', '--auth-failure-rate-limit', '5'], { OPMAS_HEALTH_RATE_LIMIT: '100', OPMAS_TRUST_PROXY: '192.0.2.1' });
+    expect(s).toMatchObject({ trustProxy: ['10.0.0.0/8', '::1'], authFailureRateLimitPerMinute: 5, healthRateLimitPerMinute: 100 });
+    expect(parseSettings([], { OPMAS_TRUST_PROXY: '192.0.2.1' }).trustProxy).toEqual(['192.0.2.1']);
+    expect(() => parseSettings(['--trust-proxy', 'lb.example'], {})).toThrow(SettingsError);
+    expect(() => parseSettings(['--trust-proxy', '10.0.0.0/40'], {})).toThrow(/--trust-proxy/);
+    expect(() => parseSettings(['--auth-failure-rate-limit', '0'], {})).toThrow(/--auth-failure-rate-limit/);
+  });
+
   it('knows the platform data dirs', () => {
     expect(defaultDataDir({ HOME: '/Users/op' }, 'darwin')).toBe('/Users/op/Library/Application Support/opmas-console');
     expect(defaultDataDir({ HOME: '/h', XDG_DATA_HOME: '/x' }, 'linux')).toBe('/x/opmas-console');

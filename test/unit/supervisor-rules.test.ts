@@ -3,10 +3,10 @@
 // the parsing of captured output lines.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canTransition, firstStepOf, PROCESS_STATES, TRANSITIONS } from '../../server/supervisor/state-machine.js';
+import { canTransition, firstStepOf, PROCESS_STATES, TRANSITIONS } from '../../server/domain/state-machine.js';
 import {
   actionFor, actionForAttempt, DEFAULT_RECOVERY_POLICY, isStable, nextAttemptNumber, nextRecoveryDelay, remainingAttempts, shouldEscalate,
-} from '../../server/supervisor/recovery-policy.js';
+} from '../../server/domain/recovery-policy.js';
 import { effectiveThresholds, evaluateHealth, STARTUP_GRACE_S, thresholdsProblem } from '../../server/supervisor/health-rules.js';
 import { configDiff, crashLoopDecision, sameConfig } from '../../server/supervisor/config-guard.js';
 import { agentEnvironment, resolveCommand, splitCommand } from '../../server/supervisor/command.js';

@@ -33,6 +33,8 @@ export function agentRoutes({ agents, registration, credentials }: { agents: Age
           type: query.type,
           status: query.status,
           health: query.health,
+          hostId: query.host_id,
+          desiredState: query.desired_state,
           q: query.q,
           labels: query.label ? Object.fromEntries(query.label) : undefined,
           after: after && { created_at: after.c, id: after.i },

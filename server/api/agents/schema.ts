@@ -5,9 +5,8 @@ import { AGENT_ID_PATTERN, AGENT_NAME_PATTERN, AGENT_TYPE_MAX, AGENT_TYPE_PATTER
 import { pageOf, paginationQuery, repeated } from '../common.js';
 import { reservedTopicProblem } from '../../broker/subjects.js';
 
-export const PROCESS_STATUSES = ['discovered', 'registered', 'starting', 'running', 'stopping', 'stopped', 'failed', 'degraded'] as const;
-export const HEALTH_STATUSES = ['healthy', 'warning', 'critical', 'unknown'] as const;
-export const RECOVERY_STATUSES = ['none', 'in_progress', 'success', 'failed'] as const;
+export { PROCESS_STATES as PROCESS_STATUSES, HEALTH_STATES as HEALTH_STATUSES, RECOVERY_STATES as RECOVERY_STATUSES } from '../../domain/statuses.js';
+import { PROCESS_STATES as PROCESS_STATUSES, HEALTH_STATES as HEALTH_STATUSES, RECOVERY_STATES as RECOVERY_STATUSES, DESIRED_STATES } from '../../domain/statuses.js';
 
 export const AgentName = z.string().regex(AGENT_NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ or - (at most 64)');
 export const AgentVersion = z.string().max(64).refine((v) => semver.valid(v) !== null, 'must be a semantic version such as 1.0.0');
@@ -70,6 +69,10 @@ export const AgentSchema = z
     findings_topic: z.string().nullable(),
     labels: z.record(z.string(), z.string()),
     disabled: z.boolean(),
+    desired_state: z.enum(DESIRED_STATES).describe('What should be: written only by intent (an operator, autostart at registration, disable/delete, package removal)'),
+    held: z.boolean().describe('Recovery is spent: the agent should run but is not started again until an operator acts or its configuration or package changes'),
+    held_reason: z.string().nullable(),
+    host_id: z.string().nullable().describe('The host whose supervisor runs the agent; null for agents that run on their own'),
     status: z.enum(PROCESS_STATUSES),
     health: z.enum(HEALTH_STATUSES),
     recovery: z.enum(RECOVERY_STATUSES),
@@ -77,8 +80,13 @@ export const AgentSchema = z
     start_time: z.string().nullable(),
     last_heartbeat: z.string().nullable(),
     last_error: z.string().nullable(),
-    reported_status: z.string().nullable(),
-    uptime_s: z.number().nullable(),
+    reported_status: z.string().nullable().describe("The status word of the agent's latest heartbeat or status message, as sent"),
+    reported_status_known: z
+      .boolean()
+      .nullable()
+      .describe('Whether reported_status is a word the protocol defines (ready, degraded, stopping); a heartbeat with another word still counts as alive. Null when nothing was reported'),
+    uptime_s: z.number().nullable().describe('Uptime the agent reported in its last heartbeat'),
+    restart_count: z.number().int().describe('Process starts after the first one (operator restarts and recoveries alike)'),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -100,8 +108,15 @@ export const ListAgentsQuery = z.object({
   type: AgentType.optional(),
   status: z.enum(PROCESS_STATUSES).optional(),
   health: z.enum(HEALTH_STATUSES).optional(),
+  host_id: z.string().max(64).optional().describe('Only the agents of this host'),
+  desired_state: z.enum(DESIRED_STATES).optional(),
   q: z.string().min(1).max(100).optional().describe('Substring of the agent name, case-insensitive'),
   label: repeated(LabelSelector).describe('key:value; repeat to require several labels'),
 });
 
 export const AgentIdParams = z.object({ id: z.string().max(200) });
+
+/** The answer of start/stop/restart: the agent, and whether its host can act on it now. */
+export const LifecycleAcceptedSchema = AgentSchema.extend({
+  host_status: z.enum(['up', 'down', 'unknown']).nullable().describe('Whether the agent\'s host is up; the host acts when it is back'),
+}).meta({ id: 'LifecycleAccepted' });

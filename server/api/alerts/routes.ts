@@ -5,9 +5,10 @@ import { decodeCursor } from '../../http/cursor.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses } from '../common.js';
-import { AlertIdParams, AlertPage, AlertSchema, DeliverySchema, ListAlertsQuery } from './schema.js';
+import { ALERT_RULES } from '../../alerts/rules.js';
+import { AlertIdParams, AlertPage, AlertRuleList, AlertSchema, BulkAckAnswer, BulkAckBody, DeliverySchema, ListAlertsQuery } from './schema.js';
 
-const IdCursor = z.object({ i: z.number().int() });
+const AlertCursor = z.object({ i: z.number().int(), r: z.number().int().optional(), t: z.string().max(40).optional() });
 
 // Agent-bound principals (the `agent` role) get 403 here: the role has no alerts:read, and
 // these routes are not agent-scoped, so the guard refuses them even in a custom setup. An
@@ -16,7 +17,7 @@ export function alertRoutes({ alerts }: { alerts: AlertService }): RouteSpec[] {
   return [
     defineRoute({
       method: 'get', path: '/alerts', operationId: 'listAlerts', permission: 'alerts:read', tags: ['alerts'],
-      summary: 'Alerts, newest first, filtered by status, severity, agent and rule',
+      summary: "Alerts, newest first (or worst first, or by latest activity), filtered by status, severity, agent, rule and the agent's labels",
       query: ListAlertsQuery,
       responses: { 200: { description: 'A page of alerts', schema: AlertPage }, ...errorResponses(400, 401, 403) },
       handler: (_ctx, { query }) =>
@@ -25,9 +26,33 @@ export function alertRoutes({ alerts }: { alerts: AlertService }): RouteSpec[] {
           severity: query.severity,
           agentId: query.agent_id,
           rule: query.rule,
+          labels: query.label ? Object.fromEntries(query.label) : undefined,
+          sort: query.sort,
           limit: query.limit,
-          beforeId: query.cursor ? decodeCursor(query.cursor, IdCursor).i : undefined,
+          after: query.cursor ? decodeCursor(query.cursor, AlertCursor) : undefined,
         }),
+    }),
+    // Before /alerts/{id}: a literal segment wins over the parameter.
+    defineRoute({
+      method: 'get', path: '/alerts/rules', operationId: 'listAlertRules', permission: 'alerts:read', tags: ['alerts'],
+      summary: 'The built-in alert rules with their severity and what each watches for',
+      responses: { 200: { description: 'Every rule', schema: AlertRuleList }, ...errorResponses(401, 403) },
+      handler: () => ({ items: ALERT_RULES.map((r) => ({ id: r.id, description: r.description, severity: r.severity, severity_from: r.from })) }),
+    }),
+    defineRoute({
+      method: 'post', path: '/alerts/ack', operationId: 'acknowledgeAlerts', permission: 'alerts:write', action: 'alert.acknowledge', tags: ['alerts'],
+      summary: 'Acknowledge several open alerts at once; each is acknowledged on its own, and those that cannot be (resolved, acknowledged already, unknown) are answered in `skipped`',
+      body: BulkAckBody,
+      responses: { 200: { description: 'What was acknowledged and what was skipped', schema: BulkAckAnswer }, ...errorResponses(400, 401, 403, 415) },
+      handler: async (ctx, { body }) => {
+        const result = await alerts.acknowledgeMany(body.ids, actorName(ctx));
+        noteAudit(ctx, {
+          target: `alerts:${result.acknowledged.map((a) => a.id).join(',') || 'none'}`.slice(0, 255),
+          after: { status: 'acknowledged', acknowledged_by: actorName(ctx) },
+          details: { requested: body.ids.length, acknowledged: result.acknowledged.map((a) => a.id), skipped: result.skipped.map((s) => ({ id: s.id, code: s.code })) },
+        });
+        return result;
+      },
     }),
     defineRoute({
       method: 'get', path: '/alerts/{id}', operationId: 'getAlert', permission: 'alerts:read', tags: ['alerts'],

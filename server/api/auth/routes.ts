@@ -4,7 +4,7 @@ import { noteAudit, requirePrincipal } from '../../security/guard.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { errorResponses } from '../common.js';
 import { presentUser } from '../../security/identities.js';
-import { HostSessionBody, LoginBody, LogoutBody, MeSchema, RefreshBody, SetupAnswer, SetupBody, TokenPairSchema } from './schema.js';
+import { HostSessionBody, LoginBody, LogoutBody, MeSchema, RefreshBody, SetupAnswer, SetupBody, SetupStatusSchema, TokenPairSchema } from './schema.js';
 
 export function authRoutes({ sessions }: { sessions: SessionService }): RouteSpec[] {
   return [
@@ -66,6 +66,16 @@ export function authRoutes({ sessions }: { sessions: SessionService }): RouteSpe
         const p = requirePrincipal(ctx);
         return { id: p.id, username: p.name, type: p.type, role: p.role, permissions: [...p.permissions].sort(), agent_id: p.agentId ?? null };
       },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/auth/setup',
+      operationId: 'getSetupStatus',
+      permission: 'public',
+      summary: 'Whether the AMS waits for its first admin, so the console can open on the setup form (only a boolean; rate-limited per address)',
+      tags: ['auth'],
+      responses: { 200: { description: 'Whether setup is pending', schema: SetupStatusSchema }, ...errorResponses(429) },
+      handler: async () => ({ setup_required: await sessions.setupPending() }),
     }),
     defineRoute({
       method: 'post',

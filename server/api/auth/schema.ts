@@ -40,6 +40,9 @@ export const UpdateUserBody = z.strictObject({
   agent_id: z.string().max(128).nullable().optional(),
   disabled: z.boolean().optional(),
 });
+export const SetupStatusSchema = z
+  .object({ setup_required: z.boolean().describe('True while the AMS has no user and waits for its first admin (POST /auth/setup with the token it printed)') })
+  .meta({ id: 'SetupStatus' });
 export const SetupAnswer = TokenPairSchema.extend({ user: UserSchema }).meta({ id: 'SetupAnswer' });
 
 export const RoleSchema = z
@@ -91,22 +94,28 @@ export const AuditPage = pageOf(AuditEntrySchema, 'AuditPage');
 
 /** The longest time range one audit query may span. */
 export const MAX_AUDIT_RANGE_DAYS = 366;
-export const AuditQuery = z
-  .object({
-    ...paginationQuery,
-    actor: z.string().max(128).optional(),
-    action: z.string().max(64).optional(),
-    target: z.string().max(255).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
-  })
-  .superRefine((q, ctx) => {
-    if (q.from && q.to) {
-      const span = Date.parse(q.to) - Date.parse(q.from);
-      if (span < 0) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
-      if (span > MAX_AUDIT_RANGE_DAYS * 86_400_000) ctx.addIssue({ code: 'custom', path: ['to'], message: `the range may span at most ${MAX_AUDIT_RANGE_DAYS} days` });
-    }
-  });
+const auditFilters = {
+  actor: z.string().max(128).optional().describe("The actor's name (user, token or agent)"),
+  action: z.string().max(64).optional().describe('An action (`user.update`), or a prefix ending in `*` (`user.*`)'),
+  target: z.string().max(255).optional(),
+  result: z.enum(['success', 'failure', 'denied']).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+};
+
+const auditRange = (q: { from?: string; to?: string }, ctx: z.RefinementCtx) => {
+  if (q.from && q.to) {
+    const span = Date.parse(q.to) - Date.parse(q.from);
+    if (span < 0) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+    if (span > MAX_AUDIT_RANGE_DAYS * 86_400_000) ctx.addIssue({ code: 'custom', path: ['to'], message: `the range may span at most ${MAX_AUDIT_RANGE_DAYS} days` });
+  }
+};
+
+export const AuditQuery = z.object({ ...paginationQuery, ...auditFilters }).superRefine(auditRange);
+
+export const AuditExportQuery = z
+  .object({ ...auditFilters, format: z.enum(['ndjson', 'csv']).default('ndjson').describe('ndjson: one JSON entry per line; csv: a header row, then one row per entry') })
+  .superRefine(auditRange);
 
 export const UserIdParams = z.object({ id: z.string().max(64) });
 export const RoleParams = z.object({ name: z.string().max(64) });

@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ConfigService } from '../../services/config.js';
-import type { Supervisor } from '../../supervisor/supervisor.js';
+import type { ApplyResult } from '../../services/lifecycle.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { noteAudit, principalOf } from '../../security/guard.js';
@@ -26,9 +26,25 @@ function audited<T extends { previous: ConfigMap | null; config: ConfigMap }>(ct
   return rest;
 }
 
-export function configRoutes({ config, supervisor }: { config: ConfigService; supervisor?: Supervisor }): RouteSpec[] {
+/** What the control plane does when configuration changes (the hosts get it; a running agent at once). */
+export interface ConfigChanges {
+  /** The agent's host sends its running process the new version now; answers what the agent did. */
+  applyConfig(agentId: string): Promise<ApplyResult>;
+  /** A changed configuration lifts a hold and goes to the hosts (every agent for a fleet change). */
+  changed(agentIds: string[] | 'all'): Promise<void>;
+}
+
+export function configRoutes({ config, configChanges }: { config: ConfigService; configChanges?: ConfigChanges }): RouteSpec[] {
   /** A running agent is sent the new effective config at once; the answer says whether it took it. */
-  const applied = async <T extends object>(agentId: string, written: T) => (supervisor ? { ...written, apply: await supervisor.applyConfig(agentId) } : written);
+  const applied = async <T extends object>(agentId: string, written: T) => {
+    if (!configChanges) return written;
+    await configChanges.changed([agentId]);
+    return { ...written, apply: await configChanges.applyConfig(agentId) };
+  };
+  const fleetChanged = async <T extends object>(written: T) => {
+    await configChanges?.changed('all');
+    return written;
+  };
 
   /** An agent-bound principal may not change the keys that control how it is run (OWASP API3). */
   async function refuseProtectedKeys(ctx: Context, agentId: string, next: ConfigMap): Promise<void> {
@@ -68,7 +84,7 @@ export function configRoutes({ config, supervisor }: { config: ConfigService; su
       responses: { 200: { description: 'The new version', schema: ConfigVersionSchema }, ...errorResponses(400, 401, 403, 413, 415, 503) },
       handler: async (ctx, { body, query }) => {
         noteAudit(ctx, { target: 'fleet' });
-        return audited(ctx, await config.putFleet(body.config, actorName(ctx), body.reason ?? query.reason ?? null));
+        return fleetChanged(audited(ctx, await config.putFleet(body.config, actorName(ctx), body.reason ?? query.reason ?? null)));
       },
     }),
     defineRoute({
@@ -94,7 +110,7 @@ export function configRoutes({ config, supervisor }: { config: ConfigService; su
       responses: { 200: { description: 'The new version', schema: ConfigVersionSchema }, ...errorResponses(400, 401, 403, 404, 415, 503) },
       handler: async (ctx, { body }) => {
         noteAudit(ctx, { target: 'fleet', details: { version: body.version } });
-        return audited(ctx, await config.rollbackFleet(body.version, actorName(ctx), body.reason ?? null));
+        return fleetChanged(audited(ctx, await config.rollbackFleet(body.version, actorName(ctx), body.reason ?? null)));
       },
     }),
     defineRoute({

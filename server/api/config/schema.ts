@@ -13,7 +13,7 @@ export const PutConfigBody = z
   .unknown()
   .transform((body, ctx) => {
     const wrapped =
-      typeof body === 'object' && body !== null && !Array.isArray(body) && 'config' in body &&
+      typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'config') &&
       Object.keys(body).every((k) => k === 'config' || k === 'reason');
     const config = wrapped ? (body as { config: unknown }).config : body;
     const reason = wrapped ? (body as { reason?: unknown }).reason : undefined;

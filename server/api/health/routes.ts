@@ -24,6 +24,7 @@ export function healthRoutes({ health }: { health: HealthService }): RouteSpec[]
       path: '/health',
       operationId: 'getHealth',
       permission: 'public',
+      rateLimit: 'health',
       summary: 'Health of the AMS and its dependencies',
       tags: ['health'],
       responses: {

@@ -1,13 +1,14 @@
 // /users, /roles, /tokens (admin side of RBAC) and /audit.
+import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { AuditService } from '../../security/audit.js';
+import { AUDIT_CSV_COLUMNS, auditCsvRow, type AuditService } from '../../security/audit.js';
 import type { IdentityService } from '../../security/identities.js';
 import { noteAudit, requirePrincipal } from '../../security/guard.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { errorResponses } from '../common.js';
 import {
-  ApiTokenPage, ApiTokenSchema, AuditPage, AuditQuery, CreateRoleBody, CreateTokenBody, CreateUserBody, NewApiTokenSchema, RoleList, RoleParams,
+  ApiTokenPage, ApiTokenSchema, AuditExportQuery, AuditPage, AuditQuery, CreateRoleBody, CreateTokenBody, CreateUserBody, NewApiTokenSchema, RoleList, RoleParams,
   RoleSchema, UpdateRoleBody, UpdateUserBody, UserIdParams, UserPage, UserSchema, UsersQuery,
 } from '../auth/schema.js';
 
@@ -135,7 +136,29 @@ export function identityRoutes({ identities, audit }: { identities: IdentityServ
       responses: { 200: { description: 'A page of audit entries', schema: AuditPage }, ...errorResponses(400, 401, 403) },
       handler: (_ctx, { query }) => {
         const before = query.cursor ? decodeCursor(query.cursor, AuditCursor) : undefined;
-        return audit.list({ limit: query.limit, actor: query.actor, action: query.action, target: query.target, from: query.from, to: query.to, before: before && { time: before.t, id: before.i } });
+        return audit.list({
+          limit: query.limit, actor: query.actor, action: query.action, target: query.target, result: query.result, from: query.from, to: query.to,
+          before: before && { time: before.t, id: before.i },
+        });
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/audit/export', operationId: 'exportAudit', permission: 'audit:read', tags: ['audit'],
+      summary: 'Every audit entry the filters match, newest first, as NDJSON (one entry per line, as GET /audit answers them) or CSV (before, after and details as JSON cells)',
+      query: AuditExportQuery,
+      responses: { 200: { description: 'application/x-ndjson or text/csv, as an attachment' }, ...errorResponses(400, 401, 403) },
+      handler: (ctx, { query }) => {
+        const { format, ...filter } = query;
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
+        ctx.attachment(`opmas-audit-${stamp}.${format}`);
+        const rows = audit.all(filter);
+        return Readable.from(
+          (async function* () {
+            if (format === 'csv') yield `${AUDIT_CSV_COLUMNS.join(',')}\r\n`;
+            for await (const entry of rows) yield format === 'csv' ? `${auditCsvRow(entry)}\r\n` : `${JSON.stringify(entry)}\n`;
+          })(),
+        );
       },
     }),
   ];

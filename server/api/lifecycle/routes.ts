@@ -5,19 +5,18 @@ import { z } from 'zod';
 import type { AgentService } from '../../services/agents.js';
 import type { LifecycleService } from '../../services/lifecycle.js';
 import type { StatusService } from '../../services/status.js';
-import type { Cause, Supervisor } from '../../supervisor/supervisor.js';
-import type { LifecycleAction } from '../../supervisor/state-machine.js';
+import type { LifecycleAction } from '../../domain/state-machine.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { decodeCursor } from '../../http/cursor.js';
 import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses } from '../common.js';
-import { AgentIdParams, AgentSchema } from '../agents/schema.js';
+import { AgentIdParams, LifecycleAcceptedSchema } from '../agents/schema.js';
 import { AgentHealthSchema, AgentStatusSchema, FleetStatusSchema, StatusHistoryPage, StatusHistoryQuery } from './schema.js';
 
 const HistoryCursor = z.object({ t: z.string().datetime(), i: z.number().int() });
 
-export function lifecycleRoutes({ agents, supervisor, lifecycle, status }: { agents: AgentService; supervisor: Supervisor; lifecycle: LifecycleService; status: StatusService }): RouteSpec[] {
-  const operator = (ctx: Context, action: LifecycleAction): Cause => ({ cause: 'operator', action, actor: actorName(ctx), correlation_id: ctx.state.requestId as string });
+export function lifecycleRoutes({ agents, lifecycle, status }: { agents: AgentService; lifecycle: LifecycleService; status: StatusService }): RouteSpec[] {
+  const operator = (ctx: Context) => ({ actor: actorName(ctx), correlation_id: ctx.state.requestId as string });
   const lifecycleRoute = (action: LifecycleAction, summary: string) =>
     defineRoute({
       method: 'post',
@@ -30,16 +29,18 @@ export function lifecycleRoutes({ agents, supervisor, lifecycle, status }: { age
       params: AgentIdParams,
       status: 202,
       responses: {
-        202: { description: 'Accepted: the first transition is recorded; the agent as GET /agents/{id} answers it', schema: AgentSchema },
+        202: {
+          description: "Accepted: the desired state and the first transition are recorded and the agent's host is told; the agent as GET /agents/{id} answers it, with whether its host is up",
+          schema: LifecycleAcceptedSchema,
+        },
         ...errorResponses(401, 403, 404, 409, 503),
       },
       handler: async (ctx, { params }) => {
-        const cause = operator(ctx, action);
+        const cause = operator(ctx);
         noteAudit(ctx, { target: params.id });
-        if (action === 'start') await supervisor.requestStart(params.id, cause);
-        else if (action === 'stop') await supervisor.requestStop(params.id, cause);
-        else await supervisor.requestRestart(params.id, cause);
-        return agents.get(params.id);
+        const accepted =
+          action === 'start' ? await lifecycle.requestStart(params.id, cause) : action === 'stop' ? await lifecycle.requestStop(params.id, cause) : await lifecycle.requestRestart(params.id, cause);
+        return { ...(await agents.get(params.id)), host_status: accepted.host_status };
       },
     });
 

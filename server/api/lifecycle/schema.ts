@@ -23,7 +23,7 @@ export const AgentStatusSchema = z
     exit_signal: z.string().nullable(),
     config_version: z.number().int().nullable().describe('The stored config version the running process has'),
     stable_config_version: z.number().int().nullable().describe('The last version the agent ran healthy under for stable_after seconds'),
-    adopted: z.boolean().describe('The process was left running by an earlier AMS and taken over'),
+    adopted: z.boolean().describe('The process was left running by an earlier supervisor and taken over'),
     metrics: Metrics,
   })
   .meta({ id: 'AgentStatus' });
@@ -48,7 +48,10 @@ export const StatusHistoryEntrySchema = z
     event_type: z.string(),
     from_status: z.string().nullable(),
     to_status: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()),
+    details: z.record(z.string(), z.unknown()).meta({
+      description:
+        'What caused the change. A `process_exited` row carries `stderr_tail`: the first and last lines the process wrote on stderr (at most 21, each at most 400 characters), so a launch that fails says why.',
+    }),
     created_at: z.string(),
   })
   .meta({ id: 'StatusHistoryEntry' });
@@ -57,8 +60,8 @@ export const StatusHistoryPage = pageOf(StatusHistoryEntrySchema, 'StatusHistory
 
 export const HealthReasonSchema = z
   .looseObject({
-    kind: z.enum(['heartbeat', 'threshold']),
-    level: z.enum(['warning', 'critical']),
+    kind: z.enum(['heartbeat', 'threshold', 'host']),
+    level: z.enum(['warning', 'critical', 'unknown']),
     message: z.string(),
     metric: z.string().optional(),
     value: z.number().optional(),

@@ -4,7 +4,7 @@ import { pageOf, paginationQuery } from '../common.js';
 import { LOG_LEVELS, type LogLevel } from '../../services/logs.js';
 import { parseInstant } from '../../domain/metric-series.js';
 
-const ALIASES: Record<string, LogLevel> = { WARN: 'WARNING', FATAL: 'CRITICAL' };
+const ALIASES: ReadonlyMap<string, LogLevel> = new Map([['WARN', 'WARNING'], ['FATAL', 'CRITICAL']]);
 
 const instant = z
   .string()
@@ -25,7 +25,7 @@ export const LogsQuery = z
       .max(16)
       .transform((text, ctx) => {
         const up = text.trim().toUpperCase();
-        const level = (LOG_LEVELS as readonly string[]).includes(up) ? (up as LogLevel) : ALIASES[up];
+        const level = (LOG_LEVELS as readonly string[]).includes(up) ? (up as LogLevel) : ALIASES.get(up);
         if (!level) {
           ctx.addIssue({ code: 'custom', message: `must be one of ${LOG_LEVELS.join(', ')}` });
           return z.NEVER;

@@ -47,6 +47,7 @@ export function prometheusRoutes({ prometheus }: { prometheus: PrometheusExporte
       path: '/metrics',
       operationId: 'prometheusMetrics',
       permission: 'metrics:read',
+      rateLimit: 'health',
       summary: 'Prometheus text exposition (bearer token with metrics:read)',
       tags: ['metrics'],
       responses: { 200: { description: 'text/plain; version=0.0.4' }, ...errorResponses(401, 403, 503) },

@@ -1,12 +1,13 @@
 // /notification-channels: read and replace the channels alerts are sent to, and the routing.
 // Admin only (users:admin): channels hold secrets and decide who gets woken up.
 import type { ChannelService } from '../../alerts/channel-service.js';
+import type { AlertService } from '../../alerts/service.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses } from '../common.js';
-import { ChannelsView, PutChannelsBody } from './schema.js';
+import { ChannelNameParams, ChannelsView, ChannelTestResultSchema, PutChannelsBody } from './schema.js';
 
-export function notificationChannelRoutes({ channels }: { channels: ChannelService }): RouteSpec[] {
+export function notificationChannelRoutes({ channels, alerts }: { channels: ChannelService; alerts: AlertService }): RouteSpec[] {
   return [
     defineRoute({
       method: 'get', path: '/notification-channels', operationId: 'listNotificationChannels', permission: 'users:admin', tags: ['alerts'],
@@ -24,6 +25,18 @@ export function notificationChannelRoutes({ channels }: { channels: ChannelServi
         // Both sides are the masked views: the audit log never holds a channel secret.
         noteAudit(ctx, { target: 'notification-channels', before, after: view });
         return view;
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/notification-channels/{name}/test', operationId: 'testNotificationChannel', permission: 'users:admin', action: 'notification_channel.test', tags: ['alerts'],
+      summary: 'Send a test message to one channel, once, and answer whether the receiver took it (200 either way; `ok` says which)',
+      params: ChannelNameParams,
+      responses: { 200: { description: 'The delivery result', schema: ChannelTestResultSchema }, ...errorResponses(401, 403, 404) },
+      handler: async (ctx, { params }) => {
+        noteAudit(ctx, { target: `notification-channel:${params.name}` });
+        const result = await alerts.testChannel(params.name, actorName(ctx));
+        noteAudit(ctx, { details: { ok: result.ok, type: result.type, attempts: result.attempts, error: result.error } });
+        return result;
       },
     }),
   ];

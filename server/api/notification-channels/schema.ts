@@ -93,3 +93,18 @@ export const ChannelView = z
   .meta({ id: 'NotificationChannel' });
 
 export const ChannelsView = z.object({ channels: z.array(ChannelView), routing: RoutingSchema }).meta({ id: 'NotificationChannels' });
+
+export const ChannelNameParams = z.object({ name: z.string().max(64) });
+
+export const ChannelTestResultSchema = z
+  .object({
+    channel: z.string(),
+    type: z.enum(['webhook', 'email', 'desktop']),
+    ok: z.boolean().describe('Whether the receiver accepted the message'),
+    attempts: z.number().int(),
+    error: z.string().nullable().describe('Why it failed (secrets scrubbed)'),
+    detail: z.string().describe('What happened, in a sentence'),
+    duration_ms: z.number(),
+    sent_at: z.string(),
+  })
+  .meta({ id: 'ChannelTestResult' });

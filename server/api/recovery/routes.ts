@@ -1,14 +1,14 @@
 // Recovery: an agent's policy (GET/PUT), its recovery state and a manual trigger, and the
 // fleet's recovery statistics.
 import type { RecoveryService } from '../../services/recovery.js';
-import type { Supervisor } from '../../supervisor/supervisor.js';
+import type { LifecycleService } from '../../services/lifecycle.js';
 import { defineRoute, type RouteSpec } from '../../http/route.js';
 import { noteAudit } from '../../security/guard.js';
 import { actorName, errorResponses } from '../common.js';
 import { AgentIdParams } from '../agents/schema.js';
 import { AgentRecoverySchema, FleetRecoveryStatsSchema, PutRecoveryPolicyBody, RecoveryPolicySchema } from './schema.js';
 
-export function recoveryRoutes({ recovery, supervisor }: { recovery: RecoveryService; supervisor: Supervisor }): RouteSpec[] {
+export function recoveryRoutes({ recovery, lifecycle }: { recovery: RecoveryService; lifecycle: LifecycleService }): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -35,7 +35,7 @@ export function recoveryRoutes({ recovery, supervisor }: { recovery: RecoverySer
       responses: { 202: { description: 'Accepted: the first attempt is scheduled', schema: AgentRecoverySchema }, ...errorResponses(401, 403, 404, 409, 503) },
       handler: async (ctx, { params }) => {
         noteAudit(ctx, { target: params.id });
-        await supervisor.triggerRecovery(params.id, { actor: actorName(ctx), correlation_id: ctx.state.requestId });
+        await lifecycle.triggerRecovery(params.id, { actor: actorName(ctx), correlation_id: ctx.state.requestId });
         return recovery.view(params.id);
       },
     }),

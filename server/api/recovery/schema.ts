@@ -1,7 +1,7 @@
 // Schemas of the recovery endpoints: policy, an agent's recovery state, statistics.
 import { z } from 'zod';
 import { RECOVERY_STATUSES } from '../agents/schema.js';
-import { DEFAULT_RECOVERY_POLICY, POLICY_LIMITS, RECOVERY_ACTIONS, RECOVERY_TRIGGERS } from '../../supervisor/recovery-policy.js';
+import { DEFAULT_RECOVERY_POLICY, POLICY_LIMITS, RECOVERY_ACTIONS, RECOVERY_TRIGGERS } from '../../domain/recovery-policy.js';
 
 const bounded = (field: keyof typeof POLICY_LIMITS, description: string) => {
   const l: { min: number; max: number; int?: boolean } = POLICY_LIMITS[field];

@@ -28,12 +28,15 @@ export class ApiError extends Error {
   }
 }
 
-/** The request never got an answer: the AMS is down, unreachable, or the network failed. */
+/**
+ * The request never got an answer: the AMS is down, unreachable, or the network failed. The
+ * request (method and path) is kept for the console's own logs, never shown to people.
+ */
 export class NetworkError extends Error {
   readonly kind = 'network' as const;
   readonly code = 'network';
   constructor(readonly request: string, cause?: unknown) {
-    super(`The AMS did not answer ${request}`);
+    super('The AMS did not answer');
     this.name = 'NetworkError';
     if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
   }
@@ -46,15 +49,27 @@ export function isMissingEndpoint(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404 && err.code === 'not_found';
 }
 
-/** One sentence saying what failed, for error states. */
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Your session is no longer valid; sign in again.',
+  403: 'Your role is not allowed to do this.',
+  429: 'The AMS is busy (too many requests); try again in a moment.',
+  502: 'The AMS could not be reached through its proxy.',
+  503: 'The AMS is not ready (its database or broker is unavailable).',
+};
+
+/** An API path or a method and path ("GET /api/v1/x"), which people should not have to read. */
+const RAW_PATH = /(?:(?:GET|POST|PUT|DELETE|PATCH)\s+)?\/api\/v\d+\/\S*/g;
+
+/** One sentence saying what failed, for error states; never an API path. */
 export function describeError(err: unknown): string {
-  if (isMissingEndpoint(err)) return `This AMS does not serve ${(err as ApiError).request ?? 'this endpoint'} (404 no route).`;
+  if (isMissingEndpoint(err)) return 'This AMS does not offer this yet (it is older than the console).';
   if (err instanceof ApiError) {
     const fields = err.fieldIssues.map((f) => `${f.path || '(body)'} ${f.reason}`);
-    const base = `${err.message}${err.message.endsWith('.') ? '' : '.'}`;
+    const message = /^(GET|POST|PUT|DELETE|PATCH) \//.test(err.message) || !err.message ? (STATUS_TEXT[err.status] ?? `The AMS answered HTTP ${err.status}.`) : err.message.replace(RAW_PATH, 'the AMS');
+    const base = `${message}${message.endsWith('.') ? '' : '.'}`;
     return fields.length > 0 && !fields.every((f) => base.includes(f)) ? `${base} ${fields.join('; ')}` : base;
   }
-  if (err instanceof NetworkError) return `${err.message}: it may be stopped or unreachable.`;
-  if (err instanceof Error) return err.message;
+  if (err instanceof NetworkError) return 'The AMS did not answer: it may be stopped or unreachable.';
+  if (err instanceof Error) return err.message.replace(RAW_PATH, 'the AMS');
   return String(err);
 }

@@ -21,6 +21,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** No bearer token (login, setup, health). */
   anonymous?: boolean;
+  /** Answer the body as text rather than parsed JSON (exports). */
+  text?: boolean;
 }
 
 export interface HttpClient {
@@ -81,6 +83,7 @@ export function createHttpClient(deps: HttpDeps): HttpClient {
     }
     const text = await res.text();
     let body: unknown = undefined;
+    if (opts.text && res.ok) return text as T;
     if (text) {
       try {
         body = JSON.parse(text);
@@ -93,7 +96,7 @@ export function createHttpClient(deps: HttpDeps): HttpClient {
       throw new ApiError(
         res.status,
         e?.code ?? `http_${res.status}`,
-        e?.message ?? `${method} ${API_BASE}${path} answered ${res.status}`,
+        e?.message ?? '',
         e?.details,
         e?.correlation_id,
         `${method} ${API_BASE}${path.replace(/\?.*$/, '')}`,

@@ -1,6 +1,6 @@
 // The live stream's messages (WS /api/v1/agents/ws), as the AMS's event bus publishes them
 // (server/events/bus.ts): OpenAPI does not describe WebSocket messages, so they are typed here.
-import type { Alert, HealthReason, HealthStatus, ProcessStatus } from './types';
+import type { Alert, AuditEntry, HealthReason, HealthStatus, ProcessStatus, Silence } from './types';
 
 /** Events of the live stream (WS /api/v1/agents/ws), as the AMS's event bus publishes them. */
 export type LiveEvent = { id: number; time: string; agent_id?: string | null } & (
@@ -20,6 +20,9 @@ export type LiveEvent = { id: number; time: string; agent_id?: string | null } &
   | { type: 'log.line'; agent_id: string; level: string; message: string; timestamp: string; source: string; context?: Record<string, unknown> | null }
   | { type: 'config.applied' | 'config.rejected' | 'config.rolled_back'; agent_id: string; version: number; details?: Record<string, unknown> }
   | { type: 'alert.raised' | 'alert.updated' | 'alert.acknowledged' | 'alert.resolved'; alert: Partial<Alert> & { id: number } }
+  | { type: 'alert.silence.created' | 'alert.silence.ended'; silence: Silence }
+  | { type: 'alert.test'; alert: Partial<Alert> & { id: number }; channel: string }
+  | { type: 'audit.appended'; entry: AuditEntry }
   | { type: `package.${string}`; path?: string; details?: Record<string, unknown> }
 );
 

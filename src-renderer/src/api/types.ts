@@ -1,6 +1,6 @@
 // The renderer's names for the AMS's types, from the generated OpenAPI types (the server's zod
 // schemas). live-events.ts holds the live stream's messages, which OpenAPI does not describe.
-import type { components } from './openapi.gen';
+import type { components, operations } from './openapi.gen';
 
 type Schemas = components['schemas'];
 
@@ -19,6 +19,8 @@ export type AgentConfigVersion = Schemas['AgentConfigVersion'];
 export type Package = Schemas['Package'];
 export type PackageStatus = Package['status'];
 export type PackageScan = Schemas['PackageScan'];
+export type PackagesDirectory = Schemas['PackagesDirectory'];
+export type SetupStatus = Schemas['SetupStatus'];
 export type DiscoveryToken = Schemas['DiscoveryToken'];
 export type NewDiscoveryToken = Schemas['NewDiscoveryToken'];
 export type RotatedCredentials = Schemas['RotatedCredentials'];
@@ -40,6 +42,23 @@ export type RecoveryState = Schemas['AgentRecovery'];
 export type MetricsSeries = Schemas['AgentMetricSeries'];
 export type LogEntry = Schemas['LogLine'];
 export type ConfigApply = Schemas['ConfigApply'];
+export type AlertRule = Schemas['AlertRule'];
+export type BulkAckResult = Schemas['BulkAckResult'];
+export type Silence = Schemas['Silence'];
+export type NewSilence = Schemas['CreateSilence'];
+export type NotificationChannel = Schemas['NotificationChannel'];
+export type NotificationChannels = Schemas['NotificationChannels'];
+export type PutNotificationChannels = Schemas['PutNotificationChannels'];
+export type AlertRouting = Schemas['AlertRouting'];
+export type ChannelTestResult = Schemas['ChannelTestResult'];
+export type User = Schemas['User'];
+export type Role = Schemas['Role'];
+export type ApiToken = Schemas['ApiToken'];
+export type NewApiToken = Schemas['NewApiToken'];
+export type StateCounts = Schemas['StateCounts'];
+export type FleetSeries = Schemas['FleetMetricSeries'];
+export type Permission = operations['createRole']['requestBody']['content']['application/json']['permissions'][number];
+export type AlertSort = 'newest' | 'severity' | 'last_seen';
 
 export type LifecycleAction = 'start' | 'stop' | 'restart';
 

@@ -9,10 +9,12 @@ export interface LiveSeries {
   cols: Record<string, (number | null)[]>;
   /** How many samples were averaged into each column's last bucket. */
   lastCounts: Record<string, number>;
+  /** Counters: the previous raw (cumulative) sample, to turn the next into a per-second rate. */
+  lastRaw: Record<string, { tMs: number; v: number }>;
 }
 
 export function emptySeries(names: string[]): LiveSeries {
-  return { t: [], cols: Object.fromEntries(names.map((n) => [n, []])), lastCounts: {} };
+  return { t: [], cols: Object.fromEntries(names.map((n) => [n, []])), lastCounts: {}, lastRaw: {} };
 }
 
 /** Builds a series from the API's columnar answer (`t` in epoch ms). */
@@ -32,13 +34,47 @@ export interface AppendOptions {
   stepS: number;
   /** Drop buckets that start before this time (seconds); null keeps everything. */
   keepFromS: number | null;
+  /**
+   * Series whose samples are cumulative counts (disk and network bytes): each sample becomes
+   * the per-second rate since the previous one (a drop is a restart: counted from zero), as
+   * the API answers them. The first sample only starts the count.
+   */
+  counters?: ReadonlySet<string>;
+}
+
+/** Counters only: notes a sample's raw values as the base of the next rate, appending nothing (samples the fetched history already covers). */
+export function noteCounters(series: LiveSeries, tMs: number, raw: Record<string, number>, counters: ReadonlySet<string>): void {
+  for (const name of counters) {
+    const v = raw[name];
+    if (typeof v === 'number' && Number.isFinite(v)) series.lastRaw[name] = { tMs, v };
+  }
+}
+
+/** A counter's per-second rate since its previous sample; undefined for the first. */
+function counterRate(series: LiveSeries, name: string, tMs: number, v: number): number | undefined {
+  const prev = series.lastRaw[name];
+  series.lastRaw[name] = { tMs, v };
+  if (!prev || tMs <= prev.tMs) return undefined;
+  const increase = v >= prev.v ? v - prev.v : v;
+  return increase / ((tMs - prev.tMs) / 1000);
 }
 
 /**
  * Adds one sample (time in ms) to the series, in place. Answers whether anything changed.
  * A sample older than the last bucket is ignored: the fetched history already covers it.
  */
-export function appendSample(series: LiveSeries, tMs: number, values: Record<string, number>, opts: AppendOptions): boolean {
+export function appendSample(series: LiveSeries, tMs: number, raw: Record<string, number>, opts: AppendOptions): boolean {
+  let values = raw;
+  if (opts.counters && opts.counters.size > 0) {
+    values = { ...raw };
+    for (const name of opts.counters) {
+      const v = raw[name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const rate = counterRate(series, name, tMs, v);
+      if (rate === undefined) delete values[name];
+      else values[name] = rate;
+    }
+  }
   const step = Math.max(opts.stepS, 1e-3);
   const bucket = Math.floor(tMs / 1000 / step) * step;
   const n = series.t.length;

@@ -38,6 +38,8 @@ export function createEventIntake({ store, flushMs = 100, schedule = (fn, ms) =>
     s.applyFleetEvents(batch);
     s.applySamples(batch);
     s.applyAlertEvents(batch);
+    s.applyPackageEvents(batch);
+    s.applyAuditEvents(batch);
     for (const l of listeners) {
       try {
         l(batch);

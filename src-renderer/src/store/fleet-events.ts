@@ -57,7 +57,7 @@ export interface FleetPatch {
  * says whether anything changed. A map rather than a record: at 10,000 agents, copying the
  * whole collection on every batch of events was the dashboard's largest cost.
  */
-export function applyFleetEvents(agents: Map<string, Agent>, events: LiveEvent[]): FleetPatch {
+export function applyFleetEvents(agents: Map<string, Agent>, events: LiveEvent[], onChange?: (before: Agent, after: Agent) => void): FleetPatch {
   let changed = false;
   const unknown = new Set<string>();
   for (const event of events) {
@@ -71,6 +71,7 @@ export function applyFleetEvents(agents: Map<string, Agent>, events: LiveEvent[]
     const updated = applyAgentEvent(current, event);
     if (updated !== current) {
       agents.set(id, updated);
+      onChange?.(current, updated);
       changed = true;
     }
   }

@@ -12,6 +12,7 @@ import { type AlertsSlice, alertsSlice } from './alerts-slice';
 import { type PackagesSlice, packagesSlice } from './packages-slice';
 import { type AgentViewSlice, agentViewSlice } from './agent-view-slice';
 import { type UiSlice, uiSlice } from './ui-slice';
+import { type AuditSlice, auditSlice } from './audit-slice';
 
 export interface StoreDeps {
   client: AmsClient;
@@ -19,9 +20,12 @@ export interface StoreDeps {
   bridge?: OpmasApi;
   now?: () => number;
   storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
+  /** Timers (injectable for tests): the link's grace period, debounced reloads. */
+  schedule?: (fn: () => void, ms: number) => unknown;
+  cancel?: (timer: unknown) => void;
 }
 
-export type ConsoleState = SessionSlice & ConnectionSlice & FleetSlice & SamplesSlice & AlertsSlice & PackagesSlice & AgentViewSlice & UiSlice;
+export type ConsoleState = SessionSlice & ConnectionSlice & FleetSlice & SamplesSlice & AlertsSlice & PackagesSlice & AgentViewSlice & UiSlice & AuditSlice;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type Slice<T> = StateCreator<ConsoleState, [], [], T>;
 
@@ -35,5 +39,6 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...packagesSlice(deps)(...a),
     ...agentViewSlice()(...a),
     ...uiSlice(deps)(...a),
+    ...auditSlice(deps)(...a),
   }));
 }

@@ -1,7 +1,6 @@
 // Console preferences: the theme (system, light or dark, remembered in this browser) and the
-// dashboard's filters.
+// fleet table's last query string.
 import type { Slice, StoreDeps } from './store';
-import { DEFAULT_QUERY, type FleetQuery } from '../features/dashboard/fleet-view';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 const THEME_KEY = 'opmas.theme';
@@ -9,9 +8,12 @@ const THEME_KEY = 'opmas.theme';
 export interface UiSlice {
   theme: ThemeChoice;
   setTheme(theme: ThemeChoice): void;
-  /** The dashboard's filters, sort and grouping, kept while the user visits other views. */
-  dashboard: FleetQuery;
-  setDashboard(patch: Partial<FleetQuery>): void;
+  /**
+   * The fleet table's query string (filters, sort, grouping; the URL is the truth), kept so the
+   * Fleet link leads back to the same view.
+   */
+  fleetSearch: string;
+  setFleetSearch(search: string): void;
 }
 
 export const uiSlice = ({ storage }: StoreDeps): Slice<UiSlice> => (set, get) => {
@@ -23,7 +25,9 @@ export const uiSlice = ({ storage }: StoreDeps): Slice<UiSlice> => (set, get) =>
       store?.setItem(THEME_KEY, theme);
       set({ theme });
     },
-    dashboard: DEFAULT_QUERY,
-    setDashboard: (patch) => set({ dashboard: { ...get().dashboard, ...patch } }),
+    fleetSearch: '',
+    setFleetSearch: (fleetSearch) => {
+      if (get().fleetSearch !== fleetSearch) set({ fleetSearch });
+    },
   };
 };

@@ -1,7 +1,7 @@
 // The audit log: a row for every mutating request and auth event, with actor, target,
 // before/after, source, result and correlation id; never a secret; append-only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAms, type TestAms } from '../../helpers/ams.js';
+import { apiClient, login, startTestAms, type TestAms } from '../../helpers/ams.js';
 import { createAgent } from '../../helpers/factories.js';
 
 let t: TestAms;
@@ -50,11 +50,14 @@ describe('audit rows', () => {
     await t.anon.post('/api/v1/auth/login', { username: ro.username, password: 'wrong-password!' });
     await t.anon.post('/api/v1/auth/refresh', { refresh_token: ro.session.refresh_token });
     await t.anon.post('/api/v1/auth/refresh', { refresh_token: ro.session.refresh_token });
-    await ro.api.get('/api/v1/users');
-    await ro.api.post('/api/v1/auth/logout', {});
+    // The reuse revoked that whole login, its access token included: sign in again.
+    expect((await ro.api.get('/api/v1/auth/me')).status).toBe(401);
+    const again = apiClient(t.url, (await login(t.url, ro.username, ro.password)).access_token);
+    await again.get('/api/v1/users');
+    await again.post('/api/v1/auth/logout', {});
 
     const logins = await auditRows(`action=auth.login&actor=${ro.username}`);
-    expect(logins.map((r) => r.result).sort()).toEqual(['denied', 'success']);
+    expect(logins.map((r) => r.result).sort()).toEqual(['denied', 'success', 'success']);
     expect(logins.find((r) => r.result === 'denied')).toMatchObject({ status: 401, details: { error: 'invalid_credentials' }, actor: { type: 'anonymous' } });
     const refreshes = await auditRows('action=auth.refresh');
     expect(refreshes.some((r) => r.details?.error === 'refresh_token_reused' && r.result === 'denied')).toBe(true);

@@ -2,7 +2,8 @@
 // grouping and counts.
 import { describe, expect, it } from 'vitest';
 import { applyAgentEvent, applyFleetEvents } from '../../../src-renderer/src/store/fleet-events';
-import { DEFAULT_QUERY, filterAgents, groupRows, healthCounts, sortAgents, stateCounts } from '../../../src-renderer/src/features/dashboard/fleet-view';
+import { DEFAULT_QUERY, dependsOnLiveState, filterAgents, groupIds, groupRows, healthCounts, orderedIds, sortAgents, stateCounts } from '../../../src-renderer/src/features/dashboard/fleet-view';
+import { createConsoleStore } from '../../../src-renderer/src/store/store';
 import type { LiveEvent } from '../../../src-renderer/src/api/types';
 import { agent, byId } from './agents';
 
@@ -108,5 +109,75 @@ describe('the dashboard list', () => {
     const c = stateCounts(fleet.values());
     expect(c).toMatchObject({ total: 4, process: { running: 2, failed: 1, stopped: 1 }, health: { healthy: 1, critical: 1, warning: 1, unknown: 1 }, recovery: { none: 3, failed: 1 } });
     expect(healthCounts(fleet.values())).toEqual({ healthy: 1, warning: 1, critical: 1, unknown: 1 });
+  });
+});
+
+describe('the list at scale', () => {
+  /** Counts without the zero entries (a patched count keeps a state that went to 0). */
+  const drop0 = (m: Record<string, number | undefined>) => Object.fromEntries(Object.entries(m).filter(([, n]) => n !== 0));
+  const nonZero = (c: ReturnType<typeof stateCounts>) => ({ total: c.total, process: drop0(c.process), health: drop0(c.health), recovery: drop0(c.recovery) });
+  const session = { view: () => ({ status: 'signed-in', username: 'a', message: null, desktop: null }) } as never;
+
+  it('orders ids once; only filters or sorts on states make live events reorder it; rows are the ids when not grouped', () => {
+    const list = [agent({ agent_name: 'b', agent_type: 'wifi', status: 'running' }), agent({ agent_name: 'a', status: 'failed' }), agent({ agent_name: 'c', status: 'running' })];
+    const map = byId(list);
+    expect(orderedIds(map.values(), DEFAULT_QUERY)).toEqual([list[1].id, list[0].id, list[2].id]);
+    expect(dependsOnLiveState(DEFAULT_QUERY)).toBe(false);
+    expect(dependsOnLiveState({ ...DEFAULT_QUERY, text: 'x', type: 'wifi', label: 'a:b' })).toBe(false);
+    expect(dependsOnLiveState({ ...DEFAULT_QUERY, status: 'running' })).toBe(true);
+    expect(dependsOnLiveState({ ...DEFAULT_QUERY, sort: 'health' })).toBe(true);
+    const ids = orderedIds(map.values(), DEFAULT_QUERY);
+    expect(groupIds(ids, map, 'none')).toBe(ids);
+    const grouped = groupIds(ids, map, 'type');
+    expect(grouped.map((r) => (typeof r === 'string' ? r : r.label))).toEqual(['type security', list[1].id, list[2].id, 'type wifi', list[0].id]);
+    expect((grouped[0] as { counts: { process: Record<string, number> } }).counts.process).toEqual({ failed: 1, running: 1 });
+  });
+
+  it('counts per state are patched by events and upserts, never recounted, and stay right', async () => {
+    const a = agent({ status: 'running', health: 'healthy' });
+    const b = agent({ status: 'stopped' });
+    const store = createConsoleStore({ client: { agents: { listAll: async (_f: unknown, onPage: (p: unknown[]) => void) => (onPage([a, b]), [a, b]) } } as never, session, storage: null });
+    await store.getState().loadFleet();
+    expect(store.getState().fleet.counts).toMatchObject({ total: 2, process: { running: 1, stopped: 1 } });
+    store.getState().applyFleetEvents([ev({ type: 'status.changed', agent_id: a.id, from: 'running', to: 'failed', event_type: 'process_exited', details: {} })]);
+    store.getState().applyFleetEvents([ev({ type: 'health.changed', agent_id: a.id, from: 'healthy', to: 'critical', reasons: [] })]);
+    const recount = () => nonZero(stateCounts(store.getState().fleet.agents.values()));
+    const c = store.getState().fleet.counts;
+    expect(nonZero(c)).toEqual(recount());
+    expect(c.process).toMatchObject({ running: 0, failed: 1, stopped: 1 });
+    store.getState().upsertAgents([{ ...b, status: 'running' }, agent({ status: 'registered' })]);
+    expect(nonZero(store.getState().fleet.counts)).toEqual(recount());
+    store.getState().removeAgent(b.id);
+    expect(nonZero(store.getState().fleet.counts)).toEqual(recount());
+  });
+
+  it('a quiet refresh of the same agents replaces rows in place (no new order), and events during it are not lost', async () => {
+    const a = agent({ status: 'running', last_heartbeat: '2026-01-01T00:00:00Z' });
+    let pages: Array<() => unknown[]> = [() => [a]];
+    let release: () => void = () => undefined;
+    const gate = () => new Promise<void>((r) => (release = r));
+    let wait: Promise<void> | null = null;
+    const listAll = async (_f: unknown, onPage: (p: unknown[]) => void) => {
+      if (wait) await wait;
+      const p = pages[0]() as never[];
+      onPage(p);
+      return p;
+    };
+    const store = createConsoleStore({ client: { agents: { listAll } } as never, session, storage: null });
+    await store.getState().loadFleet();
+    const before = store.getState().fleet;
+    // The refresh's snapshot was taken before the agent failed; the event arrives while it loads.
+    pages = [() => [{ ...a, last_heartbeat: '2026-01-01T00:00:30Z' }]];
+    wait = gate();
+    const refresh = store.getState().loadFleet({ quiet: true });
+    store.getState().applyFleetEvents([ev({ type: 'status.changed', agent_id: a.id, from: 'running', to: 'failed', event_type: 'process_exited', details: {} })]);
+    expect(store.getState().fleet.agents.get(a.id)!.status).toBe('failed');
+    release();
+    await refresh;
+    const after = store.getState().fleet;
+    expect(after.agents).toBe(before.agents);
+    expect(after.membership).toBe(before.membership);
+    expect(after.agents.get(a.id)).toMatchObject({ status: 'failed', last_heartbeat: '2026-01-01T00:00:30Z' });
+    expect(nonZero(after.counts).process).toEqual({ failed: 1 });
   });
 });

@@ -146,7 +146,10 @@ describe('formatting and routes', () => {
     const missing = new ApiError(404, 'not_found', 'No route for GET /api/v1/alerts', undefined, undefined, 'GET /api/v1/alerts');
     expect(isMissingEndpoint(missing)).toBe(true);
     expect(isMissingEndpoint(new ApiError(404, 'agent_not_found', 'Agent "x" does not exist'))).toBe(false);
-    expect(describeError(missing)).toBe('This AMS does not serve GET /api/v1/alerts (404 no route).');
-    expect(describeError(new NetworkError('GET /api/v1/agents'))).toBe('The AMS did not answer GET /api/v1/agents: it may be stopped or unreachable.');
+    // People read what failed, never an API path.
+    expect(describeError(missing)).toBe('This AMS does not offer this yet (it is older than the console).');
+    expect(describeError(new NetworkError('GET /api/v1/agents'))).toBe('The AMS did not answer: it may be stopped or unreachable.');
+    expect(describeError(new ApiError(502, 'http_502', ''))).toBe('The AMS could not be reached through its proxy.');
+    expect(describeError(new ApiError(500, 'internal', 'Failed at POST /api/v1/agents/x/start'))).toBe('Failed at the AMS.');
   });
 });

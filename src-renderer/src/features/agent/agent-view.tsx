@@ -16,6 +16,8 @@ import { ActivityPanel } from '../timeline/activity-panel';
 import { RecoveryPanel } from '../recovery/recovery-panel';
 import { ConfigPanel } from '../config/config-panel';
 import { LogsPanel } from '../logs/logs-panel';
+import { allowedActions } from './agent-actions';
+import { NEEDS_AMS, StaleNote, useAmsDown } from '../common/link';
 
 const TABS: Array<{ tab: AgentTab; title: string }> = [
   { tab: 'overview', title: 'Status' },
@@ -82,22 +84,6 @@ export function AgentView({ id, tab, at }: { id: string; tab: AgentTab; at: numb
   );
 }
 
-/** Which lifecycle actions make sense from a process state (the AMS decides; this only avoids obvious 409s). */
-export function allowedActions(status: Agent['status']): LifecycleAction[] {
-  switch (status) {
-    case 'running':
-    case 'degraded':
-      return ['stop', 'restart'];
-    case 'stopped':
-    case 'failed':
-    case 'registered':
-    case 'discovered':
-      return ['start'];
-    default:
-      return [];
-  }
-}
-
 function AgentHeader({ agent }: { agent: Agent }) {
   const { client, store } = useConsole();
   const canControl = useConsoleStore((s) => s.can('agents:control'));
@@ -117,12 +103,13 @@ function AgentHeader({ agent }: { agent: Agent }) {
       setPending(null);
     }
   };
-  const allowed = allowedActions(agent.status);
+  const allowed = allowedActions(agent);
+  const down = useAmsDown();
   return (
     <header className="view-header agent-header">
       <div>
         <p className="breadcrumb">
-          <Link to="/">Fleet</Link> / {agent.agent_type}
+          <Link to="/">Fleet</Link> / {agent.agent_type} <StaleNote />
         </p>
         <h1 id="agent-title">{agent.agent_name}</h1>
         <p className="agent-id">
@@ -143,12 +130,20 @@ function AgentHeader({ agent }: { agent: Agent }) {
       </div>
       {canControl && (
         <div className="agent-actions">
-          {(['start', 'stop', 'restart'] as const).map((a) => (
-            <button key={a} type="button" disabled={!allowed.includes(a) || busy} onClick={() => setPending(a)} title={allowed.includes(a) ? undefined : `Not possible while ${agent.status}`}>
-              {label(a)}
-            </button>
-          ))}
+          {(['start', 'stop', 'restart'] as const).map((a) => {
+            const why = down ? NEEDS_AMS : allowed.reasons[a];
+            return (
+              <button key={a} type="button" disabled={why !== undefined || busy} onClick={() => setPending(a)} title={why}>
+                {label(a)}
+              </button>
+            );
+          })}
         </div>
+      )}
+      {canControl && agent.recovery === 'in_progress' && (
+        <p className="muted small wide" data-testid="recovery-pending-note">
+          Start and Restart are disabled while the AMS recovers this agent; see the Recovery tab for the next attempt.
+        </p>
       )}
       {error !== null && (
         <p className="inline-error wide" role="alert">
@@ -161,6 +156,8 @@ function AgentHeader({ agent }: { agent: Agent }) {
         confirmLabel={pending ? label(pending) : ''}
         danger={pending === 'stop'}
         busy={busy}
+        disabled={down}
+        disabledReason={NEEDS_AMS}
         onConfirm={() => void run()}
         onCancel={() => setPending(null)}
       >

@@ -6,6 +6,7 @@ import { useConsole, useConsoleStore } from '../../store/context';
 import { ConfirmDialog } from '../common/dialog';
 import { CopyButton } from '../common/copy-button';
 import { InlineError } from '../common/states';
+import { NEEDS_AMS, useAmsDown } from '../common/link';
 
 export function CredentialsPanel({ agent }: { agent: Agent }) {
   const { client } = useConsole();
@@ -14,6 +15,7 @@ export function CredentialsPanel({ agent }: { agent: Agent }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [rotated, setRotated] = useState<RotatedCredentials | null>(null);
+  const down = useAmsDown();
   const rotate = async () => {
     setBusy(true);
     setError(null);
@@ -36,7 +38,7 @@ export function CredentialsPanel({ agent }: { agent: Agent }) {
       {!allowed ? (
         <p className="muted">Rotating needs the credentials:write permission.</p>
       ) : (
-        <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={busy}>
+        <button type="button" className="danger" onClick={() => setConfirming(true)} disabled={busy || down} title={down ? NEEDS_AMS : undefined}>
           Rotate credentials…
         </button>
       )}
@@ -62,6 +64,8 @@ export function CredentialsPanel({ agent }: { agent: Agent }) {
         confirmLabel="Rotate"
         danger
         busy={busy}
+        disabled={down}
+        disabledReason={NEEDS_AMS}
         onConfirm={() => void rotate()}
         onCancel={() => setConfirming(false)}
       >

@@ -43,10 +43,18 @@ export function bytes(v: number | null | undefined): string {
   return `${v < 0 ? '-' : ''}${Number(n.toFixed(digits))} ${UNITS[u]}`;
 }
 
+// One formatter per precision: toLocaleString builds a new Intl.NumberFormat on every call, which
+// chart axes and legends (hundreds of values per draw) would pay each time.
+const formatters = new Map<number, Intl.NumberFormat>();
+function formatterWith(digits: number): Intl.NumberFormat {
+  let f = formatters.get(digits);
+  if (!f) formatters.set(digits, (f = new Intl.NumberFormat('en-US', { maximumFractionDigits: digits })));
+  return f;
+}
+
 export function number(v: number | null | undefined, digits = 1): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
-  return v.toLocaleString('en-US', { maximumFractionDigits: digits });
+  return formatterWith(Number.isInteger(v) ? 0 : digits).format(v);
 }
 
 /** Local date and time to the second, e.g. "2025-03-04 14:05:09". */

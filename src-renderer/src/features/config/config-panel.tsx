@@ -2,7 +2,7 @@
 // settings with the AMS's validation errors inline, the version history with a diff between
 // any two versions, and rollback.
 import { useMemo, useState } from 'react';
-import type { Agent, ConfigApply, ConfigVersion, EffectiveConfig } from '../../api/types';
+import type { Agent, ConfigVersion, EffectiveConfig } from '../../api/types';
 import { ApiError } from '../../api/errors';
 import { useConsole, useConsoleStore, useLiveEvents } from '../../store/context';
 import { ConfirmDialog } from '../common/dialog';
@@ -11,21 +11,29 @@ import { AsyncView, Empty, InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
 import { diffConfigs, diffSummary, formatValue, parseConfigText } from './diff';
 import { ColumnHeads } from '../common/column-heads';
+import { NEEDS_AMS, useAmsDown } from '../common/link';
+import { historyApplyText, saveText, type SaveResult } from './apply-text';
 
 interface ConfigData {
   effective: EffectiveConfig;
   versions: ConfigVersion[];
+  /** The stored version the running process has (null when none runs, or an older AMS). */
+  runningVersion: number | null;
 }
 
 export function ConfigPanel({ agent }: { agent: Agent }) {
   const { client } = useConsole();
   const data = useResource<ConfigData>(async () => {
-    const [effective, history] = await Promise.all([client.config.effective(agent.id), client.config.history(agent.id)]);
-    return { effective, versions: history.items };
+    const [effective, history, status] = await Promise.all([
+      client.config.effective(agent.id),
+      client.config.history(agent.id),
+      client.agents.status(agent.id).catch(() => null),
+    ]);
+    return { effective, versions: history.items, runningVersion: status?.config_version ?? null };
   }, [client, agent.id]);
   useLiveEvents(
     (events) => {
-      if (events.some((e) => e.agent_id === agent.id && e.type.startsWith('config.'))) void data.reload();
+      if (events.some((e) => e.agent_id === agent.id && (e.type.startsWith('config.') || (e.type === 'status.changed' && e.event_type === 'process_started')))) void data.reload();
     },
     () => void data.reload(),
   );
@@ -34,8 +42,13 @@ export function ConfigPanel({ agent }: { agent: Agent }) {
       {(d) => (
         <div className="config">
           <div className="columns">
-            <EffectiveTable effective={d.effective} />
-            <Editor agent={agent} current={d.versions.find((v) => v.version === d.effective.version) ?? d.versions[0] ?? null} onSaved={() => void data.reload()} />
+            <EffectiveTable effective={d.effective} agent={agent} runningVersion={d.runningVersion} />
+            <Editor
+              agent={agent}
+              current={d.versions.find((v) => v.version === d.effective.version) ?? d.versions[0] ?? null}
+              newest={d.versions[0]?.version ?? null}
+              onSaved={() => void data.reload()}
+            />
           </div>
           <History agent={agent} versions={d.versions} current={d.effective.version} onRolledBack={() => void data.reload()} />
         </div>
@@ -44,14 +57,24 @@ export function ConfigPanel({ agent }: { agent: Agent }) {
   );
 }
 
-function EffectiveTable({ effective }: { effective: EffectiveConfig }) {
+function EffectiveTable({ effective, agent, runningVersion }: { effective: EffectiveConfig; agent: Agent; runningVersion: number | null }) {
   const keys = Object.keys(effective.effective).sort();
+  const up = agent.status === 'running' || agent.status === 'degraded';
   return (
     <section className="panel" aria-labelledby="effective-title">
       <h2 id="effective-title">Effective configuration</h2>
       <p className="muted small" data-testid="config-version">
         Agent settings version {effective.version} · fleet settings version {effective.fleet_version}. Each key comes from the first of: the agent's own
         settings, the fleet settings, the AMS environment, the defaults.
+      </p>
+      <p className="small" data-testid="config-in-force">
+        {up
+          ? runningVersion !== null
+            ? runningVersion === 0
+              ? `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs on the fleet settings and defaults (no version of its own)${effective.version > 0 ? `, not version ${effective.version}: it did not apply that one` : ''}.`
+              : `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs version ${runningVersion}${runningVersion !== effective.version ? ` — not the newest (${effective.version}): it did not apply that one` : ''}.`
+            : `The running process${agent.pid ? ` (pid ${agent.pid})` : ''} runs the configuration it started with.`
+          : `The agent is ${agent.status}: version ${effective.version} is used at its next start.`}
       </p>
       <table className="list-table config-table" data-testid="effective-config">
         <ColumnHeads columns={['Key', 'Value', 'Source']} />
@@ -77,7 +100,7 @@ function EffectiveTable({ effective }: { effective: EffectiveConfig }) {
   );
 }
 
-function Editor({ agent, current, onSaved }: { agent: Agent; current: ConfigVersion | null; onSaved(): void }) {
+function Editor({ agent, current, newest, onSaved }: { agent: Agent; current: ConfigVersion | null; newest: number | null; onSaved(): void }) {
   const { client } = useConsole();
   const canWrite = useConsoleStore((s) => s.can('config:write'));
   const initial = JSON.stringify(current?.config ?? {}, null, 2);
@@ -87,7 +110,8 @@ function Editor({ agent, current, onSaved }: { agent: Agent; current: ConfigVers
   const [busy, setBusy] = useState(false);
   const [issues, setIssues] = useState<Array<{ path: string; reason: string }>>([]);
   const [error, setError] = useState<unknown>(null);
-  const [result, setResult] = useState<{ version: number; apply?: ConfigApply } | null>(null);
+  const [result, setResult] = useState<SaveResult | null>(null);
+  const down = useAmsDown();
   if (initial !== base) {
     // A new version arrived (saved here, rolled back, or changed elsewhere): show it unless the user is editing.
     setBase(initial);
@@ -101,8 +125,9 @@ function Editor({ agent, current, onSaved }: { agent: Agent; current: ConfigVers
     setError(null);
     setResult(null);
     try {
+      const process = { pid: agent.pid, startTime: agent.start_time };
       const answer = await client.config.put(agent.id, parsed.value, reason || undefined);
-      setResult({ version: answer.version, apply: answer.apply });
+      setResult({ version: answer.version, apply: answer.apply, process });
       setReason('');
       onSaved();
     } catch (err) {
@@ -155,7 +180,7 @@ function Editor({ agent, current, onSaved }: { agent: Agent; current: ConfigVers
             <span>Reason (optional)</span>
             <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={1000} />
           </label>
-          <button type="button" className="primary" disabled={!parsed.ok || busy || text === initial} onClick={() => void save()}>
+          <button type="button" className="primary" disabled={!parsed.ok || busy || text === initial || down} title={down ? NEEDS_AMS : undefined} onClick={() => void save()}>
             {busy ? 'Saving…' : 'Save as new version'}
           </button>
         </div>
@@ -164,25 +189,12 @@ function Editor({ agent, current, onSaved }: { agent: Agent; current: ConfigVers
       )}
       {error !== null && <InlineError what="save the configuration" error={error} />}
       {result && (
-        <p role="status" className="ok-text" data-testid="config-saved">
-          Saved as version {result.version}.{result.apply ? ` ${applyText(result.apply)}` : ''}
+        <p role="status" className={result.apply?.status === 'rejected' ? 'error-text' : 'ok-text'} data-testid="config-saved" data-version={result.version}>
+          {saveText(result, agent, newest)}
         </p>
       )}
     </section>
   );
-}
-
-export function applyText(a: ConfigApply): string {
-  switch (a.status) {
-    case 'applied':
-      return 'The running agent applied it.';
-    case 'rejected':
-      return `The running agent rejected it${a.error ? `: ${a.error}` : ''}.`;
-    case 'unanswered':
-      return 'The running agent did not answer; it gets the new configuration at its next start.';
-    case 'not_running':
-      return 'The agent is not running; it gets it at its next start.';
-  }
 }
 
 function History({ agent, versions, current, onRolledBack }: { agent: Agent; versions: ConfigVersion[]; current: number; onRolledBack(): void }) {
@@ -196,7 +208,9 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
   const [rollback, setRollback] = useState<ConfigVersion | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<{ result: SaveResult; from: number } | null>(null);
+  const down = useAmsDown();
+  const newest = versions[0]?.version ?? null;
   const va = versions.find((v) => v.version === a);
   const vb = versions.find((v) => v.version === b);
   const diff = useMemo(() => (va && vb ? diffConfigs(va.config, vb.config) : []), [va, vb]);
@@ -205,8 +219,9 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
     setBusy(true);
     setError(null);
     try {
+      const process = { pid: agent.pid, startTime: agent.start_time };
       const answer = await client.config.rollback(agent.id, rollback.version, `rollback to version ${rollback.version}`);
-      setDone(`Version ${rollback.version} is current again, as version ${answer.version}.${answer.apply ? ` ${applyText(answer.apply)}` : ''}`);
+      setDone({ result: { version: answer.version, apply: answer.apply, process }, from: rollback.version });
       onRolledBack();
     } catch (e) {
       setError(e);
@@ -227,7 +242,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
       <h2 id="history-title">Version history</h2>
       {done && (
         <p role="status" className="ok-text" data-testid="rollback-done">
-          {done}
+          The settings of version {done.from} are current again. {saveText(done.result, agent, newest)}
         </p>
       )}
       {error !== null && <InlineError what="roll back" error={error} />}
@@ -245,7 +260,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
                 <td>{v.author}</td>
                 <td className="ellipsis">{v.reason ?? '—'}</td>
                 <td className={v.apply_status === 'rejected' ? 'error-text' : undefined} title={v.apply_error ?? undefined} data-testid={`apply-${v.version}`}>
-                  {v.apply_status ? `${v.apply_status}${v.apply_error ? `: ${v.apply_error}` : ''}` : '—'}
+                  {historyApplyText(v, agent)}
                 </td>
                 <td className="compare">
                   <label>
@@ -257,7 +272,7 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
                 </td>
                 <td>
                   {canWrite && v.version !== current && (
-                    <button type="button" onClick={() => setRollback(v)}>
+                    <button type="button" onClick={() => setRollback(v)} disabled={down} title={down ? NEEDS_AMS : undefined}>
                       Roll back to {v.version}
                     </button>
                   )}
@@ -297,6 +312,8 @@ function History({ agent, versions, current, onRolledBack }: { agent: Agent; ver
         title={`Roll back to version ${rollback?.version}?`}
         confirmLabel="Roll back"
         busy={busy}
+        disabled={down}
+        disabledReason={NEEDS_AMS}
         onConfirm={() => void doRollback()}
         onCancel={() => setRollback(null)}
       >

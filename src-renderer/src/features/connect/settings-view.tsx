@@ -12,6 +12,7 @@ import { compactDateTime, dateTime } from '../common/format';
 import { AmsHealthPanel } from './ams-health';
 import { ProfilesPanel } from './profiles-panel';
 import { ColumnHeads } from '../common/column-heads';
+import { Link } from '../../router';
 
 export function SettingsView() {
   const { session } = useConsole();
@@ -128,6 +129,9 @@ function AuditPanel() {
   return (
     <section className="panel" aria-labelledby="audit-title">
       <h2 id="audit-title">Recent audit log</h2>
+      <p className="small">
+        <Link to="/admin/audit">Open the full audit log</Link> to filter, follow it live and export it.
+      </p>
       <AsyncView state={audit.state} what="the audit log" retry={() => void audit.reload()}>
         {(page) =>
           page.items.length === 0 ? (

@@ -1,6 +1,8 @@
-// Fleet dashboard: counts per state, filters, search, sort and grouping over every agent, a
-// virtualized list that stays smooth at 10,000 agents, and bulk start/stop/restart.
-import { useCallback, useMemo, useRef, useState } from 'react';
+// Fleet dashboard: counts per state, filters, search, sort and grouping over every agent (all
+// in the URL, so a view can be shared and survives a reload), a virtualized list that stays
+// smooth at 100,000 agents, start/stop/restart from a row menu or for a selection (the same
+// confirmation either way), and keyboard shortcuts.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useShallow } from 'zustand/react/shallow';
@@ -8,44 +10,132 @@ import type { Agent, LifecycleAction } from '../../api/types';
 import { HEALTH_STATUSES, PROCESS_STATUSES, RECOVERY_STATUSES } from '../../api/types';
 import { useConsole, useConsoleStore } from '../../store/context';
 import type { BulkResult } from '../../store/fleet-slice';
-import { Link, agentPath } from '../../router';
+import { Link, agentPath, navigate, useLocation } from '../../router';
 import { Badge } from '../common/badges';
-import { ConfirmDialog } from '../common/dialog';
-import { label, plural } from '../common/format';
+import { ConfirmDialog, InfoDialog } from '../common/dialog';
+import { label, plural, shortDuration } from '../common/format';
 import { Empty, ErrorState, Loading } from '../common/states';
+import { AgentsDirectoryHint } from '../packages/agents-directory-hint';
 import { RelativeTime } from '../common/relative-time';
+import { NEEDS_AMS, StaleNote, useAmsDown } from '../common/link';
+import { useNow } from '../common/use-now';
 import { describeError } from '../../api/errors';
 import { Sparkline } from '../../charts/sparkline';
-import { DEFAULT_QUERY, STABLE_SORTS, type FleetQuery, type FleetRow, type SortKey, facets, filterAgents, groupRows, sortAgents, stateCounts } from './fleet-view';
+import { allowedActions } from '../agent/agent-actions';
+import {
+  DEFAULT_QUERY, type FleetQuery, type GroupRow, type ListRow, type SortKey, type StateCounts, dependsOnLiveState, facets, groupIds, orderedIds, queryFromSearch,
+  searchFromQuery, uptimeS,
+} from './fleet-view';
 
 const ROW_HEIGHT = 40;
 
+/** A lifecycle action waiting for its confirmation, from the bulk bar or a row menu. */
+interface PendingAction {
+  action: LifecycleAction;
+  agents: Agent[];
+  from: 'bulk' | 'row';
+}
+
+/** The Agents / Overview switch at the top of the Fleet pages. */
+export function FleetTabs({ current }: { current: 'agents' | 'overview' }) {
+  const search = useConsoleStore((s) => s.fleetSearch);
+  return (
+    <nav className="tabs fleet-tabs" aria-label="Fleet views">
+      <Link to={`/${search}`} className={`tab${current === 'agents' ? ' active' : ''}`} aria-current={current === 'agents' ? 'page' : undefined}>
+        Agents
+      </Link>
+      <Link to="/overview" className={`tab${current === 'overview' ? ' active' : ''}`} aria-current={current === 'overview' ? 'page' : undefined}>
+        Overview
+      </Link>
+    </nav>
+  );
+}
+
 export function DashboardView() {
-  const { fleet, query, setDashboard, loadFleet, canControl } = useConsoleStore(
-    useShallow((s) => ({ fleet: s.fleet, query: s.dashboard, setDashboard: s.setDashboard, loadFleet: s.loadFleet, canControl: s.can('agents:control') })),
+  const { store } = useConsole();
+  const { fleet, loadFleet, canControl, fleetSearch, setFleetSearch } = useConsoleStore(
+    useShallow((s) => ({ fleet: s.fleet, loadFleet: s.loadFleet, canControl: s.can('agents:control'), fleetSearch: s.fleetSearch, setFleetSearch: s.setFleetSearch })),
+  );
+  const { search } = useLocation();
+  // Back on the Fleet page through a link without a query: the last view the user had.
+  useEffect(() => {
+    if (!search && fleetSearch) navigate(`/${fleetSearch}`, { replace: true });
+  }, []);
+  // Opened from a shared link or after a reload: remember this view for the Fleet link.
+  useEffect(() => {
+    if (search) setFleetSearch(searchFromQuery(queryFromSearch(search)));
+  }, [search, setFleetSearch]);
+  const query = useMemo(() => queryFromSearch(search), [search]);
+  const setQuery = useCallback(
+    (patch: Partial<FleetQuery>) => {
+      const next = searchFromQuery({ ...queryFromSearch(location.search), ...patch });
+      setFleetSearch(next);
+      navigate(`/${next}`, { replace: true });
+    },
+    [setFleetSearch],
   );
   const [selected, setSelected] = useState<Set<string>>(() => new Set());
   const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
+  const [pending, setPending] = useState<PendingAction | null>(null);
+  const [result, setResult] = useState<BulkResult | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [shortcuts, setShortcuts] = useState(false);
+  const searchBox = useRef<HTMLInputElement>(null);
+  const down = useAmsDown();
 
-  // Live events change states, not names, types or labels: what depends only on those is
-  // recomputed when agents come or go (membership), the rest on every change (revision).
-  const { agents, revision, membership } = fleet;
-  const counts = useMemo(() => stateCounts(agents.values()), [agents, revision]);
+  // Live events change states, not names, types or labels: the list's members and order are
+  // recomputed when agents come or go (membership), and on every change (revision) only when
+  // the filters or the sort look at states. Otherwise an event re-renders the visible rows.
+  const { agents, revision, membership, counts } = fleet;
   const available = useMemo(() => facets(agents.values()), [agents, membership]);
-  const stable = STABLE_SORTS.has(query.sort);
-  const sortedIds = useMemo(
-    () => (stable ? sortAgents([...agents.values()], query.sort, query.dir).map((a) => a.id) : null),
-    [agents, membership, stable, query.sort, query.dir],
-  );
-  const shown = useMemo(() => {
-    if (sortedIds) return filterAgents(sortedIds.map((id) => agents.get(id)!).filter(Boolean), query);
-    return sortAgents(filterAgents(agents.values(), query), query.sort, query.dir);
-  }, [agents, revision, sortedIds, query]);
-  const rows = useMemo(() => groupRows(shown, query.groupBy, collapsed), [shown, query.groupBy, collapsed]);
+  const live = dependsOnLiveState(query);
+  const shown = useMemo(() => orderedIds(agents.values(), query), [agents, membership, query, live ? revision : -1]);
+  const rows = useMemo(() => groupIds(shown, agents, query.groupBy, collapsed), [shown, agents, query.groupBy, collapsed, query.groupBy === 'none' ? -1 : revision]);
   const total = counts.total;
   const filtered = JSON.stringify({ ...query, sort: '', dir: '', groupBy: '' }) !== JSON.stringify({ ...DEFAULT_QUERY, sort: '', dir: '', groupBy: '' });
+  const selectedShown = useMemo(
+    () => (selected.size === 0 ? [] : shown.filter((id) => selected.has(id)).map((id) => agents.get(id)!).filter(Boolean)),
+    [shown, selected, agents, revision],
+  );
 
-  const selectedShown = useMemo(() => shown.filter((a) => selected.has(a.id)), [shown, selected]);
+  // Shortcuts: "/" focuses the search, "?" lists the shortcuts, arrow keys reach the list.
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      const target = e.target as HTMLElement | null;
+      const typing = !!target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+      if (document.querySelector('dialog[open]')) return;
+      if (e.key === '/' && !typing) {
+        e.preventDefault();
+        searchBox.current?.focus();
+        searchBox.current?.select();
+      } else if (e.key === '?' && !typing) {
+        e.preventDefault();
+        setShortcuts(true);
+      } else if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && (!typing || target === searchBox.current) && !target?.closest('.fleet-scroll')) {
+        const first = document.querySelector<HTMLElement>('.fleet-scroll [data-index] .row-focus');
+        if (first) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const run = async () => {
+    if (!pending) return;
+    setBusy(true);
+    const r = await store.getState().controlAgents(
+      pending.agents.map((a) => a.id),
+      pending.action,
+    );
+    setBusy(false);
+    setPending(null);
+    setResult(r);
+    if (pending.from === 'bulk') setSelected((prev) => new Set([...prev].filter((id) => r.failed.some((f) => f.id === id))));
+  };
 
   if (fleet.status === 'error' && total === 0) return <ErrorState what="load the agents" error={fleet.error} retry={() => void loadFleet()} />;
 
@@ -56,29 +146,35 @@ export function DashboardView() {
         <p className="view-sub" data-testid="fleet-total">
           {fleet.status === 'loading' ? `Loading agents… ${plural(total, 'agent')} so far` : plural(total, 'agent')}
         </p>
+        <StaleNote />
+        <button type="button" className="link-button shortcuts-hint" onClick={() => setShortcuts(true)} aria-keyshortcuts="?">
+          Keyboard shortcuts (?)
+        </button>
       </header>
-      <StateCountsBar counts={counts} query={query} setQuery={setDashboard} />
-      <Toolbar query={query} setQuery={setDashboard} types={available.types} labels={available.labels} labelKeys={available.labelKeys} />
-      {fleet.status === 'error' && <p className="inline-error" role="alert">Could not refresh the agents: {describeError(fleet.error)}</p>}
-      {canControl && (
-        <BulkBar
-          selected={selectedShown}
-          clear={() => setSelected(new Set())}
-          onDone={(r) => setSelected((prev) => new Set([...prev].filter((id) => r.failed.some((f) => f.id === id))))}
-        />
+      <FleetTabs current="agents" />
+      <StateCountsBar counts={counts} query={query} setQuery={setQuery} />
+      <Toolbar query={query} setQuery={setQuery} types={available.types} labels={available.labels} labelKeys={available.labelKeys} searchRef={searchBox} />
+      {fleet.status === 'error' && (
+        <p className="inline-error" role="alert">
+          Could not refresh the agents: {describeError(fleet.error)}
+        </p>
       )}
+      {canControl && (
+        <BulkBar selected={selectedShown} clear={() => setSelected(new Set())} request={(action) => (setResult(null), setPending({ action, agents: selectedShown, from: 'bulk' }))} down={down} />
+      )}
+      {result && <BulkResultLine result={result} />}
       {total === 0 && fleet.status === 'loading' ? (
         <Loading what="agents" />
       ) : total === 0 ? (
         <Empty title="No agents yet" action={<Link to="/packages">Go to Packages</Link>}>
-          Put an agent package (a folder with <code>.env.discovery</code>) in the AMS's agents directory and rescan on the Packages page, or register
-          an agent with a discovery token.
+          <AgentsDirectoryHint />
+          <p>Agents started elsewhere can register themselves with a discovery token (Packages page).</p>
         </Empty>
       ) : shown.length === 0 ? (
         <Empty
           title="No agent matches these filters"
           action={
-            <button type="button" onClick={() => setDashboard({ ...DEFAULT_QUERY, sort: query.sort, dir: query.dir, groupBy: query.groupBy })}>
+            <button type="button" onClick={() => setQuery({ ...DEFAULT_QUERY, sort: query.sort, dir: query.dir, groupBy: query.groupBy })}>
               Clear filters
             </button>
           }
@@ -89,16 +185,73 @@ export function DashboardView() {
         <AgentList
           rows={rows}
           shown={shown}
+          agents={agents}
           query={query}
-          setQuery={setDashboard}
+          setQuery={setQuery}
           selectable={canControl}
           selected={selected}
           setSelected={setSelected}
           collapsed={collapsed}
           toggleGroup={(key) => setCollapsed((c) => (c.has(key) ? new Set([...c].filter((k) => k !== key)) : new Set([...c, key])))}
           filtered={filtered}
+          onAction={(agent, action) => (setResult(null), setPending({ action, agents: [agent], from: 'row' }))}
+          down={down}
         />
       )}
+      <ConfirmDialog
+        open={pending !== null}
+        title={pending ? `${label(pending.action)} ${plural(pending.agents.length, 'agent')}?` : ''}
+        confirmLabel={pending ? `${label(pending.action)} ${plural(pending.agents.length, 'agent')}` : ''}
+        danger={pending?.action === 'stop'}
+        busy={busy}
+        disabled={down}
+        disabledReason={NEEDS_AMS}
+        onConfirm={() => void run()}
+        onCancel={() => setPending(null)}
+      >
+        {pending && (
+          <p>
+            This will {pending.action} {plural(pending.agents.length, 'agent')}:{' '}
+            {pending.agents
+              .slice(0, 5)
+              .map((a) => (pending.agents.length === 1 ? `${a.agent_name} (currently ${a.status})` : a.agent_name))
+              .join(', ')}
+            {pending.agents.length > 5 ? ` and ${pending.agents.length - 5} more` : ''}.
+          </p>
+        )}
+      </ConfirmDialog>
+      <InfoDialog open={shortcuts} title="Keyboard shortcuts" onClose={() => setShortcuts(false)}>
+        <dl className="shortcuts" data-testid="shortcuts">
+          <dt>
+            <kbd>/</kbd>
+          </dt>
+          <dd>Search the agents</dd>
+          <dt>
+            <kbd>?</kbd>
+          </dt>
+          <dd>This list</dd>
+          <dt>
+            <kbd>↓</kbd> <kbd>↑</kbd>
+          </dt>
+          <dd>Move through the agents (from the search, or anywhere on the page)</dd>
+          <dt>
+            <kbd>Home</kbd> <kbd>End</kbd>
+          </dt>
+          <dd>First and last agent</dd>
+          <dt>
+            <kbd>Enter</kbd>
+          </dt>
+          <dd>Open the agent</dd>
+          <dt>
+            <kbd>Space</kbd>
+          </dt>
+          <dd>Select the agent (for start, stop or restart of several)</dd>
+          <dt>
+            <kbd>Esc</kbd>
+          </dt>
+          <dd>Close a dialog or menu</dd>
+        </dl>
+      </InfoDialog>
     </section>
   );
 }
@@ -114,7 +267,7 @@ function describeQuery(q: FleetQuery): string {
   return parts.join(', ') || 'these properties';
 }
 
-function StateCountsBar({ counts, query, setQuery }: { counts: ReturnType<typeof stateCounts>; query: FleetQuery; setQuery(p: Partial<FleetQuery>): void }) {
+function StateCountsBar({ counts, query, setQuery }: { counts: StateCounts; query: FleetQuery; setQuery(p: Partial<FleetQuery>): void }) {
   const group = (title: string, field: 'status' | 'health' | 'recovery', values: readonly string[], source: Record<string, number | undefined>) => (
     <div className="count-group" role="group" aria-label={`${title} counts`}>
       <span className="count-group-title">{title}</span>
@@ -146,12 +299,36 @@ function StateCountsBar({ counts, query, setQuery }: { counts: ReturnType<typeof
   );
 }
 
-function Toolbar({ query, setQuery, types, labels, labelKeys }: { query: FleetQuery; setQuery(p: Partial<FleetQuery>): void; types: string[]; labels: string[]; labelKeys: string[] }) {
+function Toolbar({
+  query,
+  setQuery,
+  types,
+  labels,
+  labelKeys,
+  searchRef,
+}: {
+  query: FleetQuery;
+  setQuery(p: Partial<FleetQuery>): void;
+  types: string[];
+  labels: string[];
+  labelKeys: string[];
+  searchRef: React.RefObject<HTMLInputElement | null>;
+}) {
   return (
     <div className="toolbar" role="search">
       <label className="field grow">
-        <span>Search</span>
-        <input type="search" value={query.text} placeholder="Name, ID, type, version or label" onChange={(e) => setQuery({ text: e.target.value })} />
+        <span>
+          Search <kbd className="key-hint">/</kbd>
+        </span>
+        <input
+          ref={searchRef}
+          type="search"
+          aria-label="Search"
+          aria-keyshortcuts="/"
+          value={query.text}
+          placeholder="Name, ID, type, version or label"
+          onChange={(e) => setQuery({ text: e.target.value })}
+        />
       </label>
       <Select label="Status" value={query.status} onChange={(v) => setQuery({ status: v as FleetQuery['status'] })} options={PROCESS_STATUSES} />
       <Select label="Health" value={query.health} onChange={(v) => setQuery({ health: v as FleetQuery['health'] })} options={HEALTH_STATUSES} />
@@ -174,12 +351,14 @@ function Toolbar({ query, setQuery, types, labels, labelKeys }: { query: FleetQu
 }
 
 function Select({ label: title, value, onChange, options, raw }: { label: string; value: string; onChange(v: string): void; options: readonly string[]; raw?: boolean }) {
+  // A value from a shared URL that this fleet no longer has is still shown, so it can be cleared.
+  const all = value && !options.includes(value) ? [...options, value] : options;
   return (
     <label className="field">
       <span>{title}</span>
       <select aria-label={title} value={value} onChange={(e) => onChange(e.target.value)}>
         <option value="">Any</option>
-        {options.map((o) => (
+        {all.map((o) => (
           <option key={o} value={o}>
             {raw ? o : label(o)}
           </option>
@@ -189,21 +368,25 @@ function Select({ label: title, value, onChange, options, raw }: { label: string
   );
 }
 
-const COLUMNS: Array<{ key: SortKey | null; title: string; className: string }> = [
+const COLUMNS: Array<{ key: SortKey | null; title: string; className: string; firstDir?: 'asc' | 'desc' }> = [
   { key: 'name', title: 'Agent', className: 'col-name' },
   { key: 'type', title: 'Type', className: 'col-type' },
   { key: 'version', title: 'Version', className: 'col-version' },
   { key: 'status', title: 'Process', className: 'col-status' },
   { key: 'health', title: 'Health', className: 'col-health' },
   { key: 'recovery', title: 'Recovery', className: 'col-recovery' },
-  { key: 'heartbeat', title: 'Last heartbeat', className: 'col-heartbeat' },
+  { key: 'heartbeat', title: 'Last heartbeat', className: 'col-heartbeat', firstDir: 'desc' },
+  { key: 'uptime', title: 'Uptime', className: 'col-uptime', firstDir: 'desc' },
+  { key: 'restarts', title: 'Restarts', className: 'col-restarts', firstDir: 'desc' },
   { key: null, title: 'CPU', className: 'col-cpu' },
   { key: null, title: 'Memory', className: 'col-mem' },
 ];
 
 function AgentList(props: {
-  rows: FleetRow[];
-  shown: Agent[];
+  rows: ListRow[];
+  /** The ids shown, in order (without group headings). */
+  shown: string[];
+  agents: ReadonlyMap<string, Agent>;
   query: FleetQuery;
   setQuery(p: Partial<FleetQuery>): void;
   selectable: boolean;
@@ -212,11 +395,14 @@ function AgentList(props: {
   collapsed: Set<string>;
   toggleGroup(key: string): void;
   filtered: boolean;
+  onAction(agent: Agent, action: LifecycleAction): void;
+  down: boolean;
 }) {
-  const { rows, shown, query, setQuery, selectable, selected, setSelected } = props;
+  const { rows, shown, agents, query, setQuery, selectable, selected, setSelected } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 8 });
-  const allSelected = shown.length > 0 && shown.every((a) => selected.has(a.id));
+  const allSelected = shown.length > 0 && selected.size >= shown.length && shown.every((id) => selected.has(id));
+  const [menu, setMenu] = useState<{ agent: Agent; top: number; left: number } | null>(null);
 
   const toggle = useCallback(
     (id: string) => {
@@ -231,7 +417,7 @@ function AgentList(props: {
   // Arrow keys move between rows (scrolling the virtual list); Space selects; Enter opens.
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     const current = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('[data-index]');
-    if (!current) return;
+    if (!current || (e.target as HTMLElement).closest('.row-menu')) return;
     const index = Number(current.dataset.index);
     let target: number | null = null;
     if (e.key === 'ArrowDown') target = Math.min(rows.length - 1, index + 1);
@@ -240,9 +426,9 @@ function AgentList(props: {
     else if (e.key === 'End') target = rows.length - 1;
     else if (e.key === ' ' && (e.target as HTMLElement).tagName === 'A' && selectable) {
       const row = rows[index];
-      if (row.kind === 'agent') {
+      if (typeof row === 'string') {
         e.preventDefault();
-        toggle(row.agent.id);
+        toggle(row);
       }
       return;
     }
@@ -257,7 +443,13 @@ function AgentList(props: {
   };
 
   return (
-    <div className="fleet-table" role="table" aria-label={`Agents, ${plural(shown.length, 'agent')}${props.filtered ? ' matching the filters' : ''}`} aria-rowcount={rows.length + 1}>
+    <>
+    <div
+      className={`fleet-table${selectable ? '' : ' no-select'}`}
+      role="table"
+      aria-label={`Agents, ${plural(shown.length, 'agent')}${props.filtered ? ' matching the filters' : ''}`}
+      aria-rowcount={rows.length + 1}
+    >
       <div className="fleet-row fleet-head" role="row" aria-rowindex={1}>
         {selectable && (
           <span className="col-select" role="columnheader">
@@ -265,7 +457,7 @@ function AgentList(props: {
               type="checkbox"
               aria-label={allSelected ? 'Clear the selection' : `Select all ${shown.length} shown agents`}
               checked={allSelected}
-              onChange={() => setSelected(allSelected ? new Set() : new Set(shown.map((a) => a.id)))}
+              onChange={() => setSelected(allSelected ? new Set() : new Set(shown))}
             />
           </span>
         )}
@@ -275,7 +467,7 @@ function AgentList(props: {
               <button
                 type="button"
                 className="sort"
-                onClick={() => setQuery(query.sort === c.key ? { dir: query.dir === 'asc' ? 'desc' : 'asc' } : { sort: c.key!, dir: c.key === 'heartbeat' ? 'desc' : 'asc' })}
+                onClick={() => setQuery(query.sort === c.key ? { dir: query.dir === 'asc' ? 'desc' : 'asc' } : { sort: c.key!, dir: c.firstDir ?? 'asc' })}
               >
                 {c.title}
                 <span aria-hidden="true">{query.sort === c.key ? (query.dir === 'asc' ? ' ▲' : ' ▼') : ''}</span>
@@ -285,24 +477,39 @@ function AgentList(props: {
             )}
           </span>
         ))}
+        <span role="columnheader" className="col-actions">
+          <span className="sr-only">Actions</span>
+        </span>
       </div>
-      <div ref={scroller} className="fleet-scroll" onKeyDown={onKeyDown} data-testid="fleet-scroll">
+      <div ref={scroller} className="fleet-scroll" onKeyDown={onKeyDown} onScroll={() => menu && setMenu(null)} data-testid="fleet-scroll">
         <div className="fleet-spacer" style={{ height: virtualizer.getTotalSize() }} role="rowgroup">
           {virtualizer.getVirtualItems().map((item) => {
             const row = rows[item.index];
+            const agent = typeof row === 'string' ? agents.get(row) : undefined;
+            if (typeof row === 'string' && !agent) return null;
             return (
               <div
-                key={row.kind === 'agent' ? row.agent.id : `g:${row.key}`}
-                className={`fleet-row ${row.kind === 'group' ? 'fleet-group' : ''} ${row.kind === 'agent' && selected.has(row.agent.id) ? 'selected' : ''}`}
+                key={typeof row === 'string' ? row : `g:${row.key}`}
+                className={`fleet-row ${typeof row === 'string' ? '' : 'fleet-group'} ${typeof row === 'string' && selected.has(row) ? 'selected' : ''}`}
                 role="row"
                 aria-rowindex={item.index + 2}
                 data-index={item.index}
                 style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
               >
-                {row.kind === 'group' ? (
+                {typeof row !== 'string' ? (
                   <GroupHeader row={row} collapsed={props.collapsed.has(row.key)} toggle={() => props.toggleGroup(row.key)} />
                 ) : (
-                  <AgentRow agent={row.agent} selectable={selectable} selected={selected.has(row.agent.id)} toggle={toggle} />
+                  <AgentRow
+                    agent={agent!}
+                    selectable={selectable}
+                    selected={selected.has(row)}
+                    toggle={toggle}
+                    menuOpen={menu?.agent.id === row}
+                    openMenu={(el) => {
+                      const r = el.getBoundingClientRect();
+                      setMenu(menu?.agent.id === row ? null : { agent: agent!, top: r.bottom + 2, left: r.right });
+                    }}
+                  />
                 )}
               </div>
             );
@@ -310,10 +517,29 @@ function AgentList(props: {
         </div>
       </div>
     </div>
+      {/* Outside the table: a menu is not one of its rows. */}
+      {menu && (
+        <RowMenu
+          agent={agents.get(menu.agent.id) ?? menu.agent}
+          top={menu.top}
+          left={menu.left}
+          down={props.down}
+          close={(refocus) => {
+            const id = menu.agent.id;
+            setMenu(null);
+            if (refocus) scroller.current?.querySelector<HTMLElement>(`[data-menu-for="${CSS.escape(id)}"]`)?.focus();
+          }}
+          choose={(action) => {
+            setMenu(null);
+            props.onAction(menu.agent, action);
+          }}
+        />
+      )}
+    </>
   );
 }
 
-function GroupHeader({ row, collapsed, toggle }: { row: Extract<FleetRow, { kind: 'group' }>; collapsed: boolean; toggle(): void }) {
+function GroupHeader({ row, collapsed, toggle }: { row: GroupRow; collapsed: boolean; toggle(): void }) {
   const c = row.counts;
   return (
     <span role="cell" className="group-cell">
@@ -330,7 +556,27 @@ function GroupHeader({ row, collapsed, toggle }: { row: Extract<FleetRow, { kind
   );
 }
 
-function AgentRow({ agent, selectable, selected, toggle }: { agent: Agent; selectable: boolean; selected: boolean; toggle(id: string): void }) {
+function Uptime({ agent }: { agent: Agent }) {
+  const now = useNow();
+  const s = uptimeS(agent, now);
+  return <>{s === null ? <span className="muted">—</span> : shortDuration(s)}</>;
+}
+
+function AgentRow({
+  agent,
+  selectable,
+  selected,
+  toggle,
+  menuOpen,
+  openMenu,
+}: {
+  agent: Agent;
+  selectable: boolean;
+  selected: boolean;
+  toggle(id: string): void;
+  menuOpen: boolean;
+  openMenu(el: HTMLElement): void;
+}) {
   return (
     <>
       {selectable && (
@@ -369,43 +615,108 @@ function AgentRow({ agent, selectable, selected, toggle }: { agent: Agent; selec
       <span role="cell" className="col-heartbeat">
         <RelativeTime iso={agent.last_heartbeat} />
       </span>
+      <span role="cell" className="col-uptime">
+        <Uptime agent={agent} />
+      </span>
+      <span role="cell" className="col-restarts">
+        {agent.restart_count ?? 0}
+      </span>
       <span role="cell" className="col-cpu">
-        <Sparkline agentId={agent.id} metric="cpu_percent" max={100} unit="%" />
+        <Sparkline agentId={agent.id} metric="cpu_percent" unit="%" />
       </span>
       <span role="cell" className="col-mem">
         <Sparkline agentId={agent.id} metric="memory_mb" unit="MB" />
+      </span>
+      <span role="cell" className="col-actions">
+        <button
+          type="button"
+          className="row-menu-button"
+          aria-haspopup="menu"
+          aria-expanded={menuOpen}
+          aria-label={`Actions for ${agent.agent_name}`}
+          data-menu-for={agent.id}
+          onClick={(e) => openMenu(e.currentTarget)}
+        >
+          ⋯
+        </button>
       </span>
     </>
   );
 }
 
-const PAST: Record<LifecycleAction, string> = { start: 'Started', stop: 'Stopped', restart: 'Restarted' };
-
-function BulkBar({ selected, clear, onDone }: { selected: Agent[]; clear(): void; onDone(r: BulkResult): void }) {
-  const { store } = useConsole();
-  const [pending, setPending] = useState<LifecycleAction | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<BulkResult | null>(null);
-  const run = async () => {
-    if (!pending) return;
-    setBusy(true);
-    const r = await store.getState().controlAgents(
-      selected.map((a) => a.id),
-      pending,
-    );
-    setBusy(false);
-    setPending(null);
-    setResult(r);
-    onDone(r);
+/** The row's menu: start, stop, restart (each confirmed like the bulk actions) and open. */
+function RowMenu({
+  agent,
+  top,
+  left,
+  down,
+  close,
+  choose,
+}: {
+  agent: Agent;
+  top: number;
+  left: number;
+  down: boolean;
+  close(refocus: boolean): void;
+  choose(action: LifecycleAction): void;
+}) {
+  const canControl = useConsoleStore((s) => s.can('agents:control'));
+  const ref = useRef<HTMLUListElement>(null);
+  const allowed = allowedActions(agent);
+  useEffect(() => {
+    ref.current?.querySelector<HTMLElement>('[role=menuitem]:not([aria-disabled=true])')?.focus();
+    const outside = (e: MouseEvent) => {
+      if (!ref.current?.contains(e.target as Node) && !(e.target as HTMLElement).closest?.('.row-menu-button')) close(false);
+    };
+    document.addEventListener('mousedown', outside);
+    return () => document.removeEventListener('mousedown', outside);
+  }, []);
+  const onKey = (e: KeyboardEvent<HTMLUListElement>) => {
+    const list = [...(ref.current?.querySelectorAll<HTMLElement>('[role=menuitem]') ?? [])];
+    const i = list.indexOf(document.activeElement as HTMLElement);
+    if (e.key === 'Escape' || e.key === 'Tab') {
+      e.preventDefault();
+      close(true);
+    } else if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      list[(i + 1) % list.length]?.focus();
+    } else if (e.key === 'ArrowUp') {
+      e.preventDefault();
+      list[(i - 1 + list.length) % list.length]?.focus();
+    }
   };
-  const names = (ids: string[]) => ids.map((id) => store.getState().fleet.agents.get(id)?.agent_name ?? id);
+  const why = (a: LifecycleAction) =>
+    !canControl ? 'Needs the agents:control permission' : down ? NEEDS_AMS : allowed.reasons[a] ?? undefined;
+  return (
+    <ul ref={ref} className="row-menu" role="menu" aria-label={`Actions for ${agent.agent_name}`} style={{ top, left }} onKeyDown={onKey} data-testid="row-menu">
+      {(['start', 'stop', 'restart'] as const).map((a) => {
+        const reason = why(a);
+        const disabled = reason !== undefined;
+        return (
+          <li key={a} role="none">
+            <button type="button" role="menuitem" aria-disabled={disabled} title={reason} onClick={() => !disabled && choose(a)}>
+              {label(a)}…{disabled && <span className="menu-why">{reason}</span>}
+            </button>
+          </li>
+        );
+      })}
+      <li role="none">
+        <Link to={agentPath(agent.id)} role="menuitem">
+          Open {agent.agent_name}
+        </Link>
+      </li>
+    </ul>
+  );
+}
+
+function BulkBar({ selected, clear, request, down }: { selected: Agent[]; clear(): void; request(action: LifecycleAction): void; down: boolean }) {
   return (
     <div className="bulk-bar" aria-live="polite">
       {selected.length > 0 ? (
         <>
           <span data-testid="selection-count">{plural(selected.length, 'agent')} selected</span>
           {(['start', 'stop', 'restart'] as const).map((a) => (
-            <button key={a} type="button" onClick={() => (setResult(null), setPending(a))}>
+            <button key={a} type="button" disabled={down} title={down ? NEEDS_AMS : undefined} onClick={() => request(a)}>
               {label(a)}…
             </button>
           ))}
@@ -414,33 +725,25 @@ function BulkBar({ selected, clear, onDone }: { selected: Agent[]; clear(): void
           </button>
         </>
       ) : (
-        <span className="muted">Select agents to start, stop or restart several at once.</span>
+        <span className="muted">Select agents to start, stop or restart several at once, or use a row's ⋯ menu.</span>
       )}
-      {result && (
-        <span className={result.failed.length ? 'bulk-result error-text' : 'bulk-result'} role="status" data-testid="bulk-result">
-          {PAST[result.action]} {result.ok.length} of {result.ok.length + result.failed.length}.
-          {result.failed.length > 0 &&
-            ` ${result.failed.length} failed: ${result.failed
-              .slice(0, 3)
-              .map((f, i) => `${names([f.id])[0]} — ${describeError(f.error)}${i === 2 && result.failed.length > 3 ? ' …' : ''}`)
-              .join('; ')}`}
-        </span>
-      )}
-      <ConfirmDialog
-        open={pending !== null}
-        title={pending ? `${label(pending)} ${plural(selected.length, 'agent')}?` : ''}
-        confirmLabel={pending ? `${label(pending)} ${plural(selected.length, 'agent')}` : ''}
-        danger={pending === 'stop'}
-        busy={busy}
-        onConfirm={() => void run()}
-        onCancel={() => setPending(null)}
-      >
-        <p>
-          This will {pending} {plural(selected.length, 'agent')}: {names(selected.slice(0, 5).map((a) => a.id)).join(', ')}
-          {selected.length > 5 ? ` and ${selected.length - 5} more` : ''}.
-        </p>
-      </ConfirmDialog>
     </div>
   );
 }
 
+const PAST: Record<LifecycleAction, string> = { start: 'Started', stop: 'Stopped', restart: 'Restarted' };
+
+function BulkResultLine({ result }: { result: BulkResult }) {
+  const agents = useConsoleStore((s) => s.fleet.agents);
+  const name = (id: string) => agents.get(id)?.agent_name ?? id;
+  return (
+    <p className={result.failed.length ? 'bulk-result error-text' : 'bulk-result'} role="status" data-testid="bulk-result">
+      {PAST[result.action]} {result.ok.length} of {result.ok.length + result.failed.length}.
+      {result.failed.length > 0 &&
+        ` ${result.failed.length} failed: ${result.failed
+          .slice(0, 3)
+          .map((f, i) => `${name(f.id)} — ${describeError(f.error)}${i === 2 && result.failed.length > 3 ? ' …' : ''}`)
+          .join('; ')}`}
+    </p>
+  );
+}

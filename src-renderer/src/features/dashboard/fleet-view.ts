@@ -3,7 +3,8 @@
 import type { Agent, HealthStatus, ProcessStatus, RecoveryStatus } from '../../api/types';
 import type { FleetCounts } from '../../desktop-bridge';
 
-export type SortKey = 'name' | 'status' | 'health' | 'recovery' | 'heartbeat' | 'type' | 'version';
+export type SortKey = 'name' | 'status' | 'health' | 'recovery' | 'heartbeat' | 'type' | 'version' | 'uptime' | 'restarts';
+export const SORT_KEYS: readonly SortKey[] = ['name', 'status', 'health', 'recovery', 'heartbeat', 'type', 'version', 'uptime', 'restarts'];
 export type GroupBy = 'none' | 'type' | `label:${string}`;
 
 export interface FleetQuery {
@@ -24,6 +25,7 @@ export const DEFAULT_QUERY: FleetQuery = { text: '', status: '', health: '', rec
 // Worst first, so sorting by health or status puts trouble on top.
 const HEALTH_RANK: Record<HealthStatus, number> = { critical: 0, warning: 1, unknown: 2, healthy: 3 };
 const STATUS_RANK: Record<ProcessStatus, number> = { failed: 0, degraded: 1, stopping: 2, starting: 3, stopped: 4, registered: 5, discovered: 6, running: 7 };
+const STATUS_NAMES = Object.keys(STATUS_RANK) as ProcessStatus[];
 const RECOVERY_RANK: Record<RecoveryStatus, number> = { failed: 0, in_progress: 1, success: 2, none: 3 };
 
 function labelMatches(agent: Agent, selector: string): boolean {
@@ -80,21 +82,109 @@ function sortValue(a: Agent, key: SortKey): number | string {
       return a.agent_type;
     case 'version':
       return a.agent_version;
+    case 'uptime':
+      // Longest running first when descending; agents not running sort as no uptime at all.
+      return a.start_time && (a.status === 'running' || a.status === 'degraded') ? -Date.parse(a.start_time) : -Infinity;
+    case 'restarts':
+      return a.restart_count ?? 0;
   }
 }
 
-/** Sorted copy; ties broken by name then id so the order is stable under live updates. */
+/** Seconds since the process started, for a running (or degraded) agent; null otherwise. */
+export function uptimeS(a: Pick<Agent, 'status' | 'start_time'>, nowMs: number): number | null {
+  if (!a.start_time || (a.status !== 'running' && a.status !== 'degraded')) return null;
+  return Math.max(0, (nowMs - Date.parse(a.start_time)) / 1000);
+}
+
+const QUERY_KEYS: Array<[keyof FleetQuery, string]> = [
+  ['text', 'q'],
+  ['status', 'status'],
+  ['health', 'health'],
+  ['recovery', 'recovery'],
+  ['type', 'type'],
+  ['label', 'label'],
+  ['sort', 'sort'],
+  ['dir', 'dir'],
+  ['groupBy', 'group'],
+];
+
+/**
+ * The fleet table's filters, sort and grouping from the URL's query string (unknown or bad
+ * values fall back to the defaults), so a view can be shared and survives a reload.
+ */
+export function queryFromSearch(search: string): FleetQuery {
+  const p = new URLSearchParams(search);
+  const q: FleetQuery = { ...DEFAULT_QUERY };
+  const text = p.get('q');
+  if (text) q.text = text;
+  const status = p.get('status');
+  if (status && (STATUS_NAMES as readonly string[]).includes(status)) q.status = status as ProcessStatus;
+  const health = p.get('health');
+  if (health && health in HEALTH_RANK) q.health = health as HealthStatus;
+  const recovery = p.get('recovery');
+  if (recovery && recovery in RECOVERY_RANK) q.recovery = recovery as RecoveryStatus;
+  q.type = p.get('type') ?? '';
+  q.label = p.get('label') ?? '';
+  const sort = p.get('sort');
+  if (sort && (SORT_KEYS as readonly string[]).includes(sort)) q.sort = sort as SortKey;
+  const dir = p.get('dir');
+  if (dir === 'asc' || dir === 'desc') q.dir = dir;
+  const group = p.get('group');
+  if (group === 'type' || (group && /^label:.+/.test(group))) q.groupBy = group as GroupBy;
+  return q;
+}
+
+/** The query string ("?status=failed&sort=health") of everything that differs from the defaults; '' when nothing does. */
+export function searchFromQuery(q: FleetQuery): string {
+  const p = new URLSearchParams();
+  for (const [key, param] of QUERY_KEYS) if (q[key] !== DEFAULT_QUERY[key] && q[key] !== '') p.set(param, String(q[key]));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * Sorted copy; ties broken by name then id so the order is stable under live updates. Sorts
+ * indices over parallel key arrays: at 100,000 agents, an object per agent for the sort was
+ * most of the garbage the dashboard made.
+ */
 export function sortAgents(list: Agent[], key: SortKey, dir: 'asc' | 'desc'): Agent[] {
   const sign = dir === 'asc' ? 1 : -1;
-  const keyed = list.map((a) => ({ a, k: sortValue(a, key), n: nameKey(a) }));
-  keyed.sort((x, y) => {
-    if (x.k < y.k) return -sign;
-    if (x.k > y.k) return sign;
-    if (x.n < y.n) return -1;
-    if (x.n > y.n) return 1;
-    return x.a.id < y.a.id ? -1 : x.a.id > y.a.id ? 1 : 0;
+  const n = list.length;
+  const keys = new Array<number | string>(n);
+  const names = new Array<string>(n);
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    names[i] = nameKey(list[i]);
+    keys[i] = key === 'name' ? names[i] : sortValue(list[i], key);
+    order[i] = i;
+  }
+  order.sort((x, y) => {
+    const kx = keys[x];
+    const ky = keys[y];
+    if (kx < ky) return -sign;
+    if (kx > ky) return sign;
+    if (names[x] < names[y]) return -1;
+    if (names[x] > names[y]) return 1;
+    const ix = list[x].id;
+    const iy = list[y].id;
+    return ix < iy ? -1 : ix > iy ? 1 : 0;
   });
-  return keyed.map((e) => e.a);
+  const out = new Array<Agent>(n);
+  for (let i = 0; i < n; i++) out[i] = list[order[i]];
+  return out;
+}
+
+/** Whether the list's members or order depend on what live events change (states, heartbeats, uptime, restarts). */
+export function dependsOnLiveState(q: FleetQuery): boolean {
+  return !!(q.status || q.health || q.recovery) || !STABLE_SORTS.has(q.sort);
+}
+
+/** The ids the list shows, in its order. */
+export function orderedIds(agents: Iterable<Agent>, q: FleetQuery): string[] {
+  const sorted = sortAgents(filterAgents(agents, q), q.sort, q.dir);
+  const ids = new Array<string>(sorted.length);
+  for (let i = 0; i < sorted.length; i++) ids[i] = sorted[i].id;
+  return ids;
 }
 
 export interface StateCounts {
@@ -106,14 +196,19 @@ export interface StateCounts {
 
 export function stateCounts(list: Iterable<Agent>): StateCounts {
   const c: StateCounts = { total: 0, process: {}, health: {}, recovery: {} };
-  for (const a of list) {
-    c.total++;
-    c.process[a.status] = (c.process[a.status] ?? 0) + 1;
-    c.health[a.health] = (c.health[a.health] ?? 0) + 1;
-    c.recovery[a.recovery] = (c.recovery[a.recovery] ?? 0) + 1;
-  }
+  for (const a of list) countAgent(c, a, 1);
   return c;
 }
+
+/** Adds (by 1) or removes (by -1) one agent's states, in place: live events patch the counts rather than recount 100,000 agents. */
+export function countAgent(c: StateCounts, a: Pick<Agent, 'status' | 'health' | 'recovery'>, by: 1 | -1): void {
+  c.total += by;
+  c.process[a.status] = (c.process[a.status] ?? 0) + by;
+  c.health[a.health] = (c.health[a.health] ?? 0) + by;
+  c.recovery[a.recovery] = (c.recovery[a.recovery] ?? 0) + by;
+}
+
+export const copyCounts = (c: StateCounts): StateCounts => ({ total: c.total, process: { ...c.process }, health: { ...c.health }, recovery: { ...c.recovery } });
 
 /** What the desktop tray shows. */
 export function healthCounts(agents: Iterable<Agent>): FleetCounts {
@@ -125,7 +220,10 @@ export function healthCounts(agents: Iterable<Agent>): FleetCounts {
 /** Sort keys that live events never change: a list sorted by them stays sorted as states change. */
 export const STABLE_SORTS: ReadonlySet<SortKey> = new Set(['name', 'type', 'version']);
 
-export type FleetRow = { kind: 'group'; key: string; label: string; counts: StateCounts } | { kind: 'agent'; agent: Agent };
+export type GroupRow = { kind: 'group'; key: string; label: string; counts: StateCounts };
+export type FleetRow = GroupRow | { kind: 'agent'; agent: Agent };
+/** A row of the dashboard's list: an agent's id, or a group heading. */
+export type ListRow = string | GroupRow;
 
 /** The rows the list shows: agents, under a heading per group when grouped. */
 export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: ReadonlySet<string> = new Set()): FleetRow[] {
@@ -148,17 +246,46 @@ export function groupRows(sorted: Agent[], groupBy: GroupBy, collapsed: Readonly
   return rows;
 }
 
-/** Types and label keys present, for the filter and group menus. */
+/**
+ * The list's rows from its ordered ids: the ids themselves when not grouped (no row objects:
+ * live events re-render only the visible rows), else a heading per group with its counts.
+ */
+export function groupIds(ids: string[], agents: ReadonlyMap<string, Agent>, groupBy: GroupBy, collapsed: ReadonlySet<string> = new Set()): ListRow[] {
+  if (groupBy === 'none') return ids;
+  const labelKey = groupBy.startsWith('label:') ? groupBy.slice('label:'.length) : null;
+  const groups = new Map<string, { ids: string[]; counts: StateCounts }>();
+  for (const id of ids) {
+    const a = agents.get(id);
+    if (!a) continue;
+    const key = labelKey === null ? a.agent_type : (a.labels[labelKey] ?? '');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { ids: [], counts: { total: 0, process: {}, health: {}, recovery: {} } }));
+    g.ids.push(id);
+    countAgent(g.counts, a, 1);
+  }
+  const rows: ListRow[] = [];
+  for (const key of [...groups.keys()].sort((x, y) => (x === '' ? 1 : y === '' ? -1 : x < y ? -1 : x > y ? 1 : 0))) {
+    const g = groups.get(key)!;
+    const label = labelKey === null ? `type ${key}` : key === '' ? `no ${labelKey} label` : `${labelKey}: ${key}`;
+    rows.push({ kind: 'group', key, label, counts: g.counts });
+    if (!collapsed.has(key)) for (const id of g.ids) rows.push(id);
+  }
+  return rows;
+}
+
+/** Types and label keys present, for the filter and group menus (no string per agent: a Map of key to values). */
 export function facets(agents: Iterable<Agent>): { types: string[]; labelKeys: string[]; labels: string[] } {
   const types = new Set<string>();
-  const keys = new Set<string>();
-  const labels = new Set<string>();
+  const values = new Map<string, Set<string>>();
   for (const a of agents) {
     types.add(a.agent_type);
     for (const k in a.labels) {
-      keys.add(k);
-      if (labels.size < 500) labels.add(`${k}:${a.labels[k]}`);
+      let v = values.get(k);
+      if (!v) values.set(k, (v = new Set()));
+      if (v.size < 500) v.add(a.labels[k]);
     }
   }
-  return { types: [...types].sort(), labelKeys: [...keys].sort(), labels: [...labels].sort() };
+  const labels: string[] = [];
+  for (const [k, vs] of values) for (const v of vs) if (labels.length < 500) labels.push(`${k}:${v}`);
+  return { types: [...types].sort(), labelKeys: [...values.keys()].sort(), labels: labels.sort() };
 }

@@ -1,46 +1,44 @@
 // The agent's metrics over the shared time range: CPU, memory, disk, network, response time,
-// error rate and heartbeat latency, with synced cursors, drag-to-zoom, status transitions as
-// markers, and live samples appended without React (store subscription → plot.setData).
+// error rate, heartbeat latency, and every number the agent reports itself (counters as rates,
+// with units), with y axes fitted to the data, threshold lines, synced cursors, drag-to-zoom,
+// labelled status transitions as markers, and live samples appended without React (store
+// subscription → plot.setData).
 import { useEffect, useMemo, useRef } from 'react';
 import type uPlot from 'uplot';
 import { useShallow } from 'zustand/react/shallow';
 import type { MetricsSeries } from '../../api/types';
-import { isMissingEndpoint } from '../../api/errors';
 import { useConsole, useConsoleStore } from '../../store/context';
 import { windowBounds, type TimeWindow } from '../../store/agent-view-slice';
 import { UPlotChart } from '../../charts/uplot-chart';
-import { DARK, LIGHT, timeChartOptions, type SeriesDef } from '../../charts/chart-options';
-import { alignedData, appendSample, seriesFromColumns, stepFor, trimBefore, type LiveSeries } from '../../charts/live-series';
-import { bytes, number } from '../common/format';
+import { DARK, LIGHT, timeChartOptions, type ChartMarker, type Threshold } from '../../charts/chart-options';
+import { alignedData, appendSample, noteCounters, seriesFromColumns, stepFor, trimBefore, type LiveSeries } from '../../charts/live-series';
 import { ErrorState, Loading } from '../common/states';
 import type { Loadable } from '../../store/loadable';
+import { chartDefs, SAMPLE_COUNTERS, type MetricChartDef, type SeriesMeta } from './metric-defs';
 
-export interface MetricChartDef {
-  id: string;
-  title: string;
-  series: SeriesDef[];
-  format(v: number): string;
-  yRange?: [number, number];
+const RESERVED = new Set(['t', 'from', 'to', 'step', 'agent_id', 'meta']);
+
+/** The series names of an answer (every key but the frame's). */
+export function seriesNames(answer: Record<string, unknown>): string[] {
+  return Object.keys(answer).filter((k) => !RESERVED.has(k) && Array.isArray(answer[k]));
 }
 
-export const METRIC_CHARTS: MetricChartDef[] = [
-  { id: 'cpu', title: 'CPU', series: [{ name: 'cpu_percent', label: 'CPU %' }], format: (v) => `${number(v)} %`, yRange: [0, 100] },
-  { id: 'memory', title: 'Memory', series: [{ name: 'memory_mb', label: 'Memory MB' }], format: (v) => `${number(v)} MB` },
-  { id: 'disk', title: 'Disk I/O', series: [{ name: 'disk_read_bytes', label: 'Read' }, { name: 'disk_write_bytes', label: 'Write' }], format: (v) => `${bytes(v)}/s` },
-  { id: 'network', title: 'Network', series: [{ name: 'net_rx_bytes', label: 'In' }, { name: 'net_tx_bytes', label: 'Out' }], format: (v) => `${bytes(v)}/s` },
-  { id: 'response', title: 'Response time', series: [{ name: 'response_ms', label: 'Response ms' }], format: (v) => `${number(v)} ms` },
-  { id: 'errors', title: 'Error rate', series: [{ name: 'error_rate', label: 'Error rate' }], format: (v) => `${number(v * 100, 2)} %` },
-  { id: 'heartbeat', title: 'Heartbeat latency', series: [{ name: 'heartbeat_latency_ms', label: 'Latency ms' }], format: (v) => `${number(v)} ms` },
-];
-export const METRIC_NAMES = METRIC_CHARTS.flatMap((c) => c.series.map((s) => s.name));
-
 /** How many points of the chart hold a value (in any of its series), on its container: tests read it, and CSS says when there are none. */
-function markPoints(p: uPlot, series: LiveSeries, def: MetricChartDef) {
+function markPoints(p: uPlot, series: LiveSeries, def: MetricChartDef, stepS: number) {
   const cols = def.series.map((s) => series.cols[s.name] ?? []);
   let n = 0;
-  for (let i = 0; i < series.t.length; i++) if (cols.some((c) => c[i] !== null && c[i] !== undefined)) n++;
+  let latest: number | null = null;
+  for (let i = 0; i < series.t.length; i++) {
+    if (cols.some((c) => c[i] !== null && c[i] !== undefined)) n++;
+    const v = cols[0][i];
+    if (v !== null && v !== undefined) latest = v;
+  }
   const box = p.root.parentElement;
-  if (box) box.dataset.points = String(n);
+  if (box) {
+    box.dataset.points = String(n);
+    box.dataset.latest = latest === null ? '' : String(latest);
+    box.dataset.step = String(stepS);
+  }
 }
 
 /** The API's step in seconds (it may answer seconds or milliseconds). */
@@ -49,49 +47,80 @@ export function stepSeconds(step: number | undefined, rangeS: number): number {
   return step > rangeS / 2 ? step / 1000 : step;
 }
 
-export function MetricCharts({ agentId, window: w, series, markers }: { agentId: string; window: TimeWindow; series: Loadable<MetricsSeries>; markers: number[] }) {
+export function MetricCharts({
+  agentId,
+  window: w,
+  series,
+  markers,
+  thresholds,
+  dataStartS,
+  onMarker,
+}: {
+  agentId: string;
+  window: TimeWindow;
+  series: Loadable<MetricsSeries>;
+  markers: ChartMarker[];
+  thresholds: Record<string, Threshold[]>;
+  /** Where this agent's data starts inside the range (fits a young agent's range). */
+  dataStartS: number | null;
+  onMarker(marker: ChartMarker): void;
+}) {
   const { store } = useConsole();
   const { theme, setCursor, zoomTo } = useConsoleStore(useShallow((s) => ({ theme: s.theme, setCursor: s.setCursor, zoomTo: s.zoomTo })));
   const dark = theme === 'dark' || (theme === 'system' && matchMedia('(prefers-color-scheme: dark)').matches);
   const plots = useRef(new Map<string, uPlot>());
   const markersRef = useRef(markers);
   markersRef.current = markers;
+  const thresholdsRef = useRef(thresholds);
+  thresholdsRef.current = thresholds;
+  const startRef = useRef(dataStartS);
+  startRef.current = dataStartS;
+  const onMarkerRef = useRef(onMarker);
+  onMarkerRef.current = onMarker;
   const live = useRef<{ series: LiveSeries; seq: number; stepS: number } | null>(null);
 
-  // Built once per theme and agent: data, markers and the x range change without a rebuild.
+  const data = series.data;
+  const names = useMemo(() => (data ? seriesNames(data as unknown as Record<string, unknown>) : []), [data]);
+  const meta = (data as { meta?: Record<string, SeriesMeta> } | undefined)?.meta ?? {};
+  const defs = useMemo(() => chartDefs(names, meta), [names.join(','), JSON.stringify(meta)]);
+  const allNames = useMemo(() => [...new Set([...names, ...defs.flatMap((d) => d.series.map((s) => s.name))])], [names, defs]);
+
+  const bounds = () => windowBounds(store.getState().timeWindow, Date.now() / 1000, startRef.current);
+  // Built once per theme, agent and set of charts: data, markers and the x range change without a rebuild.
   const options = useMemo(
     () =>
       new Map(
-        METRIC_CHARTS.map((c) => [
+        defs.map((c) => [
           c.id,
           timeChartOptions({
             series: c.series,
             format: c.format,
-            yRange: c.yRange,
             theme: dark ? DARK : LIGHT,
             syncKey: `agent-${agentId}`,
             height: 150,
             onCursor: (t) => setCursor(t, 'chart'),
             onZoom: (from, to) => zoomTo(from, to),
             markers: () => markersRef.current,
+            onMarker: (m) => onMarkerRef.current(m),
+            thresholds: c.threshold ? () => thresholdsRef.current[c.threshold!] ?? [] : undefined,
+            xRange: () => bounds(),
             // Bridge gaps of a few samples (the sampler runs every few seconds, buckets may be 1 s).
             maxGapS: () => Math.max(35, 3 * (live.current?.stepS ?? 10)),
           }),
         ]),
       ),
-    [dark, agentId, setCursor, zoomTo],
+    [dark, agentId, setCursor, zoomTo, defs],
   );
 
-  const data = series.data;
   const initial = useMemo(() => {
     if (!data) return null;
     const b = windowBounds(w, Date.now() / 1000);
-    const s = seriesFromColumns(METRIC_NAMES, data.t ?? [], data as unknown as Record<string, (number | null)[]>);
+    const s = seriesFromColumns(allNames, data.t ?? [], data as unknown as Record<string, (number | null)[]>);
     return { series: s, stepS: stepSeconds(data.step, b.to - b.from) };
-  }, [data]);
+  }, [data, allNames]);
 
   const applyScale = (p: uPlot) => {
-    const b = windowBounds(store.getState().timeWindow, Date.now() / 1000);
+    const b = bounds();
     p.setScale('x', { min: b.from, max: b.to });
   };
 
@@ -99,26 +128,34 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
   useEffect(() => {
     if (!initial) return;
     const book = store.getState().samples.book;
+    const opts = { stepS: initial.stepS, keepFromS: null, counters: SAMPLE_COUNTERS };
     live.current = { series: initial.series, stepS: initial.stepS, seq: book.of(agentId)?.seq ?? 0 };
-    // Samples that arrived while the history was loading.
-    const fetchedTo = initial.series.t.at(-1) ?? 0;
-    for (const s of book.since(agentId, 0)) if (s.t / 1000 > fetchedTo) appendSample(initial.series, s.t, s.values, { stepS: initial.stepS, keepFromS: null });
+    // Samples that arrived while the history was loading: those after the answer's end (the
+    // ones before it are in its buckets already; they only start the counters). A zoomed,
+    // past range takes none.
+    const answeredTo = data ? Date.parse(data.to) : 0;
+    const liveNow = bounds().live;
+    for (const s of book.since(agentId, 0)) {
+      if (liveNow && s.t >= answeredTo) appendSample(initial.series, s.t, s.values, opts);
+      else noteCounters(initial.series, s.t, s.values, SAMPLE_COUNTERS);
+    }
     const push = () => {
       const l = live.current;
       if (!l) return;
       const st = store.getState();
-      const b = windowBounds(st.timeWindow, Date.now() / 1000);
+      const b = bounds();
       if (!b.live) return;
       const fresh = st.samples.book.since(agentId, l.seq);
       if (fresh.length === 0) return;
       l.seq = fresh[fresh.length - 1].seq;
-      for (const s of fresh) appendSample(l.series, s.t, s.values, { stepS: l.stepS, keepFromS: null });
-      trimBefore(l.series, b.from - l.stepS);
+      for (const s of fresh) appendSample(l.series, s.t, s.values, opts);
+      trimBefore(l.series, windowBounds(st.timeWindow, Date.now() / 1000).from - l.stepS);
       for (const [id, p] of plots.current) {
-        const def = METRIC_CHARTS.find((c) => c.id === id)!;
+        const def = defs.find((c) => c.id === id);
+        if (!def) continue;
         p.setData(alignedData(l.series, def.series.map((s) => s.name)), false);
         p.setScale('x', { min: b.from, max: b.to });
-        markPoints(p, l.series, def);
+        markPoints(p, l.series, def, l.stepS);
       }
     };
     push();
@@ -127,21 +164,25 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
     });
     // A live window slides even when no sample arrives.
     const slide = setInterval(() => {
-      if (windowBounds(store.getState().timeWindow, 0).live) for (const p of plots.current.values()) applyScale(p);
+      if (bounds().live) for (const p of plots.current.values()) applyScale(p);
     }, 5000);
     return () => {
       unsub();
       clearInterval(slide);
     };
-  }, [initial, agentId, store]);
+  }, [initial, agentId, store, defs]);
 
-  // Redraw the transition markers when they change; move the cursor when the timeline points somewhere.
+  // Redraw markers, thresholds and the fitted range when they change; move the cursor when the timeline points somewhere.
   useEffect(() => {
-    for (const p of plots.current.values()) p.redraw(false, false);
-  }, [markers]);
+    for (const p of plots.current.values()) {
+      applyScale(p);
+      p.redraw(false, false);
+    }
+  }, [markers, thresholds, dataStartS]);
   useEffect(
     () =>
       store.subscribe((s, prev) => {
+        if (s.timeWindow !== prev.timeWindow) for (const p of plots.current.values()) applyScale(p);
         if (s.cursor === prev.cursor || s.cursor.source !== 'timeline') return;
         const t = s.cursor.t;
         for (const p of plots.current.values()) {
@@ -152,15 +193,9 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
     [store],
   );
 
-  if (series.status === 'error' && !data) {
-    return isMissingEndpoint(series.error) ? (
-      <ErrorState what="load the metrics" error={series.error} />
-    ) : (
-      <ErrorState what="load the metrics" error={series.error} />
-    );
-  }
+  if (series.status === 'error' && !data) return <ErrorState what="load the metrics" error={series.error} />;
   if (!initial) return <Loading what="the metrics" />;
-  const hasAny = initial.series.t.length > 0;
+  const hasAny = initial.series.t.length > 0 && names.some((n) => initial.series.cols[n]?.some((v) => v !== null));
   return (
     <div className="charts" data-testid="metric-charts">
       {!hasAny && (
@@ -168,22 +203,29 @@ export function MetricCharts({ agentId, window: w, series, markers }: { agentId:
           No samples in this range yet. Running agents are sampled every few seconds; pick a longer range or start the agent.
         </p>
       )}
-      {METRIC_CHARTS.map((c) => {
-        const names = c.series.map((s) => s.name);
-        const latest = names.map((n) => initial.series.cols[n]?.findLast((v) => v !== null) ?? null);
-        const labelText = `${c.title} over the selected range; latest ${latest.map((v, i) => `${c.series[i].label} ${v === null ? 'none' : c.format(v)}`).join(', ')}`;
+      {defs.map((c) => {
+        const latest = c.series.map((s) => initial.series.cols[s.name]?.findLast((v) => v !== null) ?? null);
+        const labelText = `${c.title} over the selected range, in ${c.unit || 'units'}; latest ${latest.map((v, i) => `${c.series[i].label} ${v === null ? 'none' : c.format(v)}`).join(', ')}`;
+        const th = c.threshold ? (thresholds[c.threshold] ?? []) : [];
         return (
-          <figure key={c.id} className="chart-card">
-            <figcaption>{c.title}</figcaption>
+          <figure key={c.id} className="chart-card" data-chart={c.id}>
+            <figcaption>
+              {c.title}
+              {c.unit && <span className="muted small"> ({c.unit})</span>}
+              {th.length > 0 && (
+                <span className="chart-thresholds small" data-testid={`thresholds-${c.id}`}>
+                  {th.map((t) => `${t.level} ${c.format(t.value)}`).join(' · ')}
+                </span>
+              )}
+            </figcaption>
             <UPlotChart
               options={options.get(c.id)!}
-              data={alignedData(initial.series, names)}
+              data={alignedData(initial.series, c.series.map((s) => s.name))}
               label={labelText}
               testId={`chart-${c.id}`}
               onReady={(p) => {
                 plots.current.set(c.id, p);
-                markPoints(p, initial.series, c);
-                applyScale(p);
+                markPoints(p, initial.series, c, initial.stepS);
               }}
               onDestroy={() => plots.current.delete(c.id)}
             />

@@ -11,10 +11,13 @@ import { Badge } from '../common/badges';
 import { CopyButton } from '../common/copy-button';
 import { dateTime, label, plural } from '../common/format';
 import { AsyncView, Empty, ErrorState, InlineError, Loading } from '../common/states';
+import { AgentsDirectoryHint } from './agents-directory-hint';
 import { useResource } from '../common/use-resource';
 import { ColumnHeads } from '../common/column-heads';
+import { NEEDS_AMS, StaleNote, useAmsDown } from '../common/link';
 
-const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed'];
+// `ignored`: dot-prefixed (hidden) folders, listed with the reason they are not read.
+const STATUSES: PackageStatus[] = ['registered', 'invalid', 'conflict', 'incompatible', 'removed', 'ignored'];
 
 export function PackagesView() {
   const { packages, scan, load, rescan, canScan, canTokens } = useConsoleStore(
@@ -28,13 +31,16 @@ export function PackagesView() {
   const counts = useMemo(() => Object.fromEntries(STATUSES.map((s) => [s, list.filter((p) => p.status === s).length])), [list]);
   const shown = filter ? list.filter((p) => p.status === filter) : list;
   const running = scan.current?.status === 'running';
+  const down = useAmsDown();
 
   return (
     <section className="view packages" aria-labelledby="packages-title">
       <header className="view-header">
         <h1 id="packages-title">Packages</h1>
+        <p className="view-sub">Updated live as the scanner finds changes.</p>
+        <StaleNote />
         {canScan && (
-          <button type="button" className="primary" onClick={() => void rescan()} disabled={running} data-testid="rescan">
+          <button type="button" className="primary" onClick={() => void rescan()} disabled={running || down} title={down ? NEEDS_AMS : undefined} data-testid="rescan">
             {running ? 'Scanning…' : 'Rescan the agents directory'}
           </button>
         )}
@@ -80,9 +86,7 @@ export function PackagesView() {
         <Loading what="the packages" />
       ) : shown.length === 0 ? (
         <Empty title={filter ? `No ${filter} package` : 'No package found'}>
-          {filter
-            ? 'Pick another status above.'
-            : "Put an agent package — a folder with an .env.discovery file (AGENT_NAME, AGENT_VERSION, ...) — in the AMS's agents directory, then rescan."}
+          {filter ? 'Pick another status above.' : <AgentsDirectoryHint />}
         </Empty>
       ) : (
         <div className="panel flush">
@@ -95,7 +99,13 @@ export function PackagesView() {
                   <code className="path">{p.path}</code>
                 </td>
                 <td>
-                  {p.agent_id ? <Link to={agentPath(p.agent_id)}>{p.agent_name}</Link> : (p.agent_name ?? <span className="muted">unnamed</span>)}
+                  {p.agent_id ? (
+                    <Link to={agentPath(p.agent_id)}>{p.agent_name}</Link>
+                  ) : p.status === 'ignored' ? (
+                    <span className="muted">not read</span>
+                  ) : (
+                    (p.agent_name ?? <span className="muted">unnamed</span>)
+                  )}
                   {p.agent_version && <span className="muted"> {p.agent_version}</span>}
                   {p.agent_type && <span className="muted"> · {p.agent_type}</span>}
                 </td>
@@ -132,6 +142,7 @@ function DiscoveryTokens() {
   const [hours, setHours] = useState('1');
   const [created, setCreated] = useState<NewDiscoveryToken | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const down = useAmsDown();
   const create = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -166,7 +177,9 @@ function DiscoveryTokens() {
           <span>Valid for (hours)</span>
           <input type="number" min={0.02} max={720} step="any" value={hours} onChange={(e) => setHours(e.target.value)} />
         </label>
-        <button type="submit">Create token</button>
+        <button type="submit" disabled={down} title={down ? NEEDS_AMS : undefined}>
+          Create token
+        </button>
       </form>
       {error !== null && <InlineError what="change the tokens" error={error} />}
       {created && (
@@ -210,7 +223,7 @@ function DiscoveryTokens() {
                     <td className="nowrap">{dateTime(t.expires_at)}</td>
                     <td>
                       {t.state === 'active' && (
-                        <button type="button" className="link-button" onClick={() => void revoke(t.id)}>
+                        <button type="button" className="link-button" onClick={() => void revoke(t.id)} disabled={down} title={down ? NEEDS_AMS : undefined}>
                           Revoke
                         </button>
                       )}

@@ -13,6 +13,8 @@ import { AsyncView, Empty, InlineError } from '../common/states';
 import { useResource } from '../common/use-resource';
 import { delayBefore, draftFromPolicy, issuesByField, parsePolicy, POLICY_FIELDS, type PolicyDraft } from './policy-form';
 import { ColumnHeads } from '../common/column-heads';
+import { NEEDS_AMS, useAmsDown } from '../common/link';
+import { latestAttempt, recoveryPhase } from './recovery-state';
 
 export function RecoveryPanel({ agent }: { agent: Agent }) {
   const { client } = useConsole();
@@ -41,7 +43,9 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
   const now = useNow();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const running = r.in_progress || agent.recovery === 'in_progress';
+  const down = useAmsDown();
+  const { phase, text } = recoveryPhase(r, agent, now);
+  const running = phase === 'recovering' || phase === 'waiting';
   const trigger = async () => {
     setBusy(true);
     setError(null);
@@ -54,8 +58,9 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
       setBusy(false);
     }
   };
-  const last = r.attempts[0];
+  const last = latestAttempt(r.attempts);
   const nextAt = r.next_attempt_at ? Date.parse(r.next_attempt_at) : null;
+  const newestFirst = [...r.attempts].sort((x, y) => Date.parse(y.started_at) - Date.parse(x.started_at) || y.attempt_number - x.attempt_number);
   return (
     <section className="panel" aria-labelledby="recovery-title">
       <h2 id="recovery-title">Recovery</h2>
@@ -65,17 +70,17 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
           <Badge kind="recovery" value={r.recovery_status} />
           {running && <span className="spinner inline" aria-hidden="true" />}
         </dd>
-        <dt>Can recover</dt>
-        <dd data-testid="can-recover">{r.can_recover ? 'yes' : 'no'}</dd>
-        <dt>In progress</dt>
-        <dd>{running ? 'yes' : 'no'}</dd>
+        <dt>Now</dt>
+        <dd data-testid="recovery-state" data-phase={phase}>
+          {text}
+        </dd>
         <dt>Remaining budget</dt>
         <dd data-testid="recovery-remaining">
           {r.remaining} of {r.policy.max_retries} attempt{r.policy.max_retries === 1 ? '' : 's'}
         </dd>
         <dt>Next attempt</dt>
         <dd data-testid="next-attempt">{nextAt ? `${relativeTime(nextAt, now)} (${dateTime(nextAt)})` : 'none scheduled'}</dd>
-        <dt>Last attempt</dt>
+        <dt>Latest attempt</dt>
         <dd data-testid="last-attempt">
           {last ? `#${last.attempt_number} ${label(last.recovery_strategy)}, ${last.status} ${relativeTime(last.started_at, now)}${last.error ? `: ${last.error}` : ''}` : 'never'}
         </dd>
@@ -88,12 +93,19 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
         <dt>History</dt>
         <dd>
           {r.stats.attempts === 0
-            ? 'no recovery yet'
+            ? 'no finished recovery yet'
             : `${r.stats.succeeded} of ${r.stats.recoveries} recoveries succeeded${r.stats.mean_time_to_recover_s !== null ? `, ${seconds(r.stats.mean_time_to_recover_s)} to recover on average` : ''}`}
         </dd>
       </dl>
       {canTrigger ? (
-        <button type="button" className="primary" onClick={() => void trigger()} disabled={busy || running} data-testid="trigger-recovery">
+        <button
+          type="button"
+          className="primary"
+          onClick={() => void trigger()}
+          disabled={busy || running || down || phase === 'unavailable'}
+          title={down ? NEEDS_AMS : running ? 'A recovery is running; it says above when its next attempt is due' : undefined}
+          data-testid="trigger-recovery"
+        >
           {running ? 'Recovery in progress…' : busy ? 'Starting…' : 'Recover now'}
         </button>
       ) : (
@@ -111,7 +123,7 @@ function RecoveryStatusCard({ agent, r, onChange }: { agent: Agent; r: RecoveryS
         <table className="list-table" data-testid="recovery-attempts">
           <ColumnHeads columns={['#', 'Started', 'Strategy', 'Trigger', 'Result']} />
           <tbody>
-            {r.attempts.map((a) => (
+            {newestFirst.map((a) => (
               <tr key={`${a.attempt_number}-${a.started_at}`}>
                 <td>{a.attempt_number}</td>
                 <td className="nowrap">{dateTime(a.started_at)}</td>
@@ -139,6 +151,7 @@ function PolicyEditor({ agent, policy, onSaved }: { agent: Agent; policy: Recove
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
+  const down = useAmsDown();
   const parsed = parsePolicy(draft);
   const local = issuesByField(parsed.issues);
   const issues = { ...serverIssues, ...local };
@@ -205,7 +218,7 @@ function PolicyEditor({ agent, policy, onSaved }: { agent: Agent; policy: Recove
             </p>
           )}
           <div className="row">
-            <button type="submit" className="primary" disabled={!dirty || !parsed.policy}>
+            <button type="submit" className="primary" disabled={!dirty || !parsed.policy || down} title={down ? NEEDS_AMS : undefined}>
               Save policy
             </button>
             <button type="button" disabled={!dirty} onClick={() => (setDraft(draftFromPolicy(policy)), setServerIssues({}))}>

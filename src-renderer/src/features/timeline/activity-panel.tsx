@@ -1,19 +1,27 @@
-// Timeline and metrics together: one time range (presets or a zoomed span) and one cursor
-// shared by the status timeline and the metrics charts.
-import { useEffect, useMemo } from 'react';
+// Timeline and metrics together: one time range (presets, fitted to a young agent by default,
+// or a zoomed span) and one cursor shared by the status timeline and the metrics charts; the
+// transitions are the charts' markers (hover names them, a click selects the row).
+import { useCallback, useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { Agent, StatusHistoryEntry } from '../../api/types';
 import { useConsole, useConsoleStore, useLiveEvents } from '../../store/context';
-import { RANGE_PRESETS, windowBounds, type RangePreset } from '../../store/agent-view-slice';
+import { windowBounds } from '../../store/agent-view-slice';
 import { useResource } from '../common/use-resource';
 import { dateTime } from '../common/format';
-import { MetricCharts, METRIC_NAMES } from '../metrics/metric-charts';
+import { RangeBar } from '../common/range-bar';
+import { MetricCharts, seriesNames } from '../metrics/metric-charts';
+import { thresholdsFrom } from '../metrics/metric-defs';
+import type { ChartMarker } from '../../charts/chart-options';
 import { TimelineList } from './timeline-list';
+import { describeTransition, markerTone } from './timeline';
+
+/** While the range follows now, the series are fetched again this often (the agent's own numbers are not in the live samples). */
+const REFETCH_MS = 30_000;
 
 export function ActivityPanel({ agent, at }: { agent: Agent; at: number | null }) {
   const { client } = useConsole();
-  const { timeWindow, setPreset, resetZoom, zoomTo } = useConsoleStore(
-    useShallow((s) => ({ timeWindow: s.timeWindow, setPreset: s.setPreset, resetZoom: s.resetZoom, zoomTo: s.zoomTo })),
+  const { timeWindow, setPreset, setFit, resetZoom, zoomTo, selectEvent } = useConsoleStore(
+    useShallow((s) => ({ timeWindow: s.timeWindow, setPreset: s.setPreset, setFit: s.setFit, resetZoom: s.resetZoom, zoomTo: s.zoomTo, selectEvent: s.selectEvent })),
   );
 
   // Opened from an alert: center the range on its moment.
@@ -25,51 +33,64 @@ export function ActivityPanel({ agent, at }: { agent: Agent; at: number | null }
   const history = useResource(async () => {
     const b = windowBounds(timeWindow, Date.now() / 1000);
     // A live range also shows what happens after it was loaded.
-    const page = await client.agents.statusHistory(agent.id, { from: new Date(b.from * 1000).toISOString(), ...(b.live ? {} : { to: new Date(b.to * 1000).toISOString() }), limit: 500 });
-    return page;
+    return client.agents.statusHistory(agent.id, { from: new Date(b.from * 1000).toISOString(), ...(b.live ? {} : { to: new Date(b.to * 1000).toISOString() }), limit: 500 });
   }, [client, agent.id, key]);
   const metrics = useResource(async (signal) => {
     const b = windowBounds(timeWindow, Date.now() / 1000);
-    return client.metrics.agent(agent.id, { from: new Date(b.from * 1000).toISOString(), to: new Date(b.to * 1000).toISOString(), names: METRIC_NAMES }, signal);
+    return client.metrics.agent(agent.id, { from: new Date(b.from * 1000).toISOString(), to: new Date(b.to * 1000).toISOString() }, signal);
   }, [client, agent.id, key]);
+  const config = useResource(() => client.config.effective(agent.id), [client, agent.id]);
+
+  useEffect(() => {
+    if (timeWindow.zoom) return;
+    const t = setInterval(() => void metrics.reload(), REFETCH_MS);
+    return () => clearInterval(t);
+  }, [key, metrics.reload]);
 
   // A new transition reloads the timeline (the API's rows carry the cause and details).
   useLiveEvents(
     (events) => {
       if (events.some((e) => e.agent_id === agent.id && (e.type === 'status.changed' || e.type === 'health.changed' || e.type.startsWith('recovery.') || e.type.startsWith('config.'))))
         void history.reload();
+      if (events.some((e) => e.agent_id === agent.id && e.type.startsWith('config.'))) void config.reload();
     },
-    () => void history.reload(),
+    () => {
+      void history.reload();
+      void metrics.reload();
+    },
   );
 
   const rows: StatusHistoryEntry[] = history.state.data?.items ?? [];
-  const markers = useMemo(() => rows.map((r) => Date.parse(r.created_at) / 1000), [rows]);
-  const b = windowBounds(timeWindow, Date.now() / 1000);
+  const markers = useMemo<ChartMarker[]>(
+    () => rows.map((r) => ({ t: Date.parse(r.created_at) / 1000, label: describeTransition(r), tone: markerTone(r), id: r.id })),
+    [rows],
+  );
+  const thresholds = useMemo(() => thresholdsFrom(config.state.data?.effective?.thresholds?.value), [config.state.data]);
+  // Where this agent's data starts in the range: its first sample or transition.
+  const dataStartS = useMemo(() => {
+    const d = metrics.state.data as unknown as Record<string, unknown> | undefined;
+    let first: number | null = null;
+    if (d && Array.isArray(d.t)) {
+      const t = d.t as number[];
+      const cols = seriesNames(d).map((n) => d[n] as Array<number | null>);
+      for (let i = 0; i < t.length; i++) {
+        if (cols.some((c) => c[i] !== null && c[i] !== undefined)) {
+          first = t[i] / 1000;
+          break;
+        }
+      }
+    }
+    for (const m of markers) if (first === null || m.t < first) first = m.t;
+    return first;
+  }, [metrics.state.data, markers]);
+  const onMarker = useCallback((m: ChartMarker) => selectEvent(m.id), [selectEvent]);
+  const b = windowBounds(timeWindow, Date.now() / 1000, dataStartS);
 
   return (
     <div className="activity">
-      <div className="range-bar" role="toolbar" aria-label="Time range">
-        <span className="range-title">Range</span>
-        {(Object.keys(RANGE_PRESETS) as RangePreset[]).map((p) => (
-          <button key={p} type="button" aria-pressed={!timeWindow.zoom && timeWindow.preset === p} onClick={() => setPreset(p)}>
-            {RANGE_PRESETS[p].label}
-          </button>
-        ))}
-        {timeWindow.zoom ? (
-          <>
-            <span className="range-zoom" data-testid="range-zoom">
-              Zoomed: {dateTime(timeWindow.zoom.from * 1000)} – {dateTime(timeWindow.zoom.to * 1000)}
-            </span>
-            <button type="button" onClick={resetZoom}>
-              Back to last {RANGE_PRESETS[timeWindow.preset].label}
-            </button>
-          </>
-        ) : (
-          <span className="muted small">Live: the last {RANGE_PRESETS[timeWindow.preset].label}. Drag across a chart to zoom.</span>
-        )}
-      </div>
+      <RangeBar window={timeWindow} setPreset={setPreset} resetZoom={resetZoom} fit={{ on: timeWindow.fit, set: setFit }} fittedFromS={b.fitted ? b.from : null} />
       <div className="activity-grid">
-        <MetricCharts agentId={agent.id} window={timeWindow} series={metrics.state} markers={markers} />
+        <MetricCharts agentId={agent.id} window={timeWindow} series={metrics.state} markers={markers} thresholds={thresholds} dataStartS={dataStartS} onMarker={onMarker} />
         <TimelineList agent={agent} state={history.state} reload={() => void history.reload()} rangeText={`${dateTime(b.from * 1000)} – ${b.live ? 'now' : dateTime(b.to * 1000)}`} />
       </div>
     </div>

@@ -79,6 +79,19 @@ export function describeTransition(e: Pick<StatusHistoryEntry, 'event_type' | 'f
   }
 }
 
+/** The stderr lines an exit record carries (`process_exited` details `stderr_tail`); [] when none. */
+export function stderrTailOf(details: Record<string, unknown> | null | undefined): string[] {
+  const tail = details?.stderr_tail;
+  return Array.isArray(tail) ? tail.filter((l): l is string => typeof l === 'string') : [];
+}
+
+/** A marker's colour: failures and exits red, starts and recoveries green, the rest neutral. */
+export function markerTone(e: Pick<StatusHistoryEntry, 'event_type' | 'to_status'>): 'bad' | 'good' | 'neutral' {
+  if (/exited|failed|escalated|rejected|degraded|rolled_back/.test(e.event_type) || e.to_status === 'failed' || e.to_status === 'critical') return 'bad';
+  if (/process_started|recovered|succeeded|applied|adopted/.test(e.event_type)) return 'good';
+  return 'neutral';
+}
+
 /** Whether a row is a process-state change (as opposed to health, recovery or config). */
 export function isProcessTransition(e: Pick<StatusHistoryEntry, 'event_type'>): boolean {
   return !/^(health_|recovery_|config_)/.test(e.event_type);
