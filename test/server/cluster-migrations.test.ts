@@ -10,7 +10,7 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-const mine = migrations.filter((m) => /^20261206000000[1-4]_/.test(m.name));
+const mine = migrations.filter((m) => /^2026120600000[1-4]_/.test(m.name));
 const before = migrations.slice(0, migrations.indexOf(mine[0]));
 const up = async (knex: Knex, list: typeof migrations) => {
   for (const m of list) await knex.transaction(async (trx) => void (await m.up(trx)));
