@@ -14,6 +14,12 @@ export interface DirtyMinute {
 const iso = (ms: number) => new Date(ms).toISOString();
 const table = (level: RollupLevel) => `metric_rollups_${level}`;
 const bucketStart = (column: string, ms: number) => `to_timestamp(floor(date_part('epoch', ${column}) / ${ms / 1000}) * ${ms / 1000})`;
+/**
+ * A sum of seconds rounded to the microsecond (the timestamps' precision): a float sum depends on
+ * the order rows reach it, which a plan may change between two runs over the same rows; rounded,
+ * rolling a range again writes the very same buckets.
+ */
+const exactSeconds = (sum: string) => `round((${sum} * 1e6)::numeric) / 1e6`;
 const UPSERT = `ON CONFLICT (agent_id, bucket, name) DO UPDATE SET
   count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, inc = excluded.inc, secs = excluded.secs`;
 
@@ -48,7 +54,7 @@ function rawToMinutes(agentId: string | undefined): string {
       WINDOW w AS (PARTITION BY agent_id, name ORDER BY ts, value))
     INSERT INTO metric_rollups_1m (agent_id, name, bucket, count, sum, min, max, inc, secs)
     SELECT d.agent_id, d.name, ${bucketStart('d.ts', 60_000)}, count(*), sum(d.value), min(d.value), max(d.value),
-           sum(CASE WHEN d.dv IS NULL THEN NULL WHEN d.dv >= 0 THEN d.dv ELSE d.value END), sum(d.dt)
+           sum(CASE WHEN d.dv IS NULL THEN NULL WHEN d.dv >= 0 THEN d.dv ELSE d.value END), ${exactSeconds('sum(d.dt)')}
     FROM d JOIN agents a ON a.id = d.agent_id
     WHERE d.own
     GROUP BY 1, 2, 3
@@ -97,7 +103,7 @@ export function metricRollupsRepo(q: Queryable) {
     async rollLevel(from: RollupLevel, to: RollupLevel, loMs: number, hiMs: number, agentId?: string): Promise<number> {
       const res = await q.raw(
         `INSERT INTO ${table(to)} (agent_id, name, bucket, count, sum, min, max, inc, secs)
-         SELECT agent_id, name, ${bucketStart('bucket', LEVEL_MS[to])}, sum(count), sum(sum), min(min), max(max), sum(inc), sum(secs)
+         SELECT agent_id, name, ${bucketStart('bucket', LEVEL_MS[to])}, sum(count), sum(sum), min(min), max(max), sum(inc), ${exactSeconds('sum(secs)')}
          FROM ${table(from)}
          WHERE ${agentId === undefined ? '' : 'agent_id = ? AND '}bucket >= ?::timestamptz AND bucket < ?::timestamptz
          GROUP BY 1, 2, 3
