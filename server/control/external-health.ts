@@ -2,6 +2,7 @@
 // control plane from their heartbeats, as the seed's rules say (healthy within 1.5 intervals,
 // warning after one missed, critical after three). Agents of a host are judged by that host's
 // supervisor, and only while their process runs.
+import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { desiredStateRepo } from '../db/desired-state.repo.js';
@@ -13,14 +14,22 @@ import { monitorConfigOf } from '../supervisor/monitor-config.js';
 
 export function createExternalHealth(deps: { db: Database; status: StatusService; logger: Logger; config: ConfigService }) {
   const { db, logger } = deps;
+  // Agents heard of in the same turn (a fleet's first heartbeats after a start) are looked up
+  // together: one query for their hosts, two for their configuration.
+  const hosts = new DataLoader<string, string | null | undefined>(
+    async (ids) => {
+      const found = await desiredStateRepo(db.knex).hostsOf(ids);
+      return ids.map((id) => (found.has(id) ? found.get(id) : undefined));
+    },
+    { cache: false, maxBatchSize: 1000 },
+  );
+  const configs = new DataLoader<string, Awaited<ReturnType<ConfigService['effectiveConfigs']>>[number]>((ids) => deps.config.effectiveConfigs(ids), { cache: false, maxBatchSize: 1000 });
   /** agent id -> whether it runs on its own (no host); a miss is looked up once. */
   const external = new Map<string, Promise<boolean>>();
   const isExternal = (agentId: string) => {
     let known = external.get(agentId);
     if (!known) {
-      known = desiredStateRepo(db.knex)
-        .hostOf(agentId)
-        .then((h) => h === null, () => false);
+      known = hosts.load(agentId).then((h) => h === null, () => false);
       external.set(agentId, known);
       if (external.size > 100_000) external.delete(external.keys().next().value!);
     }
@@ -32,7 +41,7 @@ export function createExternalHealth(deps: { db: Database; status: StatusService
     onChange: () => undefined,
     ping: async () => undefined,
     broker: () => ({ down: false, downMsSince: () => 0 }),
-    configOf: async (agentId) => monitorConfigOf((await deps.config.effective(agentId)).config),
+    configOf: async (agentId) => monitorConfigOf(await configs.load(agentId)),
   });
   return {
     heartbeat(agentId: string, at: Date, metrics?: Record<string, number>): void {

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { outboxRepo } from '../db/outbox.repo.js';
+import { createOutboxBatch } from './outbox-batch.js';
 import { createSingletonLock, SINGLETON_KEYS } from '../db/singleton-lock.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { clusterReplicas } from '../broker/jetstream.js';
@@ -81,6 +82,7 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
     wake?.();
   };
 
+  const outside = createOutboxBatch({ db, logger, written: nudge });
   // The bus hands what producers publish to the stream.
   bus.setSink((input) => {
     if (isEphemeral(input.type)) {
@@ -92,10 +94,8 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
       }
       return;
     }
-    // Not inside a caller's transaction: its own (producers that own a transaction use record()).
-    void outboxRepo(db.knex)
-      .append([{ ...input, time: new Date().toISOString() }])
-      .then(nudge, (err) => logger.warn({ err: (err as Error).message, type: input.type }, 'an event could not be recorded'));
+    // Not inside a caller's transaction: with the others of this turn, in order (producers that own a transaction use record()).
+    outside.append({ ...input, time: new Date().toISOString() });
   });
 
   async function publishPending(js: JetStreamClient): Promise<number> {
@@ -230,6 +230,7 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
       );
     },
     async stop(): Promise<void> {
+      await outside.settle();
       stopped = true;
       nudge();
       current?.stop();
