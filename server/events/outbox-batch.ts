@@ -12,7 +12,7 @@ const MAX_BATCH = 1000;
 type OutboxEvent = { type: string } & Record<string, unknown>;
 
 export function createOutboxBatch(deps: { db: Database; logger: Logger; written: () => void }) {
-  let queued: OutboxEvent[] = [];
+  const queued: OutboxEvent[] = [];
   let writing: Promise<void> | undefined;
 
   async function drain(): Promise<void> {
