@@ -235,6 +235,19 @@ export function createPackageService(deps: {
       return { path: deps.local?.agentsDir ?? first?.agents_dir ?? deps.defaultAgentsDir, hosts };
     },
     async rescan(): Promise<ScanView> {
+      // Right after a reconnection the host's supervisor may not have subscribed again yet (no
+      // responders): asked again for a few seconds (a second scan request changes nothing).
+      const askToRescan = async (hostId: string) => {
+        const until = Date.now() + 5000;
+        for (;;) {
+          try {
+            return await deps.connection.request(subjects.host(hostId).rescan, { trigger: 'api' }, 5000);
+          } catch (err) {
+            if (!/nobody is subscribed/.test((err as Error).message) || Date.now() > until) throw err;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      };
       const hosts = await deps.liveHosts();
       if (hosts.length === 0) throw new ServiceUnavailable('no_host', 'No supervisor is running to scan its agents directory');
       const scans: ScanView[] = [];
@@ -242,7 +255,7 @@ export function createPackageService(deps: {
       await deps.connection.waitConnected(5000);
       for (const hostId of hosts) {
         try {
-          const reply = RescanReply.parse(await deps.connection.request(subjects.host(hostId).rescan, { trigger: 'api' }, 5000));
+          const reply = RescanReply.parse(await askToRescan(hostId));
           const row: ScanRow = { id: reply.scan_id, host_id: hostId, trigger: 'api', status: 'running', total: reply.total, done: 0, counts: emptyCounts(), error: null, started_at: new Date(), finished_at: null };
           // Recorded as running unless the scan's observation was applied already.
           if (!(await scansRepo(db.knex).get(reply.scan_id))) await scansRepo(db.knex).upsert(row);
