@@ -2,14 +2,19 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
 import { buildAgentSdk } from './scripts/build-agent-sdk';
+import { buildPgliteTemplate } from './scripts/build-pglite-template';
 
 // Builds the three runtimes into out/: main (Electron main + the AMS server entry that host
 // mode forks), preload (sandboxed, CommonJS) and the renderer (also served by the AMS as the
 // web console). Dependencies stay external so the server runs from node_modules. The agent SDK
-// is bundled with its dependencies into out/agent-sdk/index.mjs after main, for agent processes.
+// is bundled with its dependencies into out/agent-sdk/index.mjs after main, for agent processes,
+// and the migrated PGlite database a first start loads goes to out/main/pglite-template.tgz.
 export default defineConfig({
   main: {
-    plugins: [{ name: 'opmas-agent-sdk', apply: 'build', closeBundle: () => buildAgentSdk(resolve(__dirname, 'out/agent-sdk'), __dirname).then(() => undefined) }],
+    plugins: [
+      { name: 'opmas-agent-sdk', apply: 'build', closeBundle: () => buildAgentSdk(resolve(__dirname, 'out/agent-sdk'), __dirname).then(() => undefined) },
+      { name: 'opmas-pglite-template', apply: 'build', closeBundle: () => buildPgliteTemplate(resolve(__dirname, 'out/main'), __dirname).then(() => undefined) },
+    ],
     build: {
       outDir: 'out/main',
       lib: { entry: { index: resolve(__dirname, 'src-main/index.ts'), server: resolve(__dirname, 'server/main.ts') } },

@@ -31,8 +31,9 @@ export default defineConfig({
       {
         test: {
           name: 'server',
-          // The outage tests stop a real PostgreSQL, which only the PostgreSQL run has.
-          include: ['test/server/**/*.test.ts', ...(process.env.OPMAS_TEST_DB === 'postgres' ? ['test/server-pg/**/*.test.ts'] : [])],
+          // The outage tests stop a real PostgreSQL, which only the PostgreSQL run has; the
+          // embedded database's own tests (its thread, its shipped template) run in the PGlite pass.
+          include: ['test/server/**/*.test.ts', ...(process.env.OPMAS_TEST_DB === 'postgres' ? ['test/server-pg/**/*.test.ts'] : ['test/server-pglite/**/*.test.ts'])],
           globalSetup: ['test/setup/global-db.ts', 'test/setup/agent-sdk.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -40,6 +40,7 @@ import * as m110 from './20261206000010_create_agent_metric_kinds.js';
 import * as m111 from './20261206000011_create_alert_silences.js';
 import * as m112 from './20261206000012_add_alert_silence_id.js';
 import * as m113 from './20261206000013_index_status_history_time.js';
+import * as m114 from './20261206000014_create_metric_rollups.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -85,4 +86,5 @@ export const migrations: NamedMigration[] = [
   { name: '20261206000011_create_alert_silences', ...m111 },
   { name: '20261206000012_add_alert_silence_id', ...m112 },
   { name: '20261206000013_index_status_history_time', ...m113 },
+  { name: '20261206000014_create_metric_rollups', ...m114 },
 ];

@@ -23,6 +23,7 @@ import { createEventBus } from './events/bus.js';
 import { createEventStream } from './events/event-stream.js';
 import { createRetention } from './monitoring/retention.js';
 import { createMetricKinds } from './monitoring/metric-kinds.js';
+import { createRollups } from './monitoring/rollups.js';
 import { createPrometheusExporter } from './monitoring/prometheus.js';
 import { createMetricsService } from './services/metrics.js';
 import { createLogService } from './services/logs.js';
@@ -61,6 +62,7 @@ import { packagesRepo } from './db/packages.repo.js';
 import { agentStatusRepo } from './db/agent-status.repo.js';
 import { resolveHostId } from './host-id.js';
 import { isLive, type ProcessState } from './domain/state-machine.js';
+import { createStartupPhases } from './startup-phases.js';
 
 export interface RunningAms {
   url: string;
@@ -103,10 +105,16 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
   const { logger } = opts;
   const env = opts.env ?? process.env;
   const secrets = opts.secrets ?? {};
+  const startup = createStartupPhases();
   checkTransportSecurity(settings, logger);
   fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(settings.dataDir);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
+  // nats-server starts while the database opens and migrates: neither needs the other.
+  const brokerStarting = startup.time('broker', () => startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir }));
+  // Handled where it is awaited (or stopped on a failed start); not an unhandled rejection meanwhile.
+  brokerStarting.catch(() => undefined);
+  let brokerOwned = false;
   try {
     // Role api runs no agents: the agents directories are the supervisors' hosts'.
     const agentsDirectory: AgentsDirectoryReport =
@@ -114,11 +122,12 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     const localHostId = settings.role === 'all' ? resolveHostId(settings.dataDir, settings.hostId) : undefined;
     if (agentsDirectory.samplesCopied.length > 0) logger.info({ agentsDir: agentsDirectory.path, samples: agentsDirectory.samplesCopied }, 'sample agents copied into the new agents directory');
     if (agentsDirectory.samplesError) logger.warn({ agentsDir: agentsDirectory.path, from: agentsDirectory.samplesFrom, err: agentsDirectory.samplesError }, 'could not copy the sample agents; the agents directory starts empty');
-    const db = await openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger });
+    const db = await startup.time('database_open', () => openDatabase({ dbUrl: settings.dbUrl, dataDir: settings.dataDir, logger, pgliteTemplate: settings.pgliteTemplate }));
     cleanup.unshift(() => db.close());
+    startup.note('database', db.origin);
     const schema = startMigrations(db, logger);
     cleanup.unshift(() => schema.stop());
-    await schema.first;
+    await startup.time('migrations', () => schema.first);
 
     const environment = readEnvironmentLayer(env);
     for (const problem of environment.problems) logger.warn(problem);
@@ -145,7 +154,8 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       corsOrigins: settings.corsOrigins,
       announce: opts.announce ?? ((line) => process.stderr.write(`${line}\n`)),
     });
-    const broker = await startBroker({ dataDir: settings.dataDir, logger, env, resourcesDir: settings.resourcesDir });
+    const broker = await brokerStarting;
+    brokerOwned = true;
     cleanup.unshift(() => broker.stop());
     const leaseTtlMs = settings.leaseTtlS * 1000;
     const ensureJetStream = () => {
@@ -217,6 +227,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     });
     cleanup.unshift(() => ingest.stop());
     const retention = createRetention({ db, logger, settings });
+    const rollups = createRollups({ db, logger, rawRetentionDays: settings.metricsRetentionDays });
 
     /** The host stops the agent's process before it is deleted, so it ends as asked rather than cut off by the revocation. */
     async function stopOnHost(agentId: string, why: 'deleted' | 'disabled'): Promise<void> {
@@ -279,6 +290,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
       stateCounts: createStateCountsService({ db }),
       logs: createLogService({ db }),
       retention,
+      rollups,
       prometheus: createPrometheusExporter({ db, events, ingestStats: ingest.stats, brokerHealth: () => broker.health(), sampler: () => supervisor?.samplerStats() }),
       status,
       lifecycle,
@@ -307,7 +319,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         startedAt: Date.now(),
         critical: ['database'],
         checks: {
-          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION, role: settings.role }),
+          ams: async () => ({ status: 'ok', latency_ms: 0, pid: process.pid, version: AMS_VERSION, role: settings.role, startup: startup.view() }),
           database: async () => {
             const latency = await db.ping();
             if (!schema.ready()) return { status: 'down', latency_ms: latency, kind: db.kind, error: 'schema migrations have not completed' };
@@ -337,7 +349,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     };
     // Work that needs the schema runs now, or as soon as the database is reachable.
     const whenSchemaReady = async (step: () => Promise<void>) => (schema.ready() ? step() : schema.onReady(step));
-    await whenSchemaReady(() => security.sessions.init());
+    await startup.time('sessions', () => whenSchemaReady(() => security.sessions.init()));
     eventStream.start();
     specs.listen();
     hostRequests.listen();
@@ -352,9 +364,10 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     cleanup.unshift(offRevocations);
     await whenSchemaReady(async () => {
       retention.start();
+      rollups.start();
       externalHealth.start();
     });
-    cleanup.unshift(() => retention.stop());
+    cleanup.unshift(() => retention.stop(), () => rollups.stop());
 
     const { app } = createApp({ logger, services, security, version: AMS_VERSION, staticDir: settings.staticDir, gates: [schema.gate] });
 
@@ -423,7 +436,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
             resolve();
           }
         });
-        void sup.start().then(
+        void startup.time('supervisor', () => sup.start()).then(
           ({ firstScanId }) => {
             wanted = firstScanId;
             if (completed.has(firstScanId)) {
@@ -439,9 +452,14 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
         );
       });
       // Tests and the desktop app see the agents of the agents directory registered when this returns.
-      const waited = await Promise.race([registered.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_SCAN_WAIT_MS).unref())]);
+      const waited = await startup.time('first_scan', () =>
+        Promise.race([registered.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FIRST_SCAN_WAIT_MS).unref())]),
+      );
       if (!waited) logger.warn('the first scan of the agents directory is not registered yet; it will be when the database and broker allow');
     }
+
+    startup.ready();
+    logger.info({ startup: startup.view() }, 'AMS started');
 
     let closing: Promise<void> | undefined;
     return {
@@ -465,6 +483,7 @@ export async function startAms(settings: AmsSettings, opts: StartAmsOptions): Pr
     };
   } catch (err) {
     await runCleanup(cleanup, logger);
+    if (!brokerOwned) await brokerStarting.then((b) => b.stop(), () => undefined);
     throw err;
   }
 }

@@ -45,6 +45,7 @@ import { logRoutes } from './api/logs/routes.js';
 import type { MetricsService } from './services/metrics.js';
 import type { LogService } from './services/logs.js';
 import type { Retention } from './monitoring/retention.js';
+import type { Rollups } from './monitoring/rollups.js';
 import type { PrometheusExporter } from './monitoring/prometheus.js';
 import { lifecycleRoutes } from './api/lifecycle/routes.js';
 import { recoveryRoutes } from './api/recovery/routes.js';
@@ -72,6 +73,8 @@ export interface Services {
   metrics: MetricsService;
   logs: LogService;
   retention: Retention;
+  /** The metric rollup job (1-minute, 5-minute, 1-hour aggregates). */
+  rollups: Rollups;
   prometheus: PrometheusExporter;
   /** The only writer of process, health and recovery status; status history. */
   status: StatusService;

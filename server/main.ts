@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     throw err;
   }
   settings.staticDir ??= defaultConsoleDir();
+  settings.pgliteTemplate ??= shippedPgliteTemplate();
   settings.sampleAgentsDir ??= locateSampleAgents(settings.resourcesDir);
   const secrets = takeSecrets(process.env);
   const format = pickLogFormat(settings.logFormat, process.stderr.isTTY === true);
@@ -173,6 +174,12 @@ async function runSupervisor(settings: ReturnType<typeof parseSettings>, logger:
  */
 function electronParentPort(): { postMessage(message: unknown): void; on(event: 'message', listener: (e: { data: unknown }) => void): void } | undefined {
   return (process as unknown as { parentPort?: ReturnType<typeof electronParentPort> }).parentPort;
+}
+
+/** The migrated PGlite database built beside this entry (out/main/pglite-template.tgz), when there is one. */
+function shippedPgliteTemplate(): string | undefined {
+  const file = path.join(import.meta.dirname, 'pglite-template.tgz');
+  return fs.existsSync(file) ? file : undefined;
 }
 
 /** The built web console next to this entry: out/renderer from out/main/server.js, or from the source tree. */

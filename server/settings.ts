@@ -30,6 +30,8 @@ export interface AmsSettings {
   agentsDir: string;
   /** The packaged app's resources folder (a bundled nats-server in `bin/`, the sample agents in `agents/`). */
   resourcesDir?: string;
+  /** The migrated PGlite database a first start loads (pglite-template.tgz beside the built server entry). */
+  pgliteTemplate?: string;
   /** Sample agent packages copied into the agents directory when it does not exist yet (main.ts finds them). */
   sampleAgentsDir?: string;
   /** Terminal log lines: `pretty` (readable) or `json`; undefined picks pretty on a TTY. */
@@ -53,6 +55,10 @@ export interface AmsSettings {
   corsOrigins: string[];
   /** Days of raw metric samples kept (agent_resource_metrics, agent_metrics). */
   metricsRetentionDays: number;
+  /** Days of 1-minute, 5-minute and 1-hour metric rollups kept. */
+  metrics1mRetentionDays: number;
+  metrics5mRetentionDays: number;
+  metrics1hRetentionDays: number;
   /** Days of agent log lines kept. */
   logRetentionDays: number;
   /** Newest log lines kept per agent, so a chatty agent cannot fill the disk within the age limit. */
@@ -109,6 +115,9 @@ export const SETTINGS_FLAGS = {
   'trust-proxy': { env: 'OPMAS_TRUST_PROXY', help: 'comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For names the client (default: none)' },
   'cors-origins': { env: 'OPMAS_CORS_ORIGINS', help: 'comma-separated origins allowed by CORS (default: none)' },
   'metrics-retention-days': { env: 'OPMAS_METRICS_RETENTION_DAYS', help: 'days of raw metric samples kept (default 7)' },
+  'metrics-1m-retention-days': { env: 'OPMAS_METRICS_1M_RETENTION_DAYS', help: 'days of 1-minute metric rollups kept (default 30)' },
+  'metrics-5m-retention-days': { env: 'OPMAS_METRICS_5M_RETENTION_DAYS', help: 'days of 5-minute metric rollups kept (default 90)' },
+  'metrics-1h-retention-days': { env: 'OPMAS_METRICS_1H_RETENTION_DAYS', help: 'days of 1-hour metric rollups kept (default 365)' },
   'log-retention-days': { env: 'OPMAS_LOG_RETENTION_DAYS', help: 'days of agent logs kept (default 7)' },
   'log-max-rows-per-agent': { env: 'OPMAS_LOG_MAX_ROWS_PER_AGENT', help: 'newest log lines kept per agent (default 100000)' },
 } as const satisfies Record<string, { env: string; help: string; boolean?: boolean }>;
@@ -218,6 +227,9 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv = process.e
     trustProxy: trustProxyList(pick('trust-proxy')),
     corsOrigins: (pick('cors-origins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     metricsRetentionDays: int('metrics-retention-days', 7, 1, 3650),
+    metrics1mRetentionDays: int('metrics-1m-retention-days', 30, 1, 3650),
+    metrics5mRetentionDays: int('metrics-5m-retention-days', 90, 1, 3650),
+    metrics1hRetentionDays: int('metrics-1h-retention-days', 365, 1, 36500),
     logRetentionDays: int('log-retention-days', 7, 1, 3650),
     logMaxRowsPerAgent: int('log-max-rows-per-agent', 100_000, 100, 100_000_000),
   };

@@ -1,7 +1,6 @@
 // Sending one notification to one channel: the Slack-compatible webhook body and the email,
 // each attempt bounded by a timeout, retried with exponential backoff when the failure may
 // pass. Errors are scrubbed of the channel's secrets before anyone sees them.
-import { createTransport } from 'nodemailer';
 import { type Channel, type DeliverySettings, scrub, secretsOf } from './channels.js';
 
 export type NotificationKind = 'raised' | 'escalated' | 'resolved';
@@ -104,6 +103,8 @@ const RETRYABLE_SMTP_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ED
 async function sendEmail(channel: Extract<Channel, { type: 'email' }>, kind: NotificationKind, alert: AlertPayload, signal: AbortSignal): Promise<void> {
   const s = channel.settings;
   const timeoutMs = s.timeout_s * 1000;
+  // Loaded when the first email goes out, not at every start of the AMS.
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: s.host,
     port: s.port,

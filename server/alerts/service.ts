@@ -82,6 +82,8 @@ const RELEVANT = new Set(['status.changed', 'health.changed', 'recovery.escalate
 /** The engine's durable consumer of the event stream, and its position's name in the database. */
 const ENGINE_CONSUMER = 'opmas-alerts';
 const ENGINE_POSITION = 'alerts';
+/** How long the holder trusts its list of agents with open alerts before reading it again. */
+const OPEN_AGENTS_TTL_MS = 30_000;
 
 export interface AlertServiceDeps {
   db: Database;
@@ -129,7 +131,16 @@ export function createAlertService(deps: AlertServiceDeps) {
   const shutdown = new AbortController();
   let sweepTimer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
-  const stats = { evaluated: 0, duplicates: 0, malformed: 0, failed: 0, db_retries: 0, last_error: null as string | null };
+  const stats = { evaluated: 0, skipped: 0, duplicates: 0, malformed: 0, failed: 0, db_retries: 0, last_error: null as string | null };
+  /**
+   * On the holder: the agents that may have an unresolved alert (a superset: raises add to it,
+   * resolutions do not remove from it until it is read again). Most state events only clear
+   * conditions nobody alerted on (a fleet's agents becoming healthy); with this the engine acks
+   * those without a transaction. Read inside the engine's transaction after its position lock,
+   * so that what an earlier holder committed is in it; undefined (every event evaluated in full)
+   * until then, after OPEN_AGENTS_TTL_MS, and when another replica is seen to have evaluated.
+   */
+  let openAgents: { ids: Set<string>; readAt: number } | undefined;
   /** The newest stream sequence the engine has dealt with here, and the newest state event this replica's bus delivered. */
   let processedSeq = 0;
   let deliveredSeq = 0;
@@ -261,6 +272,20 @@ export function createAlertService(deps: AlertServiceDeps) {
     }
   }
 
+  /**
+   * Whether the rules can do nothing on this event: they raise nothing and count no failure, and
+   * every agent whose alerts it clears has none open. Such an event is acked without a
+   * transaction; the position does not move, which is safe: a redelivery finds it a no-op again,
+   * or behind a later event's position.
+   */
+  function changesNothing(event: AmsEvent): boolean {
+    if (!openAgents || Date.now() - openAgents.readAt > OPEN_AGENTS_TTL_MS) return false;
+    if (event.type === 'status.changed' && event.to === 'failed') return false;
+    const { raise, clear } = evaluateRules(event, { crashLoop: deps.crashLoop, recentFailures: 0 });
+    const open = openAgents.ids;
+    return raise.length === 0 && clear.every((c) => c.agent_id !== null && !open.has(c.agent_id));
+  }
+
   /** The rules on one event, inside the engine's transaction. */
   async function evaluate(trx: Knex.Transaction, fx: Effects, event: AmsEvent): Promise<void> {
     const agentId = 'agent_id' in event && typeof event.agent_id === 'string' ? event.agent_id : undefined;
@@ -278,6 +303,8 @@ export function createAlertService(deps: AlertServiceDeps) {
       // A silenced alert is recorded and published like any other; only the sending is skipped.
       const silence = await silences.matching(signal.agent_id, signal.rule, trx);
       const { row, kind, escalated } = await upsert(trx, signal, silence);
+      // Before the commit: should it roll back, the list only holds one agent too many.
+      if (row.agent_id) openAgents?.ids.add(row.agent_id);
       const view = presentAlert(row);
       fx.events.push(alertEvent(kind === 'raised' ? 'alert.raised' : 'alert.updated', view));
       if (silence) {
@@ -315,9 +342,20 @@ export function createAlertService(deps: AlertServiceDeps) {
     for (let attempt = 1; ; attempt++) {
       try {
         const agentId = 'agent_id' in event && typeof event.agent_id === 'string' ? event.agent_id : undefined;
+        if (changesNothing(event)) {
+          stats.skipped += 1;
+          m.ack();
+          processedSeq = Math.max(processedSeq, m.seq);
+          return;
+        }
         const evaluated = await inTransaction(async (trx, fx) => {
           const repo = alertsRepo(trx);
-          if ((await repo.positionForUpdate(ENGINE_POSITION, streamId)) >= m.seq) return false;
+          if ((await repo.positionForUpdate(ENGINE_POSITION, streamId)) >= m.seq) {
+            // Another replica evaluated this event: what it raised is not in the list.
+            openAgents = undefined;
+            return false;
+          }
+          if (!openAgents || Date.now() - openAgents.readAt > OPEN_AGENTS_TTL_MS) openAgents = { ids: new Set(await repo.agentsWithOpenAlerts()), readAt: Date.now() };
           await evaluate(trx, fx, event);
           await repo.setPosition(ENGINE_POSITION, streamId, m.seq);
           return true;
@@ -399,6 +437,7 @@ export function createAlertService(deps: AlertServiceDeps) {
       sweepTimer.unref();
     },
     onReleased() {
+      openAgents = undefined;
       clearInterval(sweepTimer);
       sweepTimer = undefined;
     },

@@ -4,9 +4,10 @@
 // supervisor, and only while their process runs. One API replica judges them at a time (an
 // advisory lock), from every heartbeat: the ingest's queue group hands each replica only a share
 // of an agent's heartbeats, which would read as missed ones.
+import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { AgentMessageHandlers } from '../broker/index.js';
-import { createSingletonLock, SINGLETON_KEYS } from '../db/singleton-lock.js';
+import { createSingletonLock, SINGLETON_KEYS, type SingletonLock } from '../db/singleton-lock.js';
 import type { Database } from '../db/database.js';
 import { desiredStateRepo } from '../db/desired-state.repo.js';
 import { agentStatusRepo } from '../db/agent-status.repo.js';
@@ -22,16 +23,26 @@ export function createExternalHealth(deps: {
   config: ConfigService;
   /** Every agent's heartbeats and metrics (no queue group) while this replica is the judge. */
   consume: (handlers: AgentMessageHandlers) => { stop(): void };
+  /** Who judges (default: the cluster lock SINGLETON_KEYS.externalHealth). */
+  lock?: SingletonLock;
 }) {
   const { db, logger } = deps;
+  // Agents heard of in the same turn (a fleet's first heartbeats after a start) are looked up
+  // together: one query for their hosts, two for their configuration.
+  const hosts = new DataLoader<string, string | null | undefined>(
+    async (ids) => {
+      const found = await desiredStateRepo(db.knex).hostsOf(ids);
+      return ids.map((id) => (found.has(id) ? found.get(id) : undefined));
+    },
+    { cache: false, maxBatchSize: 1000 },
+  );
+  const configs = new DataLoader<string, Awaited<ReturnType<ConfigService['effectiveConfigs']>>[number]>((ids) => deps.config.effectiveConfigs(ids), { cache: false, maxBatchSize: 1000 });
   /** agent id -> whether it runs on its own (no host); a miss is looked up once. */
   const external = new Map<string, Promise<boolean>>();
   const isExternal = (agentId: string) => {
     let known = external.get(agentId);
     if (!known) {
-      known = desiredStateRepo(db.knex)
-        .hostOf(agentId)
-        .then((h) => h === null, () => false);
+      known = hosts.load(agentId).then((h) => h === null, () => false);
       external.set(agentId, known);
       if (external.size > 100_000) external.delete(external.keys().next().value!);
     }
@@ -44,11 +55,11 @@ export function createExternalHealth(deps: {
       onChange: () => undefined,
       ping: async () => undefined,
       broker: () => ({ down: false, downMsSince: () => 0 }),
-      configOf: async (agentId) => monitorConfigOf((await deps.config.effective(agentId)).config),
+      configOf: async (agentId) => monitorConfigOf(await configs.load(agentId)),
     });
   let monitor: ReturnType<typeof makeMonitor> | undefined;
   let consumer: { stop(): void } | undefined;
-  const lock = createSingletonLock(db, SINGLETON_KEYS.externalHealth, logger, { name: 'external health' });
+  const lock = deps.lock ?? createSingletonLock(db, SINGLETON_KEYS.externalHealth, logger, { name: 'external health' });
 
   const heartbeat = (agentId: string, at: Date, metrics?: Record<string, number>) => {
     const m = monitor;

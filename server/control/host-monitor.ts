@@ -122,10 +122,15 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
       }
     }
     // Hosts the table says are up that hold no lease (the control plane was away when they went),
-    // once the watch has run for a lease's lifetime: not while it is being made again.
-    if (watchingSince === undefined || now - watchingSince <= deps.leaseTtlMs + 1000) return;
+    // once the watch has run for a lease's lifetime: not while it is being made again, nor when it
+    // was made again while this sweep waited (a reconnection clears what the old watch had seen).
+    const settled = (gen: number) => gen === generation && watchingSince !== undefined && Date.now() - watchingSince > deps.leaseTtlMs + 1000;
+    const gen = generation;
+    if (!settled(gen)) return;
     for (const h of await hostsRepo(db.knex).list()) {
-      if (h.status === 'up' && !renewed.has(h.id) && (await lapsed(h.id))) await markDown(h.id, 'its supervisor holds no lease');
+      if (!settled(gen)) return;
+      if (h.status !== 'up' || renewed.has(h.id) || !(await lapsed(h.id))) continue;
+      if (settled(gen) && !renewed.has(h.id)) await markDown(h.id, 'its supervisor holds no lease');
     }
   }
 

@@ -99,6 +99,10 @@ export function alertsRepo(q: Queryable) {
       if (f.ids) query.whereIn('id', f.ids);
       return query.update({ status: 'resolved', resolved_at: now, resolved_reason: reason }).returning('*');
     },
+    /** The agents that have an unresolved alert. */
+    async agentsWithOpenAlerts(): Promise<string[]> {
+      return q('alerts').whereNot('status', 'resolved').whereNotNull('agent_id').distinct().pluck('agent_id');
+    },
     /** Unresolved alerts of one agent (of one rule when given). */
     activeFor(agentId: string, rule?: string): Promise<AlertRow[]> {
       const query = q('alerts').where('agent_id', agentId).whereNot('status', 'resolved');

@@ -78,6 +78,11 @@ export function desiredStateRepo(q: Queryable) {
     },
 
     hostOf: async (id: string): Promise<string | null | undefined> => (await q('agents').where({ id }).first('host_id'))?.host_id,
+    /** The host of each agent (null: none; absent: no such agent), in one query. */
+    async hostsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      const rows: Array<{ id: string; host_id: string | null }> = await q('agents').whereIn('id', [...ids]).select('id', 'host_id');
+      return new Map(rows.map((r) => [r.id, r.host_id]));
+    },
 
     /** Spec rows of a host's agents, by id after `after`, up to `limit`. */
     async specRows(hostId: string, opts: { after?: string; limit?: number; ids?: string[] } = {}): Promise<SpecRow[]> {

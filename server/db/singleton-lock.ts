@@ -15,6 +15,8 @@ export const SINGLETON_KEYS = {
   alertSweep: 0x6f706d05,
   revocationPush: 0x6f706d06,
   externalHealth: 0x6f706d07,
+  /** The metric rollup job (a session lock per run, server/db/advisory-lock.ts). */
+  metricRollups: 0x6f706d08,
 } as const;
 
 /**

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { outboxRepo } from '../db/outbox.repo.js';
+import { createOutboxBatch } from './outbox-batch.js';
 import { createSingletonLock, SINGLETON_KEYS } from '../db/singleton-lock.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { clusterReplicas } from '../broker/jetstream.js';
@@ -79,48 +80,52 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
   let consumerLoop: Promise<void> | undefined;
   let current: { stop(): void } | undefined;
   let unlisten: (() => Promise<void>) | undefined;
-  const unowned: Array<AmsEventInput & { time: string }> = [];
-  let appending = false;
 
   const nudge = () => {
     woken = true;
     wake?.();
   };
 
+  // Samples and log lines produced while the connection is being re-established (a host-mode
+  // broker reload drops it for a moment at each revocation) wait for it, the oldest dropped past
+  // a bound: not kept across a crash, but not lost to a blip either.
+  const held: Array<{ subject: string; event: Record<string, unknown> }> = [];
+  const MAX_HELD = 10_000;
+  const sendHeld = () => {
+    while (held.length > 0 && connection.status() === 'connected') {
+      const next = held[0];
+      try {
+        connection.publish(next.subject, next.event);
+      } catch {
+        return;
+      }
+      held.shift();
+    }
+  };
+  const offConnected = connection.onConnected(sendHeld);
+
+  const outside = createOutboxBatch({ db, logger, written: nudge });
   // The bus hands what producers publish to the stream.
   bus.setSink((input) => {
     if (isEphemeral(input.type)) {
       const event = { ...input, time: new Date().toISOString() };
-      try {
-        connection.publish(subjectOf(input.type), event);
-      } catch {
-        // NATS away: a sample or a log line is not worth keeping
+      const subject = subjectOf(input.type);
+      if (held.length === 0 && connection.status() === 'connected') {
+        try {
+          connection.publish(subject, event);
+          return;
+        } catch {
+          // lost the connection just now: held below
+        }
       }
+      if (held.length >= MAX_HELD) held.shift();
+      held.push({ subject, event });
       return;
     }
-    // Not inside a caller's transaction: its own (producers that own a transaction use record()).
-    unowned.push({ ...input, time: new Date().toISOString() });
-    if (!appending) void appendUnowned();
+    // Not inside a caller's transaction: with the others of this turn, in order (producers that own a transaction use record()).
+    outside.append({ ...input, time: new Date().toISOString() });
   });
 
-  /**
-   * Appends what was published outside a transaction, in the order it was published: one insert
-   * at a time (each of what has queued meanwhile), since two inserts on different connections of
-   * the pool may take their outbox ids, and so their stream order, the other way round.
-   */
-  async function appendUnowned(): Promise<void> {
-    appending = true;
-    while (unowned.length > 0) {
-      const batch = unowned.splice(0, 256);
-      try {
-        await outboxRepo(db.knex).append(batch);
-        nudge();
-      } catch (err) {
-        logger.warn({ err: (err as Error).message, types: [...new Set(batch.map((e) => e.type))] }, 'events could not be recorded');
-      }
-    }
-    appending = false;
-  }
 
   async function publishPending(js: JetStreamClient): Promise<number> {
     const rows = await outboxRepo(db.knex).pending(256);
@@ -280,7 +285,10 @@ export function createEventStream(deps: { db: Database; logger: Logger; connecti
       );
     },
     async stop(): Promise<void> {
+      await outside.settle();
       stopped = true;
+      offConnected();
+      held.length = 0;
       nudge();
       current?.stop();
       await publisherLoop?.catch(() => undefined);

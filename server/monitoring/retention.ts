@@ -1,6 +1,8 @@
 // Retention of the time-series tables on a timer: raw metric samples older than
-// `metricsRetentionDays`, agent logs older than `logRetentionDays` and beyond the newest
-// `logMaxRowsPerAgent` lines of each agent. Deletes go in bounded batches so that a large prune
+// `metricsRetentionDays`, metric rollups older than their level's days, agent logs older than
+// `logRetentionDays` and beyond the newest `logMaxRowsPerAgent` lines of each agent. Samples the
+// next rollup level has not taken in yet are kept (up to twice their days), so that a rollup job
+// that was down catches up from them. Deletes go in bounded batches so that a large prune
 // never holds locks for long or starves other queries (PGlite has one connection).
 //
 // Several AMS replicas may share one PostgreSQL: each run takes a session-level advisory lock
@@ -8,17 +10,23 @@
 // the run. PGlite supports advisory locks too, but it is one process with one connection, so
 // no other replica can contend and holding a connection aside would block every other query:
 // there the lock is not taken.
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { withAdvisoryLock } from '../db/advisory-lock.js';
 import { logsRepo } from '../db/logs.repo.js';
 import { metricsRepo } from '../db/metrics.repo.js';
+import { metricRollupsRepo } from '../db/metric-rollups.repo.js';
+import type { RollupLevel } from '../domain/metric-rollups.js';
 
 /** pg_advisory_lock key of the retention job ("opm" + 1). */
 export const RETENTION_LOCK_KEY = 0x6f706d01;
 
 export interface RetentionSettings {
   metricsRetentionDays: number;
+  /** Days of 1-minute, 5-minute and 1-hour rollups; defaults 30, 90, 365. */
+  metrics1mRetentionDays?: number;
+  metrics5mRetentionDays?: number;
+  metrics1hRetentionDays?: number;
   logRetentionDays: number;
   logMaxRowsPerAgent: number;
 }
@@ -27,6 +35,8 @@ export interface RetentionResult {
   /** False when another replica held the lock. */
   ran: boolean;
   deleted: { agent_resource_metrics: number; agent_metrics: number; agent_logs_by_age: number; agent_logs_by_count: number };
+  /** Rollup buckets deleted per level. */
+  rollups_deleted: Record<RollupLevel, number>;
   ms: number;
 }
 
@@ -66,11 +76,20 @@ export function createRetention(deps: RetentionDeps) {
     }
   }
 
-  async function prune(): Promise<RetentionResult['deleted']> {
+  async function prune(): Promise<Pick<RetentionResult, 'deleted' | 'rollups_deleted'>> {
     const metrics = metricsRepo(db.knex);
+    const rollups = metricRollupsRepo(db.knex);
     const logs = logsRepo(db.knex);
-    const metricsBefore = new Date(now() - settings.metricsRetentionDays * DAY_MS);
-    const logsBefore = new Date(now() - settings.logRetentionDays * DAY_MS);
+    const t = now();
+    const watermarks = await rollups.state();
+    // Older than its days, unless the next level has not rolled it up yet (then kept up to twice its days).
+    const cutoff = (days: number, next?: RollupLevel) => {
+      const byAge = t - days * DAY_MS;
+      const rolled = next === undefined ? undefined : watermarks.get(next);
+      return new Date(rolled === undefined ? byAge : Math.max(Math.min(byAge, rolled), t - 2 * days * DAY_MS));
+    };
+    const metricsBefore = cutoff(settings.metricsRetentionDays, '1m');
+    const logsBefore = new Date(t - settings.logRetentionDays * DAY_MS);
     const deleted = {
       agent_resource_metrics: await drain(() => metrics.pruneBatch('agent_resource_metrics', metricsBefore, batch)),
       agent_metrics: await drain(() => metrics.pruneBatch('agent_metrics', metricsBefore, batch)),
@@ -81,39 +100,28 @@ export function createRetention(deps: RetentionDeps) {
       const cut = await logs.cutoff(agentId, settings.logMaxRowsPerAgent);
       if (cut) deleted.agent_logs_by_count += await drain(() => logs.pruneAgentUpTo(agentId, cut, batch));
     }
-    return deleted;
-  }
-
-  /** Runs `fn` holding the advisory lock on PostgreSQL; undefined when another replica holds it. */
-  async function withLock<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    if (db.kind === 'pglite') return fn();
-    const client = db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
-    const conn = await client.acquireConnection();
-    const onConn = (sql: string) => db.knex.raw(sql, [RETENTION_LOCK_KEY]).connection(conn as Knex.Client) as unknown as Promise<{ rows: Array<{ ok: boolean }> }>;
-    try {
-      const { rows } = await onConn('SELECT pg_try_advisory_lock(?::bigint) AS ok');
-      if (!rows[0]?.ok) return undefined;
-      try {
-        return await fn();
-      } finally {
-        await onConn('SELECT pg_advisory_unlock(?::bigint) AS ok');
-      }
-    } finally {
-      await client.releaseConnection(conn);
-    }
+    const rollupsBefore: Record<RollupLevel, Date> = {
+      '1m': cutoff(settings.metrics1mRetentionDays ?? 30, '5m'),
+      '5m': cutoff(settings.metrics5mRetentionDays ?? 90, '1h'),
+      '1h': cutoff(settings.metrics1hRetentionDays ?? 365),
+    };
+    const rollups_deleted: Record<RollupLevel, number> = { '1m': 0, '5m': 0, '1h': 0 };
+    for (const level of ['1m', '5m', '1h'] as const) rollups_deleted[level] = await drain(() => rollups.pruneBatch(level, rollupsBefore[level], batch));
+    return { deleted, rollups_deleted };
   }
 
   async function runOnce(): Promise<RetentionResult> {
     const started = performance.now();
-    const deleted = await withLock(prune);
+    const pruned = await withAdvisoryLock(db, RETENTION_LOCK_KEY, prune);
     const result: RetentionResult = {
-      ran: deleted !== undefined,
-      deleted: deleted ?? { agent_resource_metrics: 0, agent_metrics: 0, agent_logs_by_age: 0, agent_logs_by_count: 0 },
+      ran: pruned !== undefined,
+      deleted: pruned?.deleted ?? { agent_resource_metrics: 0, agent_metrics: 0, agent_logs_by_age: 0, agent_logs_by_count: 0 },
+      rollups_deleted: pruned?.rollups_deleted ?? { '1m': 0, '5m': 0, '1h': 0 },
       ms: performance.now() - started,
     };
-    const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);
+    const total = [...Object.values(result.deleted), ...Object.values(result.rollups_deleted)].reduce((a, b) => a + b, 0);
     if (!result.ran) logger.debug('retention skipped: another AMS holds the lock');
-    else if (total > 0) logger.info({ deleted: result.deleted, ms: Math.round(result.ms) }, 'retention pruned old rows');
+    else if (total > 0) logger.info({ deleted: result.deleted, rollups_deleted: result.rollups_deleted, ms: Math.round(result.ms) }, 'retention pruned old rows');
     return result;
   }
 

@@ -1,9 +1,9 @@
 // Metric queries: one agent's series and the fleet's, bucketed server-side into columnar
 // arrays for uPlot (`{t: [...], <name>: [...]}`), within the bounds of domain/metric-series.
 import type { Database } from '../db/database.js';
-import { agentsRepo } from '../db/agents.repo.js';
-import { metricKindsRepo } from '../db/metric-kinds.repo.js';
-import { type CounterBucket, metricsRepo, type SeriesRange } from '../db/metrics.repo.js';
+import { metricRollupsRepo } from '../db/metric-rollups.repo.js';
+import { dirtyStretches, type LevelState, levelsForStep, planSegments, ROLLUP_LEVELS } from '../domain/metric-rollups.js';
+import { type FleetBucket, metricsRepo, type SeriesBucket, type SeriesRange } from '../db/metrics.repo.js';
 import { AgentNotFound, type FieldIssue, ValidationFailed } from '../errors.js';
 import {
   COUNTER_METRICS,
@@ -44,15 +44,45 @@ export interface SeriesAnswer {
 
 export type MetricsService = ReturnType<typeof createMetricsService>;
 
-export function createMetricsService({ db, now = () => Date.now() }: { db: Database; now?: () => number }) {
-  const repo = metricsRepo(db.knex);
+/** How long the rollup watermarks read from the database are reused (an older one only makes the raw tail longer). */
+const STATE_TTL_MS = 2000;
 
-  /** The agent's declared kinds; AgentNotFound when there is no such agent. */
-  async function declaredKinds(agentId: string): Promise<DeclaredKinds> {
-    const [exists, declared] = await Promise.all([agentsRepo(db.knex).exists(agentId), metricKindsRepo(db.knex).forAgent(agentId)]);
-    if (!exists) throw new AgentNotFound(agentId);
-    return declared;
+export interface MetricsServiceDeps {
+  db: Database;
+  now?: () => number;
+  /** Read the rollups where they cover the range (default); false reads every sample raw (tests, benchmarks). */
+  rollups?: boolean;
+}
+
+export function createMetricsService({ db, now = () => Date.now(), rollups = true }: MetricsServiceDeps) {
+  const repo = metricsRepo(db.knex);
+  const rollupsRepo = metricRollupsRepo(db.knex);
+  let state: { at: number; levels: LevelState[] } | undefined;
+
+  async function levelStates(): Promise<LevelState[]> {
+    if (state && now() - state.at < STATE_TTL_MS) return state.levels;
+    const read = await rollupsRepo.state();
+    state = { at: now(), levels: ROLLUP_LEVELS.map(({ level }) => ({ level, rolledUntilMs: read.get(level) ?? null })) };
+    return state.levels;
   }
+
+  /** The rollup levels that can answer this step (none when rollups are off). */
+  async function levelsFor(w: SeriesWindow): Promise<LevelState[]> {
+    return rollups ? levelsForStep(w.stepMs, await levelStates()) : [];
+  }
+
+  /**
+   * The range and where each part of it is read from: the coarsest rollup whose buckets fit the
+   * step, finer ones and raw samples around it, raw in the dirty minutes (of this agent, or of any
+   * for the fleet).
+   */
+  function planned(w: SeriesWindow, levels: LevelState[], dirtyMinutes: number[]): SeriesRange {
+    const range = rangeOf(w);
+    return levels.length === 0 ? range : { ...range, segments: planSegments(w.fromMs, w.toMs, levels, dirtyStretches(dirtyMinutes)) };
+  }
+
+  /** Dirty minutes are read from the minute holding `from` on. */
+  const dirtySpan = (w: SeriesWindow) => ({ fromMs: Math.floor(w.fromMs / 60_000) * 60_000, toMs: w.toMs });
 
   function window(query: SeriesQuery, allowed?: readonly string[]): { w: SeriesWindow; names?: string[] } {
     const issues: FieldIssue[] = [];
@@ -102,7 +132,7 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
    * Per-bucket ratio of two counters' increases, null where the denominator did not move. A
    * bucket without a numerator row counts as `missing` (0 failures; unknown processing time).
    */
-  function ratio(w: SeriesWindow, num: CounterBucket[] = [], den: CounterBucket[] = [], missing: number | null): (number | null)[] {
+  function ratio(w: SeriesWindow, num: SeriesBucket[] = [], den: SeriesBucket[] = [], missing: number | null): (number | null)[] {
     const n = new Map(num.map((r) => [Math.round(r.b), r.inc]));
     return column(
       w,
@@ -121,8 +151,10 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
      */
     async agentSeries(agentId: string, query: SeriesQuery): Promise<SeriesAnswer & { agent_id: string }> {
       const { w, names } = window(query);
-      const declared = await declaredKinds(agentId);
-      const range = rangeOf(w);
+      const levels = await levelsFor(w);
+      const context = await repo.seriesContext(agentId, levels.length > 0 && dirtySpan(w));
+      if (!context.exists) throw new AgentNotFound(agentId);
+      const declared: DeclaredKinds = new Map(context.declared.map((d) => [d.name, { kind: d.kind, unit: d.unit }]));
       const derived = Object.keys(DERIVED_FROM);
       const counter = (n: string) => isCounter(n, declared);
       const declaredCounters = [...declared.keys()].filter((n) => counter(n) && !COUNTER_METRICS.has(n));
@@ -132,17 +164,24 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
       const gaugeFilter = names
         ? { names: names.filter((n) => !counter(n) && !derived.includes(n)) }
         : { except: [...COUNTER_METRICS, ...declaredCounters, ...derived] };
-      const [gauges, counters] = await Promise.all([
-        gaugeFilter.names?.length === 0 ? [] : repo.agentGauges(agentId, range, gaugeFilter),
-        repo.agentCounters(agentId, range, counterNames),
-      ]);
+      const isGauge = (n: string) => (gaugeFilter.names ? gaugeFilter.names.includes(n) : !gaugeFilter.except.includes(n));
+      const rows = await repo.agentSeries(agentId, planned(w, levels, context.dirty), { gauges: gaugeFilter, counters: counterNames });
       const answer = Object.assign(frame(w), { agent_id: agentId });
-      for (const [name, rows] of byName(gauges)) if (!RESERVED_NAMES.has(name)) answer[name] = column(w, rows.map((r) => [r.b, r.v]));
-      const c = byName(counters);
-      for (const [name, rows] of c) {
+      const series = byName(rows);
+      const c = new Map<string, SeriesBucket[]>();
+      for (const [name, list] of series) {
+        if (RESERVED_NAMES.has(name)) continue;
+        if (isGauge(name)) {
+          const points = list.filter((r) => r.v !== null);
+          if (points.length > 0) answer[name] = column(w, points.map((r) => [r.b, r.v]));
+        } else if (counterNames.includes(name)) {
+          c.set(name, list);
+        }
+      }
+      for (const [name, list] of c) {
         if (derived.includes(name)) continue;
         if (names && !names.includes(name)) continue;
-        answer[name] = column(w, rows.map((r) => [r.b, r.inc !== null && r.secs ? r.inc / r.secs : null]));
+        answer[name] = column(w, list.map((r) => [r.b, r.inc !== null && r.secs ? r.inc / r.secs : null]));
       }
       for (const [name, [num, den]] of Object.entries(DERIVED_FROM)) {
         if (names ? names.includes(name) : c.has(den)) answer[name] = ratio(w, c.get(num), c.get(den), name === 'error_rate' ? 0 : null);
@@ -161,7 +200,8 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
     async fleetSeries(query: SeriesQuery): Promise<SeriesAnswer> {
       const { w, names } = window(query, FLEET_METRICS);
       const want = new Set<FleetMetric>((names as FleetMetric[] | undefined) ?? FLEET_METRICS);
-      const range = rangeOf(w);
+      const levels = await levelsFor(w);
+      const range = planned(w, levels, levels.length > 0 ? (await rollupsRepo.dirty(dirtySpan(w))).map((d) => d.minute) : []);
       const gaugeNames = [
         ...(want.has('cpu_percent_avg') || want.has('cpu_percent_max') ? ['cpu_percent'] : []),
         ...(want.has('memory_mb_total') || want.has('memory_mb_max') ? ['memory_mb'] : []),
@@ -170,15 +210,12 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
         ...(want.has('events_processed_rate') || want.has('error_rate') ? ['events_processed'] : []),
         ...(want.has('events_failed_rate') || want.has('error_rate') ? ['events_failed'] : []),
       ];
-      const [gauges, counters, reporting] = await Promise.all([
-        repo.fleetGauges(range, gaugeNames),
-        repo.fleetCounters(range, counterNames),
-        want.has('agents_reporting') ? repo.fleetReporting(range) : [],
-      ]);
-      const g = byName(gauges);
-      const c = byName(counters);
+      const rows = await repo.fleetSeries(range, { gauges: gaugeNames, counters: counterNames, reporting: want.has('agents_reporting') });
+      const reporting = rows.filter((r) => r.name === null);
+      const g = byName(rows.filter((r): r is FleetBucket & { name: string } => r.name !== null && gaugeNames.includes(r.name) && r.avg !== null));
+      const c = byName(rows.filter((r): r is FleetBucket & { name: string } => r.name !== null && counterNames.includes(r.name) && r.inc !== null));
       const answer = frame(w);
-      const gauge = (name: string, pick: (r: { avg: number; max: number; total: number }) => number) => column(w, (g.get(name) ?? []).map((r) => [r.b, pick(r)]));
+      const gauge = (name: string, pick: (r: FleetBucket) => number | null) => column(w, (g.get(name) ?? []).map((r) => [r.b, pick(r)]));
       const columns: Record<FleetMetric, () => (number | null)[]> = {
         cpu_percent_avg: () => gauge('cpu_percent', (r) => r.avg),
         cpu_percent_max: () => gauge('cpu_percent', (r) => r.max),
@@ -187,13 +224,13 @@ export function createMetricsService({ db, now = () => Date.now() }: { db: Datab
         events_processed_rate: () => column(w, (c.get('events_processed') ?? []).map((r) => [r.b, r.rate])),
         events_failed_rate: () => column(w, (c.get('events_failed') ?? []).map((r) => [r.b, r.rate])),
         error_rate: () => {
-          const num = (c.get('events_failed') ?? []).map((r) => ({ name: r.name, b: r.b, inc: r.inc, secs: null }));
-          const den = (c.get('events_processed') ?? []).map((r) => ({ name: r.name, b: r.b, inc: r.inc, secs: null }));
+          const num = c.get('events_failed') ?? [];
+          const den = c.get('events_processed') ?? [];
           // Buckets where events were processed but none failed have no failed row: their rate is 0.
           const failed = new Map(num.map((r) => [Math.round(r.b), r.inc ?? 0]));
           return column(w, den.map((r) => [r.b, r.inc && r.inc > 0 ? (failed.get(Math.round(r.b)) ?? 0) / r.inc : null]));
         },
-        agents_reporting: () => column(w, reporting.map((r) => [r.b, r.n]), 0),
+        agents_reporting: () => column(w, reporting.map((r) => [r.b, r.agents]), 0),
       };
       for (const name of FLEET_METRICS) if (want.has(name)) answer[name] = columns[name]();
       annotate(answer, (name) => FLEET_META[name as FleetMetric]);

@@ -238,6 +238,8 @@ export function createPackageService(deps: {
       const hosts = await deps.liveHosts();
       if (hosts.length === 0) throw new ServiceUnavailable('no_host', 'No supervisor is running to scan its agents directory');
       const scans: ScanView[] = [];
+      // A broker blip (nats-server reloads when a credential is revoked) is waited out, not answered 503.
+      await deps.connection.waitConnected(5000);
       for (const hostId of hosts) {
         try {
           const reply = RescanReply.parse(await deps.connection.request(subjects.host(hostId).rescan, { trigger: 'api' }, 5000));

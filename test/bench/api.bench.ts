@@ -19,7 +19,7 @@ import { agentsRepo } from '../../server/db/agents.repo.js';
 import { prepared } from '../../server/db/prepared.js';
 import { parseSettings } from '../../server/settings.js';
 import { AMS_VERSION } from '../../server/version.js';
-import { measurePair, quick, request, seedFleet, stats, type Row } from './lib.js';
+import { measurePair, measureRounds, quick, request, seedFleet, stats, type Row } from './lib.js';
 
 const AGENTS = 10_000;
 const VERSIONS = 100;
@@ -33,10 +33,14 @@ async function listen(app: Koa | ((req: http.IncomingMessage, res: http.ServerRe
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-function bareKoa(): Koa {
+function bareKoa(page?: { text: string; value: unknown }): Koa {
   const app = new Koa();
   app.use((ctx) => {
-    ctx.body = { ok: true };
+    if (page && ctx.path === '/page.json') {
+      ctx.type = 'application/json';
+      ctx.body = page.text;
+    } else if (page && ctx.path === '/page') ctx.body = page.value;
+    else ctx.body = { ok: true };
   });
   return app;
 }
@@ -106,16 +110,38 @@ async function driverFloor<T>(ams: RunningAms, time: (fn: () => Promise<unknown>
   }
 }
 
-export async function benchApi(dbLabel: string, dbUrl: string | undefined): Promise<{ foundation: Row[]; security: Row[] }> {
+/**
+ * The same statement through the bare driver on a pooled connection taken for each call, as the
+ * API's queries take theirs: beside API calls that need the pool (PGlite has one connection).
+ */
+function driverPerCall(ams: RunningAms): () => Promise<unknown> {
+  const { sql, bindings } = agentsRepo(ams.db.knex).listQuery({ limit: 100 }).toSQL().toNative();
+  const client = ams.db.knex.client as { acquireConnection(): Promise<pg.Client>; releaseConnection(c: pg.Client): Promise<void> };
+  const query = { text: sql, values: bindings as unknown[], ...prepared('bench_driver_floor', { isoTimestamps: true }) };
+  return async () => {
+    const conn = await client.acquireConnection();
+    try {
+      return await conn.query(query);
+    } finally {
+      await client.releaseConnection(conn);
+    }
+  };
+}
+
+export async function benchApi(dbLabel: string, dbUrl: string | undefined): Promise<{ foundation: Row[]; security: Row[]; listFloor: Row[] }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-bench-'));
   const logger = pino({ level: 'warn' }, pino.destination({ dest: path.join(dataDir, 'ams.log'), sync: false }));
   const settings = { ...parseSettings(['--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {}), dbUrl, rateLimitPerMinute: 10_000_000 };
   const ams = await startAms(settings, { logger, env: {}, secrets: { adminPassword: BENCH_PASSWORD, jwtSecret: BENCH_JWT_SECRET } });
-  const bare = await listen(bareKoa());
   const open = await listen(appWithoutSecurity(ams));
   const sharedLimit = await listen(appWithSharedApiLimit(ams, settings));
+  let bare: Awaited<ReturnType<typeof listen>> | undefined;
   try {
     const { configAgent, deepCursor } = await seed(ams);
+    // The first page as the API answers it, for bare routes that only send it: what HTTP and
+    // JSON cost for this body, with nothing of the AMS under them.
+    const page = await ams.services.agents.list({ limit: 100 });
+    bare = await listen(bareKoa({ text: JSON.stringify(page), value: page }));
     const tokens = JSON.parse(await request(`${ams.url}/api/v1/auth/login`, 'POST', { username: 'admin', password: BENCH_PASSWORD }));
     const auth = { authorization: `Bearer ${tokens.access_token}` };
     const api = `${ams.url}/api/v1`;
@@ -125,7 +151,8 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
 
     // Each case runs interleaved with its baseline (measurePair); the ratio is to the
     // baseline samples taken in the same rounds, and the baseline row pools all of them.
-    const bareRoute = () => request(`${bare.url}/`);
+    const bareUrl = bare.url;
+    const bareRoute = () => request(`${bareUrl}/`);
     const beside = async (name: string, fn: () => Promise<unknown>, note?: string): Promise<Row & { samples: number[] }> => {
       const m = await measurePair(fn, bareRoute, N);
       const paired = `bare route in the same rounds: p50 ${m.base.p50.toFixed(3)} ms, p99 ${m.base.p99.toFixed(3)} ms`;
@@ -141,6 +168,37 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
     const foundation: Row[] = [
       { name: `${dbLabel}: bare Koa route (baseline, all rounds)`, s: stats(cases.flatMap((c) => c.samples)) },
       ...cases.map(({ samples: _, ...row }) => row),
+    ];
+
+    // The first page beside the same SQL through the bare driver, and what lies between them,
+    // all timed in the same rounds: the driver (a pooled connection per call), the agent service in
+    // process (Knex and the row mapping), bare Koa routes sending the same page (HTTP and JSON.stringify;
+    // HTTP alone), and the product route (middleware, routing, validation and security on top).
+    const bodyKiB = Math.round(JSON.stringify(page).length / 1024);
+    const floor = await measureRounds(
+      {
+        api: () => request(`${api}/agents?limit=100`, 'GET', undefined, auth),
+        driver: driverPerCall(ams),
+        service: () => ams.services.agents.list({ limit: 100 }),
+        serialized: () => request(`${bareUrl}/page`),
+        sent: () => request(`${bareUrl}/page.json`),
+      },
+      N,
+    );
+    const listFloor: Row[] = [
+      { name: `${dbLabel}: its query through the bare pg driver (prepared, pooled connection; the base of the ratios)`, s: floor.driver },
+      { name: `${dbLabel}: the page from the agent service, in process`, s: floor.service, base: floor.driver, note: 'the driver plus Knex and the row mapping; no HTTP' },
+      { name: `${dbLabel}: bare Koa route sending the page, JSON.stringify per request`, s: floor.serialized, base: floor.driver, note: `HTTP and JSON of this ${bodyKiB} KiB body, nothing under them` },
+      { name: `${dbLabel}: bare Koa route sending the page as ready text`, s: floor.sent, base: floor.driver, note: 'HTTP alone for this body' },
+      {
+        name: `${dbLabel}: GET /agents?limit=100 (the API)`,
+        s: floor.api,
+        base: floor.driver,
+        note:
+          `p50 above the driver: Knex and mapping ${(floor.service.p50 - floor.driver.p50).toFixed(3)} ms + HTTP and JSON ${floor.serialized.p50.toFixed(3)} ms ` +
+          `+ middleware, routing, validation and security ${(floor.api.p50 - floor.service.p50 - floor.serialized.p50).toFixed(3)} ms; ` +
+          `the floor of any HTTP answer of this page is the driver plus the bare route: ${((floor.driver.p50 + floor.serialized.p50) / floor.driver.p50).toFixed(2)}× the driver`,
+      },
     ];
 
     const added = (a: Row) => `added p50 ${(a.s.p50 - a.base!.p50).toFixed(3)} ms, p99 ${(a.s.p99 - a.base!.p99).toFixed(3)} ms`;
@@ -161,9 +219,9 @@ export async function benchApi(dbLabel: string, dbUrl: string | undefined): Prom
         () => request(`${openApi}/agents/${configAgent}/config`, 'PUT', putBody()),
       )),
     ];
-    return { foundation, security };
+    return { foundation, security, listFloor };
   } finally {
-    bare.close();
+    bare?.close();
     open.close();
     sharedLimit.close();
     await ams.close();

@@ -292,27 +292,52 @@ export async function benchColdStart(): Promise<Row[]> {
   fs.cpSync(path.join(REPO, 'resources/agents'), agentsDir, { recursive: true });
   const expected = fs.readdirSync(agentsDir).filter((n) => fs.existsSync(path.join(agentsDir, n, '.env.discovery'))).length;
   const dirs: string[] = [];
+  // Baselines measured in the same rounds: the same build without the shipped database (a first
+  // start creates and migrates one, as before the template), and a Node entry that only says
+  // it is ready (what forking Node costs the launcher, the floor under any AMS start). The build
+  // is copied inside the repository so that its imports still find node_modules.
+  const noTemplateDir = path.join(REPO, 'out/bench-no-template');
+  fs.rmSync(noTemplateDir, { recursive: true, force: true });
+  fs.cpSync(path.join(REPO, 'out/main'), noTemplateDir, { recursive: true, filter: (f) => !/pglite-template\.(tgz|json)$/.test(f) });
+  const floorDir = tempDir('opmas-bench-floor-');
+  const floorEntry = path.join(floorDir, 'ready.mjs');
+  fs.writeFileSync(
+    floorEntry,
+    [
+      "const ready = { event: 'ready', url: 'http://127.0.0.1:9/', pid: process.pid };",
+      'process.stdout.write(`${JSON.stringify(ready)}\\n`);',
+      'process.send?.(ready);',
+      'process.parentPort?.postMessage(ready);',
+      "const bye = () => process.exit(0);",
+      "process.on('SIGTERM', bye);",
+      "process.on('message', (m) => m && m.event === 'shutdown' && bye());",
+      'setInterval(() => undefined, 60_000);',
+    ].join('\n'),
+  );
 
-  /** One start: launcher → ready → host session (as the main process does) → console → first data on screen. */
-  async function once(dataDir: string): Promise<{ readyMs: number; firstDataMs: number }> {
-    const secret = generateHostSecret();
-    const launcher = createHostLauncher({
+  function launcherFor(entry: string, dataDir: string, secret: string) {
+    return createHostLauncher({
       forkProcess: forkWithNode,
-      serverEntry,
+      serverEntry: entry,
       dataDir,
       secret,
       env: { ...process.env, TMPDIR: os.tmpdir() },
       extraArgs: ['--static-dir', RENDERER, '--agents-dir', agentsDir, '--log-level', 'warn'],
     });
-    // A new browser context per start: nothing cached from the previous one.
+  }
+
+  /** A new browser context: nothing cached from an earlier load. */
+  const newPage = async () => {
     const context = await b.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    return { page: await context.newPage(), close: () => context.close() };
+  };
+
+  /** The console with the host session on a page made beforehand: page load → first data on screen. */
+  async function consoleFirstData(url: string, refreshToken: string, made: Awaited<ReturnType<typeof newPage>>): Promise<number> {
+    const { page } = made;
     try {
+      await page.addInitScript(`sessionStorage.setItem('opmas.session', ${JSON.stringify(JSON.stringify({ refresh_token: refreshToken, username: 'local-admin' }))})`);
       const t0 = performance.now();
-      const url = await launcher.start();
-      const readyMs = performance.now() - t0;
-      const tokens = JSON.parse(await request(`${url}/api/v1/auth/host-session`, 'POST', { secret }));
-      await page.addInitScript(`sessionStorage.setItem('opmas.session', ${JSON.stringify(JSON.stringify({ refresh_token: tokens.refresh_token, username: 'local-admin' }))})`);
       await page.goto(url);
       await page.waitForFunction(
         (n) => {
@@ -323,32 +348,107 @@ export async function benchColdStart(): Promise<Row[]> {
         expected,
         { timeout: 120_000, polling: 'raf' },
       );
-      return { readyMs, firstDataMs: performance.now() - t0 };
+      return performance.now() - t0;
+    } finally {
+      await made.close();
+    }
+  }
+
+  interface Start {
+    readyMs: number;
+    firstDataMs: number;
+    phases: Record<string, { at_ms: number; ms: number }>;
+    amsMs: number;
+    database: string;
+    /** The console loaded again on the AMS now running: page load → first data. */
+    reloadMs?: number;
+  }
+
+  /** One start: launcher → ready → host session (as the main process does) → console → first data on screen. */
+  async function once(entry: string, dataDir: string, opts: { reload?: boolean } = {}): Promise<Start> {
+    const secret = generateHostSecret();
+    const launcher = launcherFor(entry, dataDir, secret);
+    const page = await newPage();
+    try {
+      const t0 = performance.now();
+      const url = await launcher.start();
+      const readyMs = performance.now() - t0;
+      const tokens = JSON.parse(await request(`${url}/api/v1/auth/host-session`, 'POST', { secret }));
+      const started = JSON.parse(await request(`${url}/api/v1/health`)).components.ams.startup as { total_ms: number; phases: Record<string, { at_ms: number; ms: number }>; database: string };
+      await consoleFirstData(url, tokens.refresh_token, page);
+      const firstDataMs = performance.now() - t0;
+      // A host session of its own: refresh tokens are used once.
+      const again = async () => JSON.parse(await request(`${url}/api/v1/auth/host-session`, 'POST', { secret })).refresh_token as string;
+      const reloadMs = opts.reload ? await consoleFirstData(url, await again(), await newPage()) : undefined;
+      return { readyMs, firstDataMs, phases: started.phases, amsMs: started.total_ms, database: started.database, reloadMs };
+    } finally {
+      await page.close();
+      await launcher.stop();
+    }
+  }
+
+  /** Launch → ready of the entry that only says ready. */
+  async function floor(): Promise<number> {
+    const launcher = launcherFor(floorEntry, path.join(floorDir, 'data'), generateHostSecret());
+    try {
+      const t0 = performance.now();
+      await launcher.start();
+      return performance.now() - t0;
     } finally {
       await launcher.stop();
-      await context.close();
     }
   }
 
   try {
-    const fresh: Array<{ readyMs: number; firstDataMs: number }> = [];
-    const warm: Array<{ readyMs: number; firstDataMs: number }> = [];
+    const fresh: Start[] = [];
+    const warm: Start[] = [];
+    const before: Start[] = [];
+    const floors: number[] = [];
     const runs = quick ? 2 : 4;
     for (let i = 0; i < runs; i++) {
+      floors.push(await floor());
       const dir = tempDir('opmas-bench-host-');
       dirs.push(dir);
-      fresh.push(await once(dir));
-      warm.push(await once(dir));
+      fresh.push(await once(serverEntry, dir));
+      warm.push(await once(serverEntry, dir, { reload: true }));
+      const old = tempDir('opmas-bench-host-old-');
+      dirs.push(old);
+      before.push(await once(path.join(noTemplateDir, 'server.js'), old));
     }
+    const floorStats = stats(floors);
+    const reload = stats(warm.map((r) => r.reloadMs!));
+    // Each phase of the AMS's start (they overlap: the broker starts beside the database), and
+    // what comes before startAms: the launcher forking Node, which loads the server bundle.
+    const phaseRows = (label: string, runs: Start[]): Row[] => {
+      const names = [...new Set(runs.flatMap((r) => Object.keys(r.phases)))].sort((a, b) => runs[0].phases[a]?.at_ms - runs[0].phases[b]?.at_ms);
+      return [
+        { name: `${label}: launch → AMS entry (fork, Node, server bundle loaded)`, s: stats(runs.map((r) => r.readyMs - r.amsMs)), base: floorStats, note: 'ratio to the Node entry that only says ready' },
+        ...names.map((n) => ({
+          name: `${label}: phase ${n}`,
+          s: stats(runs.map((r) => r.phases[n]?.ms ?? 0)),
+          note: `starts ${stats(runs.map((r) => r.phases[n]?.at_ms ?? 0)).p50.toFixed(0)} ms into the AMS's start`,
+        })),
+      ];
+    };
+    const origins = (runs: Start[]) => [...new Set(runs.map((r) => r.database))].join(', ');
     return [
-      { name: 'fresh data dir: launch → AMS ready', s: stats(fresh.map((r) => r.readyMs)), note: 'PGlite created and migrated, nats-server started' },
-      { name: 'fresh data dir: launch → dashboard first data', s: stats(fresh.map((r) => r.firstDataMs)), note: `host session, console load, ${expected} sample agents listed` },
-      { name: 'warm data dir: launch → AMS ready', s: stats(warm.map((r) => r.readyMs)) },
-      { name: 'warm data dir: launch → dashboard first data', s: stats(warm.map((r) => r.firstDataMs)) },
+      { name: 'baseline: launch → a Node entry that only says it is ready (fork and Node start)', s: floorStats },
+      { name: 'baseline: the console loaded again on the running AMS → first data', s: reload, note: `new browser context, host session; ${expected} sample agents listed` },
+      {
+        name: 'baseline: fresh data dir, the same build without the shipped database: launch → dashboard first data',
+        s: stats(before.map((r) => r.firstDataMs)),
+        note: `the path before the template: PGlite created (initdb) and migrated (database ${origins(before)}); launch → ready p50 ${stats(before.map((r) => r.readyMs)).p50.toFixed(0)} ms`,
+      },
+      { name: 'fresh data dir: launch → AMS ready', s: stats(fresh.map((r) => r.readyMs)), base: floorStats, note: `database ${origins(fresh)}; nats-server started beside it; ratio to the Node entry alone` },
+      { name: 'fresh data dir: launch → dashboard first data', s: stats(fresh.map((r) => r.firstDataMs)), base: stats(before.map((r) => r.firstDataMs)), note: 'target < 3 s; ratio to the same start without the shipped database' },
+      ...phaseRows('fresh', fresh),
+      { name: 'warm data dir: launch → AMS ready', s: stats(warm.map((r) => r.readyMs)), base: floorStats, note: `database ${origins(warm)}; ratio to the Node entry alone` },
+      { name: 'warm data dir: launch → dashboard first data', s: stats(warm.map((r) => r.firstDataMs)), base: reload, note: 'target < 1 s; ratio to the console loaded again on the running AMS' },
+      ...phaseRows('warm', warm),
     ];
   } finally {
     await b.close();
-    for (const d of [...dirs, agentsDir]) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [...dirs, agentsDir, floorDir, noTemplateDir]) fs.rmSync(d, { recursive: true, force: true });
   }
 }
 

@@ -58,6 +58,23 @@ export async function measurePair(fn: () => Promise<unknown>, base: () => Promis
   return { s: stats(samples), base: stats(baseSamples), baseSamples };
 }
 
+/**
+ * Times several functions in the same rounds, each round in a rotated order (so that a busy
+ * spell on the shared cores lands on any of them with the same odds); answers their stats by name.
+ */
+export async function measureRounds(fns: Record<string, () => Promise<unknown>>, n: number, warmup = Math.ceil(n / 10)): Promise<Record<string, Stats>> {
+  const names = Object.keys(fns);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  for (let round = 0; round < warmup + n; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length];
+      if (round < warmup) await fns[name]();
+      else await timed(fns[name], samples[name]);
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, stats(samples[k])]));
+}
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** A minimal keep-alive HTTP request that reads the whole body (and fails on an unexpected status). */

@@ -45,7 +45,9 @@ async function inDatabase<T>(admin: string, fn: (url: string) => Promise<T>): Pr
 }
 
 const only = process.argv[2];
-console.log(`# OPMAS benchmarks (${new Date().toISOString()}, node ${process.version})`);
+// The machines are shared: the load when the run starts says how quiet the cores were.
+const { cpus, loadavg } = await import('node:os');
+console.log(`# OPMAS benchmarks (${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 if (!only || only === 'api') {
   const lite = await benchApi('pglite', undefined);
   const pgRows = await withPgDatabase((url) => benchApi('postgres', url));
@@ -53,6 +55,8 @@ if (!only || only === 'api') {
   printTable('API latency, PostgreSQL (10,000 agents) beside a bare Koa route', pgRows.foundation);
   printTable('Security overhead, PGlite: the product app beside the same routes without security', lite.security);
   printTable('Security overhead, PostgreSQL: the product app beside the same routes without security', pgRows.security);
+  printTable('GET /agents?limit=100 at 10,000 agents beside its SQL through the bare driver, PGlite (same rounds; ratio = ÷ driver)', lite.listFloor);
+  printTable('GET /agents?limit=100 at 10,000 agents beside its SQL through the bare driver, PostgreSQL (same rounds; ratio = ÷ driver)', pgRows.listFloor);
 }
 
 if (!only || only === 'ingest') {
@@ -66,8 +70,9 @@ if (!only || only === 'ingest') {
 if (!only || only === 'metrics') {
   const lite = await benchMetrics('pglite');
   const pgRows = await withPgDatabase((url) => benchMetrics('postgres', url));
-  printTable('Metrics query, PGlite: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', lite);
-  printTable('Metrics query, PostgreSQL: one agent, a week of 10 s samples bucketed to 1,000 points, beside an indexed count of the same rows', pgRows);
+  const title = 'one agent, 10 s samples rolled up (1 min, 5 min, 1 h), any range; beside an indexed count of the same raw rows, and the raw path before rollups in the note';
+  printTable(`Metrics query, PGlite: ${title}`, lite);
+  printTable(`Metrics query, PostgreSQL: ${title}`, pgRows);
 }
 
 if (!only || only === 'supervisor') {
@@ -76,8 +81,11 @@ if (!only || only === 'supervisor') {
   printTable('Crash to running again: kill -9 until the new process executes its first line (ratios to a bare spawn loop)', crash.executing);
   const detection = await benchDetection();
   printTable('Detection: heartbeats stop -> critical, overshoot past 3 × interval', detection.rows);
-  // On PostgreSQL the AMS's own memory is steady; PGlite's WASM heap would drown the per-agent figure.
+  // The footprint runs the built AMS entry (out/main/server.js), as host mode does.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
   printFootprint(await withPgDatabase((url) => benchFootprint(url)));
+  printFootprint(await benchFootprint());
 }
 
 if (!only || only === 'console') {

@@ -328,7 +328,13 @@ export async function benchDetection(): Promise<{ rows: Row[]; samples: number[]
 }
 
 interface Footprint {
+  /** Median RSS (MiB) over the samples, each taken after a full garbage collection, and the samples. */
   rssMb: number;
+  rssSamples: number[];
+  /** Median V8 heap in use (MiB) after each collection. */
+  heapMb: number;
+  heapSamples: number[];
+  /** Mean CPU of the AMS over the window (percent of one core). */
   cpuPercent: number;
   natsRssMb: number;
 }
@@ -342,9 +348,41 @@ function procStat(pid: number): { cpuTicks: number; rssMb: number } {
 }
 
 const TICKS = 100; // USER_HZ on Linux
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const quantile = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))];
 
-/** An AMS process (as `npm run serve` runs it) supervising `agents` autostarted sample agents; its RSS and CPU once they are all healthy. */
-async function footprint(agents: number, sdk: string, windowS: number, password: string, dbUrl?: string): Promise<Footprint & { ready: boolean; agentRssMb: number }> {
+/**
+ * The AMS's own inspector (Chrome DevTools protocol over a WebSocket): forces full garbage
+ * collections and reads the V8 heap in use, without any hook in the product.
+ */
+async function inspector(wsUrl: string) {
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(wsUrl);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let id = 0;
+  const pending = new Map<number, (v: any) => void>();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  });
+  const call = (method: string, params: object = {}) =>
+    new Promise<any>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return {
+    collectGarbage: () => call('HeapProfiler.collectGarbage'),
+    heapUsedMb: async () => ((await call('Runtime.getHeapUsage')) as { usedSize: number }).usedSize / 1_048_576,
+    close: () => ws.close(),
+  };
+}
+
+/**
+ * The built AMS (as host mode runs it) supervising `agents` autostarted sample agents. Once they
+ * are all healthy and start-up work has settled: its CPU over `windowS`, then `samples` readings
+ * of its RSS and V8 heap, each after a forced full garbage collection.
+ */
+async function footprint(agents: number, sdk: string, windowS: number, samples: number, password: string, dbUrl?: string): Promise<Footprint & { ready: boolean; agentRssMb: number }> {
   const dataDir = tmpDir('footprint');
   const agentsDir = path.join(dataDir, 'agents');
   fs.mkdirSync(agentsDir, { recursive: true });
@@ -356,10 +394,16 @@ async function footprint(agents: number, sdk: string, windowS: number, password:
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('AGENT_NAME=SecurityAgent', `AGENT_NAME=Idle${i}`));
   }
   const args = ['--port', '0', '--data-dir', dataDir, '--agents-dir', agentsDir, '--log-level', 'warn', ...(dbUrl ? ['--db-url', dbUrl] : [])];
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'server/main.ts'), ...args], {
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', path.join(REPO, 'out/main/server.js'), ...args], {
     cwd: REPO,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, OPMAS_ADMIN_PASSWORD: password, OPMAS_AGENT_SDK: sdk },
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const wsUrl = new Promise<string>((resolve) => {
+    readline.createInterface({ input: child.stderr! }).on('line', (l) => {
+      const m = /Debugger listening on (ws:\/\/\S+)/.exec(l);
+      if (m) resolve(m[1]);
+    });
   });
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -373,30 +417,43 @@ async function footprint(agents: number, sdk: string, windowS: number, password:
     // Start them all through the API, a few at a time.
     const list = (await (await api('/api/v1/agents?limit=500')).json()).items as Array<{ id: string }>;
     for (let i = 0; i < list.length; i += 10) await Promise.all(list.slice(i, i + 10).map((a) => api(`/api/v1/agents/${a.id}/start`, { method: 'POST' })));
-    const deadline = Date.now() + 600_000;
+    const deadline = Date.now() + 900_000;
     let ready = agents === 0;
     while (!ready && Date.now() < deadline) {
       const status = await (await api('/api/v1/status')).json();
       ready = (status.agents.health.healthy ?? 0) >= agents;
       if (!ready) await new Promise((r) => setTimeout(r, 1000));
     }
-    // Let start-up work (revocations, first flushes) settle before the window.
-    await new Promise((r) => setTimeout(r, (quick ? 5 : 15) * 1000));
+    // Let start-up work (revocations, first flushes, the first rollup run) settle before the window.
+    await new Promise((r) => setTimeout(r, (quick ? 10 : 30) * 1000));
     const health = await (await api('/api/v1/health')).json();
     const nats = health.components?.broker?.server?.pid as number | undefined;
-    // RSS moves with every garbage collection: the median of one sample a second over the window.
     const before = procStat(child.pid!);
-    const rss: number[] = [];
-    for (let i = 0; i < windowS; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      rss.push(procStat(child.pid!).rssMb);
-    }
+    await new Promise((r) => setTimeout(r, windowS * 1000));
     const after = procStat(child.pid!);
-    rss.sort((a, b) => a - b);
+    // Memory: each reading after a full collection, so that what garbage happens to be left
+    // does not decide the figure; a few seconds apart, so the timers of the agents come round.
+    const v8 = await inspector(await wsUrl);
+    const rssSamples: number[] = [];
+    const heapSamples: number[] = [];
+    try {
+      for (let i = 0; i < samples; i++) {
+        await v8.collectGarbage();
+        await new Promise((r) => setTimeout(r, 500));
+        rssSamples.push(procStat(child.pid!).rssMb);
+        heapSamples.push(await v8.heapUsedMb());
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+    } finally {
+      v8.close();
+    }
     const agentPids = (await Promise.all(list.slice(0, 5).map(async (a) => (await (await api(`/api/v1/agents/${a.id}/status`)).json()).pid as number))).filter(Boolean);
     const agentRss = agentPids.length ? agentPids.map((p) => procStat(p).rssMb).reduce((a, b) => a + b, 0) / agentPids.length : 0;
     return {
-      rssMb: rss[Math.floor(rss.length / 2)],
+      rssMb: median(rssSamples),
+      rssSamples,
+      heapMb: median(heapSamples),
+      heapSamples,
       cpuPercent: ((after.cpuTicks - before.cpuTicks) / TICKS / windowS) * 100,
       natsRssMb: nats ? procStat(nats).rssMb : NaN,
       ready,
@@ -410,34 +467,55 @@ async function footprint(agents: number, sdk: string, windowS: number, password:
 
 export interface FootprintResult {
   agents: number;
+  windowS: number;
   base: Footprint & { ready: boolean };
   loaded: Footprint & { ready: boolean; agentRssMb: number };
 }
 
-/** Benchmark 3. */
+/** Benchmark 3: 200 idle agents against none (BENCH_SUPERVISOR_AGENTS), on the given database. */
 export async function benchFootprint(dbUrl?: string): Promise<FootprintResult & { database: string }> {
   const agents = Number(process.env.BENCH_SUPERVISOR_AGENTS ?? (quick ? 50 : 200));
-  const windowS = quick ? 10 : 60;
+  const windowS = quick ? 20 : 60;
+  const samples = quick ? 5 : 9;
   const sdkDir = tmpDir('sdk');
   try {
+    if (!fs.existsSync(path.join(REPO, 'out/main/server.js'))) throw new Error('run `npm run build` first: the footprint runs the built AMS entry');
     const sdk = await buildAgentSdk(sdkDir);
     const password = `bench-${Math.random().toString(36).slice(2)}-password`;
-    const base = await footprint(0, sdk, windowS, password, dbUrl);
-    const loaded = await footprint(agents, sdk, windowS, password, dbUrl);
-    return { agents, base, loaded, database: dbUrl ? 'PostgreSQL' : 'PGlite' };
+    const base = await footprint(0, sdk, windowS, samples, password, dbUrl);
+    const loaded = await footprint(agents, sdk, windowS, samples, password, dbUrl);
+    return { agents, windowS, base, loaded, database: dbUrl ? 'PostgreSQL' : 'PGlite' };
   } finally {
     fs.rmSync(sdkDir, { recursive: true, force: true });
   }
 }
 
 export function printFootprint(r: FootprintResult & { database: string }): void {
-  const per = (a: number, b: number) => (a - b) / r.agents;
-  console.log(`\n## Supervisor footprint: the AMS process (${r.database}) with ${r.agents} idle sample agents (heartbeat 30 s) beside none; median RSS and mean CPU over the window`);
-  console.log('| case | AMS RSS | AMS CPU | note |');
-  console.log('| --- | ---: | ---: | --- |');
-  console.log(`| 0 agents | ${r.base.rssMb.toFixed(1)} MB | ${r.base.cpuPercent.toFixed(3)} % | |`);
-  console.log(`| ${r.agents} agents | ${r.loaded.rssMb.toFixed(1)} MB | ${r.loaded.cpuPercent.toFixed(3)} % | ${r.loaded.ready ? 'all healthy' : 'NOT all healthy in time'}; one agent process itself: ${r.loaded.agentRssMb.toFixed(1)} MB RSS |`);
-  console.log(`| per agent | ${per(r.loaded.rssMb, r.base.rssMb).toFixed(3)} MB | ${per(r.loaded.cpuPercent, r.base.cpuPercent).toFixed(4)} % | target < 1 MB and < 0.05 % per agent |`);
+  const n = r.agents;
+  // Per agent: the difference of the medians, and the range between the low and high quartile differences.
+  const per = (loaded: number[], base: number[]) => ({
+    mid: (median(loaded) - median(base)) / n,
+    lo: (quantile(loaded, 0.25) - quantile(base, 0.75)) / n,
+    hi: (quantile(loaded, 0.75) - quantile(base, 0.25)) / n,
+  });
+  const spread = (v: number[]) => `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}`;
+  const rss = per(r.loaded.rssSamples, r.base.rssSamples);
+  const heap = per(r.loaded.heapSamples, r.base.heapSamples);
+  console.log(
+    `\n## Supervisor footprint: the built AMS (${r.database}) with ${n} idle sample agents (heartbeat 30 s) beside none; ` +
+      `RSS and V8 heap after a forced full GC (median of ${r.base.rssSamples.length} samples, min–max), CPU over ${r.windowS} s`,
+  );
+  console.log('| case | AMS RSS | AMS V8 heap | AMS CPU | note |');
+  console.log('| --- | ---: | ---: | ---: | --- |');
+  console.log(`| 0 agents | ${r.base.rssMb.toFixed(1)} MB (${spread(r.base.rssSamples)}) | ${r.base.heapMb.toFixed(1)} MB (${spread(r.base.heapSamples)}) | ${r.base.cpuPercent.toFixed(3)} % | nats-server ${r.base.natsRssMb.toFixed(1)} MB |`);
+  console.log(
+    `| ${n} agents | ${r.loaded.rssMb.toFixed(1)} MB (${spread(r.loaded.rssSamples)}) | ${r.loaded.heapMb.toFixed(1)} MB (${spread(r.loaded.heapSamples)}) | ${r.loaded.cpuPercent.toFixed(3)} % | ` +
+      `${r.loaded.ready ? 'all healthy' : 'NOT all healthy in time'}; one agent process itself: ${r.loaded.agentRssMb.toFixed(1)} MB RSS; nats-server ${r.loaded.natsRssMb.toFixed(1)} MB |`,
+  );
+  console.log(
+    `| per agent | ${rss.mid.toFixed(3)} MB (${rss.lo.toFixed(3)} to ${rss.hi.toFixed(3)}) | ${heap.mid.toFixed(3)} MB (${heap.lo.toFixed(3)} to ${heap.hi.toFixed(3)}) | ` +
+      `${((r.loaded.cpuPercent - r.base.cpuPercent) / n).toFixed(4)} % | median difference / ${n}, range from the quartiles; target < 1 MB RSS and < 0.05 % CPU per agent |`,
+  );
 }
 
 export type { Stats };

@@ -557,8 +557,8 @@ const LOCKED_WORK = {
   alertEngine: SINGLETON_KEYS.alertSweep,
   externalHealth: SINGLETON_KEYS.externalHealth,
 };
-/** Held for one transaction at a time (the push of agent credential revocations) or one run (retention): sampled for a single holder too. */
-const BRIEF_LOCKS = { revocationPush: SINGLETON_KEYS.revocationPush, retention: RETENTION_LOCK_KEY };
+/** Held for one transaction at a time (the push of agent credential revocations) or one run (retention, metric rollups): sampled for a single holder too. */
+const BRIEF_LOCKS = { revocationPush: SINGLETON_KEYS.revocationPush, retention: RETENTION_LOCK_KEY, metricRollups: SINGLETON_KEYS.metricRollups };
 
 describe('singleton work under advisory locks', () => {
   it('has one holder of each lock at a time (pg_locks, and one replica acting), and fails over to the other replica when the holder is SIGKILLed', async () => {

@@ -55,6 +55,8 @@ describe('unpacked Linux package', () => {
   it('has the app executable and the built main, preload, renderer and AMS entry', () => {
     expect(fs.statSync(path.join(appDir, 'opmas-console')).mode & 0o111).not.toBe(0);
     for (const f of ['/out/main/index.js', '/out/main/server.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) expect(inAsar(f), f).toBe(true);
+    // The migrated PGlite database a first start loads, with its manifest.
+    for (const f of ['/out/main/pglite-template.tgz', '/out/main/pglite-template.json']) expect(inAsar(f), f).toBe(true);
     // Every asset the renderer's page loads is in the package.
     const html = fs.readFileSync(path.join(REPO_ROOT, 'out/renderer/index.html'), 'utf8');
     const assets = [...html.matchAll(/(?:src|href)="\.?\/?(assets\/[^"]+)"/g)].map((m) => m[1]);
@@ -89,7 +91,7 @@ describe('unpacked Linux package', () => {
     else expect(fs.existsSync(path.join(resources, 'bin', 'nats-server'))).toBe(false);
   });
 
-  it('runs host mode from the package: the packaged AMS starts, migrates, serves the console and stops', async () => {
+  it('runs host mode from the package: the packaged AMS starts from its shipped database, serves the console and stops; the next start opens it', async () => {
     // Node cannot read an asar; lay the package out on disk as Electron would see it.
     const app = tempDir('opmas-packaged-app-');
     asar.extractAll(path.join(resources, 'app.asar'), app);
@@ -106,11 +108,15 @@ describe('unpacked Linux package', () => {
       // As src-main/index.ts passes it: the packaged app's resources folder.
       extraArgs: ['--resources-dir', resources],
     });
+    type Health = { components: { database: { status: string }; ams: { startup: { database: string; phases: Record<string, { ms: number }> } } } };
     try {
       const url = await host.start();
       const health = await fetch(`${url}/api/v1/health`);
       expect(health.status).toBe(200);
-      expect(((await health.json()) as { components: { database: { status: string } } }).components.database.status).toBe('ok');
+      const body = (await health.json()) as Health;
+      expect(body.components.database.status).toBe('ok');
+      expect(body.components.ams.startup.database).toBe('template');
+      expect(Object.keys(body.components.ams.startup.phases)).toEqual(expect.arrayContaining(['broker', 'database_open', 'migrations', 'first_scan']));
       const page = await fetch(`${url}/`);
       expect(await page.text()).toContain('<title>OPMAS Console</title>');
       const openapi = (await (await fetch(`${url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
@@ -123,5 +129,13 @@ describe('unpacked Linux package', () => {
     }
     expect(host.state().status).toBe('stopped');
     expect(fs.existsSync(path.join(dataDir, 'ams.lock'))).toBe(false);
+    // The second start opens the database the first one made.
+    try {
+      const url = await host.start();
+      const again = (await (await fetch(`${url}/api/v1/health`)).json()) as Health;
+      expect(again.components.ams.startup.database).toBe('opened');
+    } finally {
+      await host.stop();
+    }
   });
 });

@@ -39,10 +39,18 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** Sessions holding the alert engine's lock (a key under 2^32: classid 0, objid the key). */
+/**
+ * Sessions holding the alert engine's lock in this test's database (a key under 2^32: classid 0,
+ * objid the key); pg_locks lists every database of the cluster, where other suites' AMSs hold theirs.
+ */
 const holders = async () =>
   Number(
-    (await b.ams.db.knex.raw("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = ? AND granted", [SINGLETON_KEYS.alertSweep])).rows[0].n,
+    (
+      await b.ams.db.knex.raw(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = ? AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        [SINGLETON_KEYS.alertSweep],
+      )
+    ).rows[0].n,
   );
 const failed = (agentId: string): AmsEventInput => ({ type: 'status.changed', agent_id: agentId, from: 'running', to: 'failed', event_type: 'process_exited', details: { exit_code: 1 } });
 

@@ -29,6 +29,34 @@ const running = (agentId: string): AmsEventInput => ({ type: 'status.changed', a
 const alertsOf = async (agentId: string, extra = '') => (await t.api.get(`/api/v1/alerts?agent_id=${agentId}${extra}`)).body.items as any[];
 
 describe('rules from bus events', () => {
+  it('a condition clearing for an agent that has no open alert is acked without a write (a fleet becoming healthy stays off the database)', async () => {
+    const quiet = await Promise.all([0, 1, 2].map(() => createAgent(t.api)));
+    const alerted = await createAgent(t.api);
+    await publish(failed(alerted.id));
+    const writes: string[] = [];
+    const onQuery = (q: { sql: string }) => {
+      if (/^update "alerts"/i.test(q.sql)) writes.push(q.sql);
+    };
+    const skippedBefore = t.ams.services.alerts.stats().skipped;
+    t.ams.db.knex.on('query', onQuery);
+    try {
+      for (let i = 0; i < 4; i++) {
+        for (const a of quiet) {
+          await publish({ type: 'health.changed', agent_id: a.id, from: 'unknown', to: 'healthy', reasons: [] });
+          await publish(running(a.id));
+        }
+      }
+      expect(writes).toEqual([]);
+      expect(t.ams.services.alerts.stats().skipped - skippedBefore).toBe(4 * quiet.length * 2);
+      // The agent with an open alert still gets its clears written, and its alert resolved.
+      await publish(running(alerted.id));
+      expect(writes.length).toBeGreaterThan(0);
+      expect((await alertsOf(alerted.id, '&rule=agent_failed'))[0].status).toBe('resolved');
+    } finally {
+      t.ams.db.knex.removeListener('query', onQuery);
+    }
+  });
+
   it('agent failed: raised once, repeats bump count and last_seen_at, resolved when running again', async () => {
     const agent = await createAgent(t.api);
     const before = seen.length;

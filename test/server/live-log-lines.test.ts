@@ -41,4 +41,23 @@ describe('log lines over NATS', () => {
     const stored = await eventually(() => t.api.get(`/api/v1/agents/${id}/logs`), (r) => r.body.items?.length === 1, 'the stored line');
     expect(stored.body.items[0]).toMatchObject({ message: 'queue almost full', source: 'nats' });
   });
+
+  it('produced while the broker connection is being re-established reach the stream once it is back', async () => {
+    const id = (await t.api.post('/api/v1/agents', agentBody())).body.agent_id as string;
+    const seen: AmsEvent[] = [];
+    const unsubscribe = t.ams.services.events.subscribe((e) => e.type === 'log.line' && e.agent_id === id && seen.push(e));
+    // What a host-mode revocation does for a moment: nats-server goes away and comes back.
+    await t.ams.broker.server!.stop();
+    await eventually(async () => t.ams.broker.connection.status(), (s) => s !== 'connected', 'the connection lost');
+    try {
+      for (const message of ['first while away', 'second while away']) {
+        t.ams.services.events.publish({ type: 'log.line', agent_id: id, level: 'INFO', message, timestamp: new Date().toISOString(), source: 'stdout', context: null } as never);
+      }
+    } finally {
+      await t.ams.broker.server!.start();
+    }
+    await eventually(async () => seen.map((e) => (e as { message: string }).message), (m) => m.length === 2, 'both lines on the bus', 30_000);
+    unsubscribe();
+    expect(seen.map((e) => (e as { message: string }).message)).toEqual(['first while away', 'second while away']);
+  });
 });

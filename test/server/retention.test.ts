@@ -59,6 +59,38 @@ describe('retention', () => {
     expect((await retention.run()).deleted).toEqual({ agent_resource_metrics: 0, agent_metrics: 0, agent_logs_by_age: 0, agent_logs_by_count: 0 });
   });
 
+  it('prunes each rollup level after its own days, and keeps samples the next level has not rolled up (up to twice their days)', async () => {
+    await t.ams.services.rollups.stop();
+    const a = await createAgent(t.api);
+    const knex = t.ams.db.knex;
+    const now = Date.now();
+    const at = (ms: number) => new Date(Math.floor((now - ms) / 3_600_000) * 3_600_000).toISOString();
+    const bucket = (level: string, ageMs: number) => knex(`metric_rollups_${level}`).insert({ agent_id: a.id, name: 'cpu_percent', bucket: at(ageMs), count: 1, sum: 1, min: 1, max: 1, inc: null, secs: null });
+    for (const [level, days] of [['1m', 30], ['5m', 90], ['1h', 365]] as const) {
+      await bucket(level, (days + 2) * DAY);
+      await bucket(level, (days - 2) * DAY);
+    }
+    // The 1-minute rollup stopped 9 days ago: samples 8 days old are not rolled up yet, 15 days old ones are too old to wait for.
+    await knex('metric_rollup_state').insert([
+      { level: '1m', rolled_until: new Date(now - 9 * DAY).toISOString() },
+      { level: '5m', rolled_until: new Date(now).toISOString() },
+      { level: '1h', rolled_until: new Date(now).toISOString() },
+    ]).onConflict('level').merge();
+    await knex('agent_resource_metrics').insert([
+      { agent_id: a.id, metric_type: 'memory_mb', metric_value: 1, created_at: new Date(now - 8 * DAY).toISOString() },
+      { agent_id: a.id, metric_type: 'memory_mb', metric_value: 2, created_at: new Date(now - 15 * DAY).toISOString() },
+    ]);
+    const retention = createRetention({ db: t.ams.db, logger, settings: { metricsRetentionDays: 7, logRetentionDays: 3, logMaxRowsPerAgent: 100 } });
+    const first = await retention.run();
+    expect(first.rollups_deleted).toEqual({ '1m': 1, '5m': 1, '1h': 1 });
+    for (const level of ['1m', '5m', '1h']) expect(await count(`metric_rollups_${level}`, { agent_id: a.id })).toBe(1);
+    expect(await knex('agent_resource_metrics').where({ agent_id: a.id }).pluck('metric_value')).toEqual([1]);
+    // Once rolled up, the 8-day-old sample goes too.
+    await knex('metric_rollup_state').where({ level: '1m' }).update({ rolled_until: new Date(now).toISOString() });
+    await retention.run();
+    expect(await count('agent_resource_metrics', { agent_id: a.id })).toBe(0);
+  });
+
   it('the AMS runs its retention with the configured settings', async () => {
     const a = await createAgent(t.api);
     await t.ams.db.knex('agent_logs').insert([

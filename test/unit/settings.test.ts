@@ -18,6 +18,13 @@ describe('parseSettings', () => {
     expect(s.host).toBe('0.0.0.0');
   });
 
+  it('keeps raw samples 7 days and rollups 30, 90 and 365 days unless told otherwise', () => {
+    expect(parseSettings([], { HOME: '/h' })).toMatchObject({ metricsRetentionDays: 7, metrics1mRetentionDays: 30, metrics5mRetentionDays: 90, metrics1hRetentionDays: 365 });
+    const s = parseSettings(['--metrics-1h-retention-days', '730'], { HOME: '/h', OPMAS_METRICS_1M_RETENTION_DAYS: '14', OPMAS_METRICS_5M_RETENTION_DAYS: '60' });
+    expect(s).toMatchObject({ metrics1mRetentionDays: 14, metrics5mRetentionDays: 60, metrics1hRetentionDays: 730 });
+    expect(() => parseSettings(['--metrics-5m-retention-days', '0'], { HOME: '/h' })).toThrow(/--metrics-5m-retention-days must be an integer/);
+  });
+
   it('refuses bad values with a message naming the flag', () => {
     expect(() => parseSettings(['--port', '70000'], {})).toThrow(/--port/);
     expect(() => parseSettings(['--db-url', 'mysql://x'], {})).toThrow(/--db-url/);
