@@ -13,6 +13,10 @@ const LEVELS = ['1m', '5m', '1h'] as const;
 const LATE_AFTER_S = 30;
 
 /**
+ * (The name is matched as a range of one, and the rows ordered by it: then only the (agent, name,
+ * time) index gives that order, and the planner cannot pick the (agent, time) one, which reads
+ * every row of the agent when the name is in the other table.)
+ *
  * Statement trigger on a raw table: rows older than the 1-minute rollup's watermark mark their
  * minute dirty, and so does the minute of each one's successor sample (whose increase changed).
  * The common case (fresh rows) costs one scan of the statement's new rows.
@@ -41,10 +45,10 @@ function lateRowTrigger(table: 'agent_resource_metrics' | 'agent_metrics'): stri
       CROSS JOIN LATERAL (
         SELECT min(ts) AS ts FROM (
           (SELECT created_at AS ts FROM agent_resource_metrics r
-            WHERE r.agent_id = n.agent_id AND r.metric_type = n.${name} AND r.created_at > n.${time} ORDER BY r.created_at LIMIT 1)
+            WHERE r.agent_id = n.agent_id AND r.metric_type >= n.${name} AND r.metric_type <= n.${name} AND r.created_at > n.${time} ORDER BY r.metric_type, r.created_at LIMIT 1)
           UNION ALL
           (SELECT m.timestamp FROM agent_metrics m
-            WHERE m.agent_id = n.agent_id AND m.name = n.${name} AND m.timestamp > n.${time} ORDER BY m.timestamp LIMIT 1)) next) s
+            WHERE m.agent_id = n.agent_id AND m.name >= n.${name} AND m.name <= n.${name} AND m.timestamp > n.${time} ORDER BY m.name, m.timestamp LIMIT 1)) next) s
       WHERE n.${time} < watermark AND s.ts < watermark
       ON CONFLICT DO NOTHING;
       RETURN NULL;

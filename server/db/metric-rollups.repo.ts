@@ -27,7 +27,8 @@ const UPSERT = `ON CONFLICT (agent_id, bucket, name) DO UPDATE SET
  * Samples of both tables in [lo, hi) (of one agent, or all), each with its increase over its
  * predecessor (looked up before `lo` for the first sample of a series) and the seconds between
  * them, summed into 1-minute buckets. A drop counts as a restart from zero; samples with the same
- * time are ordered by value, as the series queries order them.
+ * time are ordered by value, as the series queries order them. The predecessor is looked up as in
+ * metrics.repo.ts's lookback (the name as a range of one, so the (agent, name, time) index is used).
  */
 function rawToMinutes(agentId: string | undefined): string {
   const agent = (col: string) => (agentId === undefined ? '' : `${col} = ? AND `);
@@ -43,10 +44,10 @@ function rawToMinutes(agentId: string | undefined): string {
       CROSS JOIN LATERAL (
         SELECT value, ts FROM (
           (SELECT metric_value AS value, created_at AS ts FROM agent_resource_metrics r
-            WHERE r.agent_id = p.agent_id AND r.metric_type = p.name AND r.created_at < ?::timestamptz ORDER BY r.created_at DESC, r.metric_value DESC LIMIT 1)
+            WHERE r.agent_id = p.agent_id AND r.metric_type >= p.name AND r.metric_type <= p.name AND r.created_at < ?::timestamptz ORDER BY r.metric_type DESC, r.created_at DESC, r.metric_value DESC LIMIT 1)
           UNION ALL
           (SELECT m.value, m.timestamp FROM agent_metrics m
-            WHERE m.agent_id = p.agent_id AND m.name = p.name AND m.timestamp < ?::timestamptz ORDER BY m.timestamp DESC, m.value DESC LIMIT 1)) y
+            WHERE m.agent_id = p.agent_id AND m.name >= p.name AND m.name <= p.name AND m.timestamp < ?::timestamptz ORDER BY m.name DESC, m.timestamp DESC, m.value DESC LIMIT 1)) y
         ORDER BY ts DESC, value DESC LIMIT 1) x),
     d AS (
       SELECT agent_id, name, value, ts, own, value - lag(value) OVER w AS dv, date_part('epoch', ts - lag(ts) OVER w) AS dt

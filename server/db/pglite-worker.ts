@@ -83,7 +83,9 @@ export async function startPgliteWorker(opts: {
     await worker.terminate();
     throw err;
   });
+  let exited = false;
   worker.on('exit', (code) => {
+    exited = true;
     if (!closing) opts.onExit?.(`the PGlite thread ended (exit code ${code})`);
   });
   worker.on('error', (err) => opts.onExit?.(`the PGlite thread failed: ${err.message}`));
@@ -91,6 +93,8 @@ export async function startPgliteWorker(opts: {
     origin: ready.origin,
     async close() {
       closing = true;
+      // A thread that ended already (it failed) emits no second exit.
+      if (exited) return;
       const closed = new Promise<void>((done) => {
         worker.on('message', (m: { type: string }) => m.type === 'closed' && done());
         worker.once('exit', () => done());

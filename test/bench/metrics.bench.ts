@@ -32,7 +32,8 @@ const REPORTED = { events_processed: 'g * 5.0', events_failed: 'floor(g / 10.0)'
 
 export async function benchMetrics(kind: 'pglite' | 'postgres', dbUrl?: string): Promise<Row[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opmas-bench-metrics-'));
-  const db = await openDatabase({ dataDir, dbUrl });
+  // The embedded database's warnings (its thread ending) are printed: a bench that stops says why.
+  const db = await openDatabase({ dataDir, dbUrl, logger: { warn: (o, m) => process.stderr.write(`metrics bench (${kind}): ${m} ${JSON.stringify(o)}\n`), debug: () => undefined } });
   try {
     await migrateLatest(db.knex);
     const agentId = newAgentId('security');

@@ -399,10 +399,14 @@ async function footprint(agents: number, sdk: string, windowS: number, samples: 
     env: { PATH: process.env.PATH, HOME: process.env.HOME, OPMAS_ADMIN_PASSWORD: password, OPMAS_AGENT_SDK: sdk },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The AMS's warnings are kept: a run whose agents do not all become healthy prints their tail.
+  const warnings: string[] = [];
   const wsUrl = new Promise<string>((resolve) => {
     readline.createInterface({ input: child.stderr! }).on('line', (l) => {
       const m = /Debugger listening on (ws:\/\/\S+)/.exec(l);
       if (m) resolve(m[1]);
+      else if (l.startsWith('{')) warnings.push(l.slice(0, 400));
+      if (warnings.length > 200) warnings.shift();
     });
   });
   try {
@@ -410,20 +414,36 @@ async function footprint(agents: number, sdk: string, windowS: number, samples: 
       readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l).url));
       child.once('exit', (c) => reject(new Error(`AMS exited ${c}`)));
     });
-    const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
-    const token = ((await login.json()) as { access_token: string }).access_token;
-    const api = (p: string, init: RequestInit = {}) =>
-      fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } }).then((r) => ({ json: () => r.json() as Promise<any> }));
+    // Signed in again before the access token's 15 minutes are up (the wait for 200 agents may be long).
+    let session: { token: string; at: number } | undefined;
+    const token = async () => {
+      if (!session || Date.now() - session.at > 600_000) {
+        const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+        session = { token: ((await login.json()) as { access_token: string }).access_token, at: Date.now() };
+      }
+      return session.token;
+    };
+    const api = async (p: string, init: RequestInit = {}) => {
+      const r = await fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+      return { status: r.status, json: () => r.json() as Promise<any> };
+    };
     // Start them all through the API, a few at a time.
     const list = (await (await api('/api/v1/agents?limit=500')).json()).items as Array<{ id: string }>;
-    for (let i = 0; i < list.length; i += 10) await Promise.all(list.slice(i, i + 10).map((a) => api(`/api/v1/agents/${a.id}/start`, { method: 'POST' })));
+    const refused: number[] = [];
+    for (let i = 0; i < list.length; i += 10) {
+      for (const r of await Promise.all(list.slice(i, i + 10).map((a) => api(`/api/v1/agents/${a.id}/start`, { method: 'POST' })))) if (r.status !== 202) refused.push(r.status);
+    }
+    if (refused.length > 0) process.stderr.write(`footprint: ${refused.length} start requests refused (${[...new Set(refused)].join(', ')})\n`);
     const deadline = Date.now() + 900_000;
     let ready = agents === 0;
+    let healthy = 0;
     while (!ready && Date.now() < deadline) {
-      const status = await (await api('/api/v1/status')).json();
-      ready = (status.agents.health.healthy ?? 0) >= agents;
+      const status = await api('/api/v1/status');
+      if (status.status === 200) healthy = (await status.json()).agents.health.healthy ?? 0;
+      ready = healthy >= agents;
       if (!ready) await new Promise((r) => setTimeout(r, 1000));
     }
+    if (!ready) process.stderr.write(`footprint: ${healthy} of ${agents} agents healthy in time; the AMS's last warnings:\n${warnings.slice(-30).join('\n')}\n`);
     // Let start-up work (revocations, first flushes, the first rollup run) settle before the window.
     await new Promise((r) => setTimeout(r, (quick ? 10 : 30) * 1000));
     const health = await (await api('/api/v1/health')).json();
