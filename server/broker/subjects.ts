@@ -41,6 +41,8 @@ export interface HostSubjects {
   specs: string;
   apply: string;
   rescan: string;
+  /** The control plane saw the host come back after it was down: its agents' health is reported again. */
+  resync: string;
   /** Everything the supervisor may subscribe to, and its own request inbox. */
   supervisorAll: string;
   inboxPrefix: string;
@@ -59,6 +61,7 @@ export const subjects = {
       specs: `${SUPERVISOR}.${hostId}.specs`,
       apply: `${SUPERVISOR}.${hostId}.apply`,
       rescan: `${SUPERVISOR}.${hostId}.rescan`,
+      resync: `${SUPERVISOR}.${hostId}.resync`,
       supervisorAll: `${SUPERVISOR}.${hostId}.>`,
       inboxPrefix: `${INBOX}.sup.${hostId}`,
       inbox: `${INBOX}.sup.${hostId}.>`,

@@ -13,6 +13,7 @@ import type { BrokerConnection } from '../broker/connection.js';
 import type { AmsEventInput, EventBus } from '../events/bus.js';
 import { statusWriter } from '../services/status.js';
 import { openLeaseBuckets } from '../supervisor/host-lease.js';
+import { subjects } from '../broker/subjects.js';
 
 export type HostMonitor = ReturnType<typeof createHostMonitor>;
 
@@ -42,6 +43,15 @@ export function createHostMonitor(deps: { db: Database; logger: Logger; connecti
     });
     published();
     if (was !== undefined) logger.info({ hostId, was }, 'host up');
+    // Its agents' health was set unknown when it went down: its supervisor reports it again.
+    // (The supervisor also does so when it renews a lapsed lease, so a lost message costs nothing.)
+    if (was === 'down') {
+      try {
+        deps.connection.publish(subjects.host(hostId).resync, { reason: 'the host was down' });
+      } catch (err) {
+        logger.debug({ hostId, err: (err as Error).message }, 'the host could not be asked to report its agents again');
+      }
+    }
   }
 
   /** `graceful`: its supervisor released the lease as it stopped (no host_down alert). */

@@ -291,6 +291,21 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       evaluate(agentId);
     },
 
+    /**
+     * Records the current health of every agent whose process runs here again, changed or not:
+     * the control plane set them `unknown` while this host was down, and nothing would change here
+     * to say otherwise (its lease lapsed while its processes ran on).
+     */
+    reportAll(cause: string): void {
+      if (stopped) return;
+      for (const [agentId, s] of agents) {
+        if (!s.supervised) continue;
+        s.writes = s.writes
+          .then(() => deps.status.setHealth(agentId, s.health, s.reasons as unknown as Array<Record<string, unknown>>, { cause }))
+          .catch((err) => deps.logger.warn({ agentId, err: (err as Error).message }, 'reporting the health again failed'));
+      }
+    },
+
     /** Re-evaluates every agent (the broker came back or went away). */
     evaluateAll(): void {
       for (const id of agents.keys()) evaluate(id);

@@ -50,6 +50,8 @@ export interface HostLeaseOptions {
   renewMs: number;
   /** Called once when another holder took the host id over: this supervisor must stop acting. */
   onLost(holder: LeaseHolder | undefined): void;
+  /** The lease had lapsed (the control plane may have called the host down) and is held again. */
+  onRegained?(): void;
   /** Whether a holder recorded with this very process's pid is still alive in it (tests run two supervisors in one process). */
   isLiveHolderHere?(holder: string): boolean;
 }
@@ -169,6 +171,7 @@ export async function acquireHostLease(nc: () => NatsConnection | undefined, opt
       if (e && e.epoch !== epoch) return loseTo(current?.holder);
       revision = current ? await buckets.leases.update(hostId, encode(value(epoch)), current.revision) : await buckets.leases.create(hostId, encode(value(epoch)));
       logger.info({ hostId, epoch }, 'host lease renewed after it had lapsed');
+      opts.onRegained?.();
     } catch (err) {
       // NATS away: the processes go on; the lease is renewed when it is back.
       logger.debug({ err: (err as Error).message }, 'host lease not renewed this time');

@@ -401,6 +401,10 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
         const { id } = scanner.scan('api');
         connection.reply(msg, { scan_id: id, total: scanner.count() });
       }),
+      // The control plane called this host down and sees it up again: what it set unknown is told again.
+      connection.subscribe(host.resync, () => {
+        if (!fenced) monitor.reportAll('host_resync');
+      }),
     );
   }
 
@@ -452,6 +456,7 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
         hostId, dataDir: deps.dataDir, version: deps.version, logger,
         ttlMs: deps.leaseTtlMs ?? 10_000, renewMs: deps.leaseRenewMs ?? 3000,
         onLost: (holder) => fence(holder),
+        onRegained: () => monitor.reportAll('lease_regained'),
         isLiveHolderHere: (holder) => liveHolders.has(holder),
       });
       liveHolders.add(lease.holder);
