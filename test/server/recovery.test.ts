@@ -100,7 +100,10 @@ describe('a crash loop', () => {
     expect(view.attempts.map((a: { attempt_number: number; status: string }) => `${a.attempt_number}:${a.status}`)).toEqual(['1:failed', '2:failed', '3:failed']);
     expect(view.attempts[0].error).toContain('exited again (code 1)');
     expect(view).toMatchObject({ remaining: 0, in_progress: false, can_recover: true });
-    const escalated = events.filter((e) => e.type === 'recovery.escalated' && e.agent_id === id);
+    // Events are published after their transaction commits, so they may trail the status read above.
+    const of = (type: string) => async () => events.filter((e) => e.type === type && e.agent_id === id);
+    await eventually(of('recovery.failed'), (xs) => xs.length > 0, 'the recovery.failed event');
+    const escalated = await eventually(of('recovery.escalated'), (xs) => xs.length > 0, 'the recovery.escalated event');
     expect(escalated).toHaveLength(1);
     expect(escalated[0]).toMatchObject({ attempt: 3, max_attempts: 3, trigger: 'process_exit', details: { notification_channels: ['ops-webhook'], failed_attempts: 3 } });
     const history = await t.history(id);
@@ -223,7 +226,7 @@ describe('the config-aware crash-loop guard', () => {
     const rolled = (await t.history(id)).find((h) => h.event_type === 'config_rolled_back');
     expect(rolled.details).toMatchObject({ from_version: 2, to_version: 1, new_version: 3, diff: { changed: { exit_after_s: { from: 0.5, to: 600 } }, added: {}, removed: {} } });
     expect(rolled.details.reason).toContain('after configuration version 2 took effect');
-    const event = events.find((e) => e.type === 'config.rolled_back' && e.agent_id === id);
+    const event = await eventually(async () => events.find((e) => e.type === 'config.rolled_back' && e.agent_id === id), Boolean, 'the config.rolled_back event');
     expect(event).toMatchObject({ version: 3, details: { from_version: 2, to_version: 1, diff: { changed: { exit_after_s: { from: 0.5, to: 600 } } } } });
     expect((await recovery(id)).attempts[0]).toMatchObject({ trigger: 'config_crash_loop', recovery_strategy: 'config_rollback', status: 'succeeded' });
     await stopAgent(id);
