@@ -84,6 +84,7 @@ export function createObservationApplier(deps: {
   const { db, logger } = deps;
   const stats: ApplierStats = { applied: 0, duplicates: 0, stale: 0, gaps: 0, malformed: 0, failed: 0, db_retries: 0, dropped_reported: 0, holding: false, last_error: null };
   const gapSince = new Map<string, number>();
+  const droppedSaid = new Map<string, number>();
   const appliedListeners = new Set<(o: Observation) => void>();
 
   /** The body of one observation, inside the transaction; bus events and follow-ups are collected. */
@@ -165,7 +166,12 @@ export function createObservationApplier(deps: {
       case 'journal.dropped': {
         const b = o.body as ObservationBody<'journal.dropped'>;
         stats.dropped_reported += b.samples + b.log_lines;
-        logger.warn({ host: o.host, samples: b.samples, logLines: b.log_lines, since: b.since }, 'a host dropped samples and log lines while NATS was unreachable');
+        // One placeholder per dropped batch: said once a minute per host.
+        const said = droppedSaid.get(o.host);
+        if (said === undefined || Date.now() - said > 60_000) {
+          droppedSaid.set(o.host, Date.now());
+          logger.warn({ host: o.host, samples: b.samples, logLines: b.log_lines, since: b.since, droppedReported: stats.dropped_reported }, 'a host dropped samples and log lines (NATS was unreachable, or a batch was too large for it)');
+        }
         return;
       }
       case 'packages.scan':
@@ -249,6 +255,14 @@ export function createObservationApplier(deps: {
     return outcome;
   }
 
+  /** Records the host's position past an observation that cannot be applied. */
+  async function skip(o: Observation): Promise<void> {
+    await db.knex.transaction(async (trx) => {
+      const host = await hostsRepo(trx).lock(o.host);
+      if (judge(o, host) === 'apply') await hostsRepo(trx).applied(o.host, o.epoch, o.seq);
+    });
+  }
+
   /** Handles one message: applies it (retrying while the database is away) and acks it once committed. */
   async function handle(m: JsMsg, active: () => boolean): Promise<void> {
     let o: Observation;
@@ -279,13 +293,20 @@ export function createObservationApplier(deps: {
         m.ack();
         return;
       } catch (err) {
-        const unavailable = asDatabaseUnavailable(err);
+        let unavailable = asDatabaseUnavailable(err);
         if (!unavailable) {
-          stats.failed += 1;
-          stats.last_error = (err as Error).message;
-          logger.error({ host: o.host, epoch: o.epoch, seq: o.seq, kind: o.kind, err: (err as Error).message }, 'an observation could not be applied; it is skipped');
-          m.ack();
-          return;
+          try {
+            // Its place in the host's sequence is taken all the same: what follows must not wait for it.
+            await skip(o);
+            stats.failed += 1;
+            stats.last_error = (err as Error).message;
+            logger.error({ host: o.host, epoch: o.epoch, seq: o.seq, kind: o.kind, err: (err as Error).message }, 'an observation could not be applied; it is skipped');
+            m.ack();
+            return;
+          } catch (skipErr) {
+            unavailable = asDatabaseUnavailable(skipErr);
+            if (!unavailable) throw skipErr;
+          }
         }
         if (!active()) return; // left unacked: redelivered to whoever applies next
         stats.db_retries += 1;

@@ -150,6 +150,33 @@ describe('fencing', () => {
   });
 });
 
+describe('an observation that cannot be applied', () => {
+  it("is skipped and counted, and the host's next observation is applied without waiting for it", async () => {
+    const hostId = `bad-${Date.now().toString(36)}`;
+    const creds = await t.ams.broker.issuer.issueSupervisor(hostId);
+    const nc = await connect({ servers: t.ams.broker.url, authenticator: credsAuthenticator(new TextEncoder().encode(creds.creds)), inboxPrefix: subjects.host(hostId).inboxPrefix });
+    const observations = async () => (await t.api.get('/api/v1/health')).body.components.observations as { failed: number };
+    const failedBefore = (await observations()).failed;
+    try {
+      const js = jetstream(nc);
+      const send = async (seq: number, kind: string, body: unknown) => {
+        const obs = { v: 1, host: hostId, epoch: 1, seq, at: new Date().toISOString(), kind, body };
+        await js.publish(subjects.host(hostId).observation(kind), JSON.stringify(obs), { msgID: observationMsgId(obs) });
+      };
+      await send(1, 'host.hello', { name: 'bad', address: null, version: '1', pid: 1, started_at: new Date().toISOString(), agents_dir: '/nowhere' });
+      // PostgreSQL's jsonb cannot hold NUL: this note's history row can never be written.
+      await send(2, 'status.note', { agent_id: security, event: 'noted', details: { note: 'before\u0000' } });
+      await send(3, 'status.note', { agent_id: security, event: 'noted', details: { note: 'after the one that failed' } });
+      // Before, the host's position stayed before the failed one and the next waited 30 s as a gap.
+      await eventually(async () => (await t.history(security)).some((h) => h.details?.note === 'after the one that failed'), Boolean, 'the next observation applied', 20_000, 200);
+    } finally {
+      await nc.close();
+    }
+    expect((await observations()).failed).toBe(failedBefore + 1);
+    expect(Number((await t.ams.db.knex('hosts').where({ id: hostId }).first()).applied_seq)).toBe(3);
+  });
+});
+
 describe('a heartbeat interval changed under a running agent', () => {
   it('raises no warning or critical, rolls nothing back and restarts nothing (long -> short -> long)', async () => {
     await t.api.put(`/api/v1/agents/${security}/config`, { heartbeat_interval: 6 });
