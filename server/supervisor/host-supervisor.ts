@@ -18,7 +18,7 @@ import { AgentNotFound, BrokerUnavailable } from '../errors.js';
 import { canTransition } from '../domain/state-machine.js';
 import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from '../domain/recovery-policy.js';
 import { createKeyedQueue } from '../util/keyed-queue.js';
-import { createJournal } from './journal.js';
+import { createJournal, ObservationTooLarge } from './journal.js';
 import { createLocalStatus } from './local-status.js';
 import { createRunRecords } from './run-records.js';
 import { createLogSink } from './log-capture.js';
@@ -414,7 +414,10 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     const nc = connection.raw();
     if (!nc || connection.status() !== 'connected') throw new BrokerUnavailable('not connected to NATS');
     if (js?.nc !== nc) js = { nc, client: jetstream(nc, { timeout: 5000 }) };
-    await js.client.publish(subjects.host(hostId).observation(o.kind), JSON.stringify(o), { msgID: observationMsgId(o), timeout: 5000 });
+    const data = new TextEncoder().encode(JSON.stringify(o));
+    const max = nc.info?.max_payload;
+    if (max !== undefined && data.length > max) throw new ObservationTooLarge(data.length, max);
+    await js.client.publish(subjects.host(hostId).observation(o.kind), data, { msgID: observationMsgId(o), timeout: 5000 });
   }
 
   async function reconcileAll(): Promise<void> {

@@ -25,7 +25,17 @@ export interface JournalStats {
   dropped_samples: number;
   dropped_log_lines: number;
   publish_failures: number;
+  /** State observations too large for NATS, replaced by placeholders (a bug if ever non-zero). */
+  oversized: number;
   last_error: string | null;
+}
+
+/** The publisher's answer for an observation NATS can never take (larger than its max payload). */
+export class ObservationTooLarge extends Error {
+  constructor(bytes: number, max: number) {
+    super(`the observation is ${bytes} bytes; NATS takes at most ${max}`);
+    this.name = 'ObservationTooLarge';
+  }
 }
 
 interface Entry {
@@ -44,16 +54,15 @@ export function createJournal(opts: JournalOptions) {
   let epoch = 0;
   let seq = 0;
   let droppableBytes = 0;
-  let droppedSince: string | null = null;
-  let droppedSamples = 0;
-  let droppedLines = 0;
+  /** Since samples and log lines began to be dropped (until the journal is empty again). */
+  let dropping = false;
   let ackedSinceCompaction = 0;
   let publisher: ((o: Observation) => Promise<void>) | undefined;
   let running = false;
   let stopped = false;
   let wake: (() => void) | undefined;
   const drainWaiters = new Set<() => void>();
-  const stats: JournalStats = { pending: 0, published: 0, dropped_samples: 0, dropped_log_lines: 0, publish_failures: 0, last_error: null };
+  const stats: JournalStats = { pending: 0, published: 0, dropped_samples: 0, dropped_log_lines: 0, publish_failures: 0, oversized: 0, last_error: null };
 
   fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
 
@@ -64,25 +73,30 @@ export function createJournal(opts: JournalOptions) {
     ackedSinceCompaction = 0;
   }
 
-  function countDropped(e: Entry): void {
-    droppableBytes -= e.line.length;
-    if (e.obs.kind === 'metrics.samples') droppedSamples += (e.obs.body as ObservationBody<'metrics.samples'>).samples.length;
-    else if (e.obs.kind === 'logs.lines') droppedLines += (e.obs.body as ObservationBody<'logs.lines'>).lines.length;
+  /** What stands in for a dropped entry: its place in the sequence, so the control plane sees no gap. */
+  function placeholder(e: Entry): Entry {
+    const samples = e.obs.kind === 'metrics.samples' ? (e.obs.body as ObservationBody<'metrics.samples'>).samples.length : 0;
+    const logLines = e.obs.kind === 'logs.lines' ? (e.obs.body as ObservationBody<'logs.lines'>).lines.length : 0;
+    const obs: Observation = { v: 1, host: e.obs.host, epoch: e.obs.epoch, seq: e.obs.seq, at: e.obs.at, kind: 'journal.dropped', body: { samples, log_lines: logLines, since: e.obs.at } };
+    stats.dropped_samples += samples;
+    stats.dropped_log_lines += logLines;
+    if (DROPPABLE_KINDS.has(e.obs.kind)) droppableBytes -= e.line.length;
+    return { obs, line: JSON.stringify(obs) };
   }
 
-  /** Drops the oldest samples and log lines until the bound holds again. */
+  /**
+   * Replaces the oldest samples and log lines by placeholders until the bound holds again. Never
+   * within the window being published (they may already be stored).
+   */
   function enforceBound(): void {
     if (droppableBytes <= maxDroppable) return;
-    droppedSince ??= new Date().toISOString();
-    const keep: Entry[] = [];
-    // Never the head while it is being published: it may already be stored.
-    for (const [i, e] of queue.entries()) {
-      if (droppableBytes > maxDroppable && i >= window && DROPPABLE_KINDS.has(e.obs.kind)) countDropped(e);
-      else keep.push(e);
+    if (!dropping) {
+      dropping = true;
+      logger.warn({ maxBytes: maxDroppable }, 'NATS does not take observations: the oldest samples and log lines past the journal\'s bound are dropped (state observations are kept)');
     }
-    queue = keep;
-    stats.dropped_samples = droppedSamples;
-    stats.dropped_log_lines = droppedLines;
+    for (let i = window; i < queue.length && droppableBytes > maxDroppable; i++) {
+      if (DROPPABLE_KINDS.has(queue[i].obs.kind)) queue[i] = placeholder(queue[i]);
+    }
     rewrite();
   }
 
@@ -107,26 +121,30 @@ export function createJournal(opts: JournalOptions) {
         wake = undefined;
         continue;
       }
-      if ((droppedSamples > 0 || droppedLines > 0) && epoch > 0) {
-        // Said once NATS takes observations again (numbered, and so published, after what is waiting).
-        const note: Observation = { v: 1, host: opts.hostId, epoch, seq: ++seq, at: new Date().toISOString(), kind: 'journal.dropped', body: { samples: droppedSamples, log_lines: droppedLines, since: droppedSince ?? new Date().toISOString() } };
-        logger.warn({ samples: droppedSamples, logLines: droppedLines }, 'samples and log lines were dropped while NATS was unreachable');
-        droppedSamples = 0;
-        droppedLines = 0;
-        droppedSince = null;
-        push(note);
-      }
       const batch = queue.slice(0, window);
-      try {
-        await Promise.all(batch.map((e) => publisher!(e.obs)));
-      } catch (err) {
+      const results = await Promise.allSettled(batch.map((e) => publisher!(e.obs)));
+      // One that NATS can never take (past its max payload) must not hold up the rest: it becomes a placeholder.
+      let replaced = false;
+      results.forEach((r, i) => {
+        if (r.status !== 'rejected' || !(r.reason instanceof ObservationTooLarge)) return;
+        const at = queue.indexOf(batch[i]);
+        if (at < 0) return;
+        logger.error({ kind: batch[i].obs.kind, seq: batch[i].obs.seq, bytes: batch[i].line.length, err: (r.reason as Error).message }, 'an observation is too large for NATS; a placeholder is published in its place');
+        if (!DROPPABLE_KINDS.has(batch[i].obs.kind)) stats.oversized += 1;
+        queue[at] = placeholder(batch[i]);
+        replaced = true;
+      });
+      if (replaced) rewrite();
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof ObservationTooLarge));
+      if (failed) {
         failures += 1;
         stats.publish_failures += 1;
-        stats.last_error = (err as Error).message;
+        stats.last_error = (failed.reason as Error).message;
         if (failures === 1 || failures % 20 === 0) logger.warn({ err: stats.last_error, pending: queue.length }, 'observations not published yet; kept in the journal');
         await new Promise((r) => setTimeout(r, backoffDelay({ initial: 100, factor: 2, max: 5000 }, failures)));
         continue;
       }
+      if (replaced) continue; // the placeholders go out with the rest of the batch again (stored ones are deduplicated)
       failures = 0;
       stats.last_error = null;
       // The batch is stored; it is still the head unless the bound dropped entries behind it.
@@ -139,6 +157,10 @@ export function createJournal(opts: JournalOptions) {
       stats.published += batch.length;
       stats.pending = queue.length;
       ackedSinceCompaction += batch.length;
+      if (queue.length === 0 && dropping) {
+        dropping = false;
+        logger.warn({ samples: stats.dropped_samples, logLines: stats.dropped_log_lines }, 'the journal is published again; samples and log lines were dropped meanwhile (counted since start)');
+      }
       if (queue.length === 0 || ackedSinceCompaction >= 500) rewrite();
     }
   }

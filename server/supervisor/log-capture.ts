@@ -101,7 +101,10 @@ export function createTailer(file: string, stream: OutputStream, startOffset: nu
         return false;
       }
     },
-    /** Reads new bytes (up to 1 MiB per call); `final` also emits an unterminated last line. */
+    /**
+     * Reads new bytes (up to 1 MiB per call, so one chatty agent cannot hold the event loop);
+     * `final` (the process is gone) reads to the end and also emits an unterminated last line.
+     */
     read(final = false): void {
       let fd: number;
       try {
@@ -113,7 +116,7 @@ export function createTailer(file: string, stream: OutputStream, startOffset: nu
         const size = fs.fstatSync(fd).size;
         if (size < offset) offset = 0; // truncated by someone else
         const buf = Buffer.allocUnsafe(READ_CHUNK);
-        let budget = MAX_READ_PER_POLL;
+        let budget = final ? Number.POSITIVE_INFINITY : MAX_READ_PER_POLL;
         while (offset < size && budget > 0) {
           const n = fs.readSync(fd, buf, 0, Math.min(READ_CHUNK, size - offset), offset);
           if (n <= 0) break;
@@ -150,17 +153,20 @@ export function createTailer(file: string, stream: OutputStream, startOffset: nu
 export type LogSink = ReturnType<typeof createLogSink>;
 
 /**
- * Batches parsed lines (every flushMs or maxBatch lines) into `logs.lines` observations; the
- * control plane stores them in agent_logs and publishes each as `log.line`.
+ * Batches parsed lines (every flushMs, or maxBatch lines, or maxBatchBytes, whichever comes
+ * first: one observation must stay well inside NATS's max payload) into `logs.lines`
+ * observations; the control plane stores them in agent_logs and publishes each as `log.line`.
  */
-export function createLogSink({ emit, logger, flushMs = 200, maxBatch = 500, maxPending = 20_000 }: {
+export function createLogSink({ emit, logger, flushMs = 200, maxBatch = 500, maxBatchBytes = 256 * 1024, maxPending = 20_000 }: {
   emit: (lines: LogLineWire[]) => void;
   logger: Logger;
   flushMs?: number;
   maxBatch?: number;
+  maxBatchBytes?: number;
   maxPending?: number;
 }) {
-  let lines: LogLineWire[] = [];
+  let lines: Array<{ line: LogLineWire; bytes: number }> = [];
+  let pendingBytes = 0;
   let dropped = 0;
   let timer: NodeJS.Timeout | undefined;
 
@@ -168,14 +174,19 @@ export function createLogSink({ emit, logger, flushMs = 200, maxBatch = 500, max
     clearTimeout(timer);
     timer = undefined;
     while (lines.length > 0) {
-      const batch = lines.slice(0, maxBatch);
-      lines = lines.slice(maxBatch);
+      let n = 0;
+      let bytes = 0;
+      while (n < lines.length && n < maxBatch && (n === 0 || bytes + lines[n].bytes <= maxBatchBytes)) bytes += lines[n++].bytes;
+      const batch = lines.slice(0, n).map((l) => l.line);
+      lines = lines.slice(n);
+      pendingBytes -= bytes;
       try {
         emit(batch);
       } catch (err) {
         logger.warn({ err: (err as Error).message, lines: batch.length }, 'agent output could not be journaled; lines dropped');
       }
     }
+    pendingBytes = 0;
   }
 
   return {
@@ -186,8 +197,12 @@ export function createLogSink({ emit, logger, flushMs = 200, maxBatch = 500, max
         if (dropped++ % 1000 === 0) logger.warn({ agentId, dropped }, 'agent output arrives faster than it can be journaled; dropping lines');
         return;
       }
-      lines.push({ agent_id: agentId, level: parsed.level, message: parsed.message, context: parsed.context, timestamp: parsed.timestamp.toISOString(), source: stream });
-      if (lines.length >= maxBatch) flush();
+      const wire: LogLineWire = { agent_id: agentId, level: parsed.level, message: parsed.message, context: parsed.context, timestamp: parsed.timestamp.toISOString(), source: stream };
+      // What the line weighs in JSON: its message and context (escapes can double them) and the fixed fields.
+      const bytes = 2 * (Buffer.byteLength(parsed.message) + (parsed.context == null ? 0 : Buffer.byteLength(JSON.stringify(parsed.context)))) + 160;
+      lines.push({ line: wire, bytes });
+      pendingBytes += bytes;
+      if (lines.length >= maxBatch || pendingBytes >= maxBatchBytes) flush();
       else if (!timer) {
         timer = setTimeout(flush, flushMs);
         timer.unref();

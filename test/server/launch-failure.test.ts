@@ -2,6 +2,7 @@
 // the exit record (`process_exited` details `stderr_tail`) and named in the status's last_error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_AGENTS, startSupervisedAms, type SupervisedAms } from '../helpers/supervised.js';
+import { eventually } from '../helpers/wait.js';
 
 let t: SupervisedAms;
 const ids: Record<string, string> = {};
@@ -16,6 +17,19 @@ beforeAll(async () => {
         version: '1.0.0',
         command: 'node agent.mjs',
         files: { 'agent.mjs': "await import('file:///nonexistent/opmas/agent-sdk/index.mjs');\n" },
+      },
+      // A flood of long lines: 9 MB of output in a moment, far past what one NATS message carries.
+      loud: {
+        name: 'LoudAgent',
+        version: '1.0.0',
+        command: 'node agent.mjs',
+        files: {
+          'agent.mjs': [
+            "const line = 'y'.repeat(15_000);",
+            'for (let i = 0; i < 600; i++) process.stdout.write(`${i} ${line}\\n`);',
+            "process.stdout.write('loud: done\\n', () => { process.exitCode = 3; });",
+          ].join('\n'),
+        },
       },
       noisy: {
         name: 'NoisyAgent',
@@ -33,7 +47,7 @@ beforeAll(async () => {
       },
     },
   );
-  for (const name of ['CrashOnStartAgent', 'MissingSdkAgent', 'NoisyAgent']) {
+  for (const name of ['CrashOnStartAgent', 'MissingSdkAgent', 'NoisyAgent', 'LoudAgent']) {
     ids[name] = await t.idOf(name);
     await t.setPolicy(ids[name], { auto_recovery: false });
   }
@@ -72,5 +86,19 @@ describe('a launch that fails', () => {
     expect(tail.length).toBeLessThanOrEqual(21);
     expect(tail.some((l) => /^… \d+ more (lines|bytes) …$/.test(l))).toBe(true);
     expect(status.last_error).toBe('the process exited with code 2; stderr: fatal: the rules file is unreadable');
+    // Its lines are stored too; the NUL byte (which PostgreSQL text cannot hold) as U+FFFD.
+    const stored = async () => (await t.ams.db.knex('agent_logs').where({ agent_id: ids.NoisyAgent }).select('message')).map((r: { message: string }) => r.message);
+    const messages = await eventually(stored, (m) => m.includes('fatal: the rules file is unreadable'), 'the last line stored');
+    expect(messages).toContain('\ufffd\ufffd');
+    expect(messages.filter((m) => m.startsWith('noise '))).toHaveLength(5000);
+  });
+
+  it('journals a flood of long output lines in batches NATS can carry: every line stored, and the exit after them recorded', async () => {
+    const { status } = await failedLaunch(ids.LoudAgent);
+    expect(status.exit_code).toBe(3);
+    const count = async () => Number((await t.ams.db.knex('agent_logs').where({ agent_id: ids.LoudAgent }).count({ n: '*' }).first())!.n);
+    await eventually(count, (n) => n >= 601, 'every line stored');
+    expect(await count()).toBe(601);
+    expect(t.ams.supervisor!.journalStats()).toMatchObject({ dropped_log_lines: 0, oversized: 0 });
   });
 });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createJournal } from '../../server/supervisor/journal.js';
+import { createJournal, ObservationTooLarge } from '../../server/supervisor/journal.js';
 import type { Observation } from '../../server/broker/host-protocol.js';
 
 const logger = pino({ level: 'silent' });
@@ -65,16 +65,40 @@ describe('observation journal', () => {
     up = true;
     expect(await j.drained(10_000)).toBe(true);
     const kinds = published.map((o) => o.kind);
-    // Every state observation is there; the drop is reported once NATS takes observations again.
+    // Every state observation is there; each dropped batch is a placeholder in its place.
     expect(kinds[0]).toBe('host.hello');
-    expect(kinds).toContain('journal.dropped');
     expect(kinds).toContain('status.columns');
-    expect(kinds.filter((k) => k === 'metrics.samples').length).toBeLessThan(40);
-    const dropped = published.find((o) => o.kind === 'journal.dropped')!;
-    expect((dropped.body as { samples: number }).samples).toBe(40 - kinds.filter((k) => k === 'metrics.samples').length);
-    // Published in the order of their sequence numbers (the report is numbered after what it was made behind).
-    const seqs = published.map((o) => o.seq);
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const kept = kinds.filter((k) => k === 'metrics.samples').length;
+    expect(kept).toBeLessThan(40);
+    const placeholders = published.filter((o) => o.kind === 'journal.dropped');
+    expect(placeholders.reduce((n, o) => n + (o.body as { samples: number }).samples, 0)).toBe(40 - kept);
+    expect(j.stats().dropped_samples).toBe(40 - kept);
+    // No gap in the sequence for the control plane to wait on, in order.
+    expect(published.map((o) => o.seq)).toEqual(Array.from({ length: 42 }, (_, i) => i + 1));
+    j.stop();
+  });
+
+  it('publishes a placeholder in place of an observation NATS can never take, and goes on with the rest', async () => {
+    const j = createJournal({ dir: dir(), hostId: 'h1', logger, window: 4 });
+    j.open(1);
+    j.emit('host.hello', hello);
+    j.emit('logs.lines', { lines: [{ agent_id: AGENT, level: 'info', message: 'x'.repeat(5000), context: null, timestamp: new Date().toISOString(), source: 'stdout' }] });
+    j.emit('status.columns', { agent_id: AGENT, set: { last_error: 'after' } });
+    const published: Observation[] = [];
+    let refused = 0;
+    j.start(async (o) => {
+      const bytes = JSON.stringify(o).length;
+      if (bytes > 1000) {
+        refused += 1;
+        throw new ObservationTooLarge(bytes, 1000);
+      }
+      if (!published.some((p) => p.seq === o.seq)) published.push(o);
+    });
+    expect(await j.drained(5000)).toBe(true);
+    expect(refused).toBe(1);
+    expect(published.sort((a, b) => a.seq - b.seq).map((o) => `${o.seq}:${o.kind}`)).toEqual(['1:host.hello', '2:journal.dropped', '3:status.columns']);
+    expect(published[1].body).toMatchObject({ samples: 0, log_lines: 1 });
+    expect(j.stats()).toMatchObject({ dropped_log_lines: 1, oversized: 0, pending: 0 });
     j.stop();
   });
 });
