@@ -9,7 +9,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
-import { asDatabaseUnavailable } from '../db/database.js';
+import { asDatabaseUnavailable, isTransientConflict } from '../db/database.js';
 import { hostsRepo } from '../db/hosts.repo.js';
 import { recoveryRepo } from '../db/recovery.repo.js';
 import { configRepo } from '../db/config.repo.js';
@@ -23,7 +23,7 @@ import { APPLIER_CONSUMER, type Observation, type ObservationBody, OBSERVATIONS_
 import { subjects } from '../broker/subjects.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import type { AmsEventInput, EventBus } from '../events/bus.js';
-import { AgentNotFound } from '../errors.js';
+import { AgentNotFound, DatabaseUnavailable } from '../errors.js';
 import { statusWriter, type ProcessChange, type StatusEventType } from '../services/status.js';
 import type { PackageService } from '../services/packages.js';
 import type { CredentialsService } from '../services/credentials.js';
@@ -293,7 +293,8 @@ export function createObservationApplier(deps: {
         m.ack();
         return;
       } catch (err) {
-        let unavailable = asDatabaseUnavailable(err);
+        // A conflict with another transaction (a deadlock) is tried again like an outage: never skipped.
+        let unavailable = asDatabaseUnavailable(err) ?? (isTransientConflict(err) ? new DatabaseUnavailable(`a conflict with another transaction (${(err as Error).message})`) : undefined);
         if (!unavailable) {
           try {
             // Its place in the host's sequence is taken all the same: what follows must not wait for it.

@@ -192,6 +192,14 @@ export function asDatabaseUnavailable(err: unknown): DatabaseUnavailable | undef
   return undefined;
 }
 
+/** PostgreSQL's conflicts between transactions (deadlock, serialization failure, lock not available): the same work succeeds when tried again. */
+const CONFLICT_CODES = new Set(['40P01', '40001', '55P03']);
+
+export function isTransientConflict(err: unknown): boolean {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
+}
+
 function describe(err: Error): string {
   const code = (err as { code?: unknown }).code;
   if (err.name === 'KnexTimeoutError') return 'no connection could be obtained in time';

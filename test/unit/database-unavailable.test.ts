@@ -1,7 +1,7 @@
 // Which driver errors mean "the database cannot be reached" (a 503 and a retry, never a lost
 // batch) and which are the query's own fault.
 import { describe, expect, it } from 'vitest';
-import { asDatabaseUnavailable } from '../../server/db/database.js';
+import { asDatabaseUnavailable, isTransientConflict } from '../../server/db/database.js';
 import { DatabaseUnavailable } from '../../server/errors.js';
 
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -32,5 +32,16 @@ describe('asDatabaseUnavailable', () => {
       expect(asDatabaseUnavailable(err), err.message).toBeUndefined();
     }
     expect(asDatabaseUnavailable('a string')).toBeUndefined();
+  });
+});
+
+describe('isTransientConflict', () => {
+  it('knows a deadlock, a serialization failure and a lock not available, and nothing else', () => {
+    expect(isTransientConflict(pgError('40P01', 'deadlock detected'))).toBe(true);
+    expect(isTransientConflict(pgError('40001', 'could not serialize access due to concurrent update'))).toBe(true);
+    expect(isTransientConflict(pgError('55P03', 'could not obtain lock on row in relation "agent_status"'))).toBe(true);
+    expect(isTransientConflict(pgError('22P05', 'unsupported Unicode escape sequence'))).toBe(false);
+    expect(isTransientConflict(pgError('57P01', 'terminating connection due to administrator command'))).toBe(false);
+    expect(isTransientConflict('40P01')).toBe(false);
   });
 });
