@@ -257,7 +257,9 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       const s = stateOf(agentId);
       s.supervised = true;
       s.processStartMs = startedAt.getTime();
-      s.lastHeartbeatMs = opts.adopted ? opts.adopted.lastHeartbeatMs : undefined;
+      // A fast agent's first heartbeat can arrive before its start is recorded: it is its own, and kept.
+      const early = s.lastHeartbeatMs !== undefined && s.lastHeartbeatMs >= s.processStartMs ? s.lastHeartbeatMs : undefined;
+      s.lastHeartbeatMs = opts.adopted ? opts.adopted.lastHeartbeatMs : early;
       s.metrics = {};
       s.latest = dictionary<number>();
       s.counters = undefined;
