@@ -90,6 +90,13 @@ export class AgentUnreachable extends AmsError {
   }
 }
 
+/** A request nobody is subscribed to (NATS "no responders"): the subscriber may be reconnecting. */
+export class NoResponders extends AgentUnreachable {
+  constructor(subject: string) {
+    super(`nobody is subscribed to ${subject}`);
+  }
+}
+
 export class UnsupportedApiVersion extends AmsError {
   constructor(requested: string, supported: readonly string[]) {
     super(

@@ -4,7 +4,7 @@
 import { connect, credsAuthenticator, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { AgentUnreachable, BrokerUnavailable } from '../errors.js';
+import { AgentUnreachable, BrokerUnavailable, NoResponders } from '../errors.js';
 import { subjects } from './subjects.js';
 
 export type BrokerConnectionStatus = 'connected' | 'reconnecting' | 'down';
@@ -233,7 +233,7 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
       try {
         reply = await conn.request(subject, JSON.stringify(body), { timeout: budget });
       } catch (err) {
-        if (err instanceof natsErrors.RequestError && err.isNoResponders()) throw new AgentUnreachable(`nobody is subscribed to ${subject}`);
+        if (err instanceof natsErrors.RequestError && err.isNoResponders()) throw new NoResponders(subject);
         if (err instanceof natsErrors.TimeoutError || (err as Error).cause instanceof natsErrors.TimeoutError) {
           throw new AgentUnreachable(`no reply on ${subject} within ${timeoutMs} ms`);
         }

@@ -17,7 +17,7 @@ import type { BrokerConnection } from '../broker/connection.js';
 import { type ObservationBody, RescanReply } from '../broker/host-protocol.js';
 import { subjects } from '../broker/subjects.js';
 import { type Page, toPage } from '../http/cursor.js';
-import { NotFound, ServiceUnavailable } from '../errors.js';
+import { NoResponders, NotFound, ServiceUnavailable } from '../errors.js';
 import type { PackageReading } from '../scanner/package-reader.js';
 import { type PackageStatus, reconcile } from '../scanner/reconcile.js';
 
@@ -243,7 +243,7 @@ export function createPackageService(deps: {
           try {
             return await deps.connection.request(subjects.host(hostId).rescan, { trigger: 'api' }, 5000);
           } catch (err) {
-            if (!/nobody is subscribed/.test((err as Error).message) || Date.now() > until) throw err;
+            if (!(err instanceof NoResponders) || Date.now() > until) throw err;
             await new Promise((r) => setTimeout(r, 250));
           }
         }

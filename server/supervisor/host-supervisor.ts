@@ -14,7 +14,7 @@ import { ApplyRequest, ErrorReply, type Observation, observationMsgId, RollbackR
 import { HeartbeatBody, MAX_AGENT_MESSAGE_BYTES, MetricsBody } from '../broker/protocol.js';
 import { parseAgentSubject, subjects } from '../broker/subjects.js';
 import { ensureObservationStream } from '../broker/jetstream.js';
-import { AgentNotFound, BrokerUnavailable } from '../errors.js';
+import { AgentNotFound, BrokerUnavailable, NoResponders } from '../errors.js';
 import { canTransition } from '../domain/state-machine.js';
 import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from '../domain/recovery-policy.js';
 import { createKeyedQueue } from '../util/keyed-queue.js';
@@ -132,7 +132,7 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
         return performance.now() - t0;
       } catch (err) {
         // No reply within the timeout is a response time of at least the timeout; no subscriber says nothing about speed.
-        if ((err as Error).message.includes('nobody is subscribed') || err instanceof BrokerUnavailable) return undefined;
+        if (err instanceof NoResponders || err instanceof BrokerUnavailable) return undefined;
         return performance.now() - t0;
       }
     },

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { ControlReply } from '../broker/protocol.js';
 import { subjects } from '../broker/subjects.js';
-import { AgentNotFound, AgentUnreachable, BrokerUnavailable } from '../errors.js';
+import { AgentNotFound, BrokerUnavailable, NoResponders } from '../errors.js';
 import { canTransition, type ProcessState } from '../domain/state-machine.js';
 import { InvalidTransition, NotStartable } from '../domain/lifecycle-errors.js';
 import type { ConfigMap } from '../domain/agent-config.js';
@@ -159,7 +159,7 @@ export function createLauncher(ctx: SupervisorContext, hooks: { onStarted(proc: 
         return await control(agentId, body, Math.max(100, deadline - Date.now()));
       } catch (err) {
         const heard = monitor.view(agentId)?.last_heartbeat != null;
-        const again = heard && ((err instanceof AgentUnreachable && err.message.includes('nobody is subscribed')) || err instanceof BrokerUnavailable);
+        const again = heard && (err instanceof NoResponders || err instanceof BrokerUnavailable);
         if (!again || Date.now() + STOP_RETRY_MS >= deadline) throw err;
         await new Promise((r) => setTimeout(r, STOP_RETRY_MS));
       }
