@@ -230,15 +230,26 @@ export function createBrokerConnection(opts: BrokerConnectionOptions) {
       const conn = requireConnection();
       const budget = Math.max(1, timeoutMs - (Date.now() - t0));
       let reply: Msg;
+      // A reply cannot come over a connection that dropped: fail now rather than at the timeout.
+      let onDrop: ((s: BrokerConnectionStatus) => void) | undefined;
+      const dropped = new Promise<never>((_, reject) => {
+        onDrop = (s) => {
+          if (s !== 'connected') reject(new BrokerUnavailable('the connection was lost during the request'));
+        };
+        statusListeners.add(onDrop);
+      });
       try {
-        reply = await conn.request(subject, JSON.stringify(body), { timeout: budget });
+        reply = await Promise.race([conn.request(subject, JSON.stringify(body), { timeout: budget }), dropped]);
       } catch (err) {
+        if (err instanceof BrokerUnavailable) throw err;
         if (err instanceof natsErrors.RequestError && err.isNoResponders()) throw new NoResponders(subject);
         if (err instanceof natsErrors.TimeoutError || (err as Error).cause instanceof natsErrors.TimeoutError) {
           throw new AgentUnreachable(`no reply on ${subject} within ${timeoutMs} ms`);
         }
         if (status !== 'connected') throw new BrokerUnavailable('the connection was lost during the request');
         throw err;
+      } finally {
+        statusListeners.delete(onDrop!);
       }
       try {
         return reply.json();

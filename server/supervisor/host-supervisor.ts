@@ -410,6 +410,16 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
 
   // JetStream client of the current connection (made again after a reconnection that replaced it).
   let js: { nc: NatsConnection; client: JetStreamClient } | undefined;
+  // Publishes waiting for their PubAck when the connection drops (a host-mode revocation reloads
+  // nats-server) fail at once: the ack is lost with the connection, and waiting out the 5 s
+  // timeout held every later observation back. The journal sends them again (deduplicated by id).
+  const inFlight = new Set<(err: Error) => void>();
+  unsubscribers.push(
+    connection.onStatus((s) => {
+      if (s === 'connected') return;
+      for (const abort of inFlight) abort(new BrokerUnavailable('the NATS connection dropped before the observation was acknowledged'));
+    }),
+  );
   async function publish(o: Observation): Promise<void> {
     const nc = connection.raw();
     if (!nc || connection.status() !== 'connected') throw new BrokerUnavailable('not connected to NATS');
@@ -417,7 +427,14 @@ export function createHostSupervisor(deps: HostSupervisorDeps) {
     const data = new TextEncoder().encode(JSON.stringify(o));
     const max = nc.info?.max_payload;
     if (max !== undefined && data.length > max) throw new ObservationTooLarge(data.length, max);
-    await js.client.publish(subjects.host(hostId).observation(o.kind), data, { msgID: observationMsgId(o), timeout: 5000 });
+    let abort!: (err: Error) => void;
+    const dropped = new Promise<never>((_, reject) => (abort = reject));
+    inFlight.add(abort);
+    try {
+      await Promise.race([js.client.publish(subjects.host(hostId).observation(o.kind), data, { msgID: observationMsgId(o), timeout: 5000 }), dropped]);
+    } finally {
+      inFlight.delete(abort);
+    }
   }
 
   async function reconcileAll(): Promise<void> {

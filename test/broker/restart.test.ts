@@ -106,6 +106,28 @@ describe('nats-server stopped', () => {
     }
   });
 
+  it('fails a request in flight when the connection drops, without waiting for its timeout', async () => {
+    const id = 'security-550e8400-e29b-41d4-a716-446655440002';
+    const creds = await tb.broker.issuer.issueAgent({ agentId: id });
+    const agent = await connectWithCreds(tb.url, creds.creds, { inboxPrefix: subjects.agent(id).inboxPrefix, reconnect: false });
+    // Heard, never answered: only the drop can end the request before its 60 s.
+    let heard!: () => void;
+    const asked = new Promise<void>((r) => (heard = r));
+    agent.subscribe(subjects.agent(id).control, { callback: () => heard() });
+    await agent.flush();
+    const pending = tb.broker.connection.request(subjects.agent(id).control, { action: 'ping' }, 60_000);
+    const outcome = pending.then(() => 'answered', (err: { code?: string }) => err.code ?? 'other');
+    await asked;
+    await tb.broker.server!.stop();
+    try {
+      expect(await outcome).toBe('broker_unavailable');
+    } finally {
+      await tb.broker.server!.start();
+      await waitFor(() => tb.broker.connection.status() === 'connected', 'the AMS reconnecting');
+      await agent.close().catch(() => undefined);
+    }
+  });
+
   it('still lets an agent stop cleanly on SIGTERM while the broker is away', async () => {
     const heartbeats: string[] = [];
     const stopConsuming = tb.broker.connection.subscribe(subjects.everyAgent.heartbeat, (m) => heartbeats.push(m.subject));
