@@ -75,12 +75,15 @@ if (!only || only === 'metrics') {
   printTable(`Metrics query, PostgreSQL: ${title}`, pgRows);
 }
 
-if (!only || only === 'supervisor') {
+// `crash`: the supervisor section without the footprint run (which takes minutes).
+if (!only || only === 'supervisor' || only === 'crash') {
   const crash = await withPgDatabase((url) => benchCrash(url));
   printTable('Crash to running again: kill -9 until the supervisor reports the new process running (ratios to a bare spawn loop)', crash.running);
   printTable('Crash to running again: kill -9 until the new process executes its first line (ratios to a bare spawn loop)', crash.executing);
   const detection = await benchDetection();
   printTable('Detection: heartbeats stop -> critical, overshoot past 3 × interval', detection.rows);
+}
+if (!only || only === 'supervisor') {
   // The footprint runs the built AMS entry (out/main/server.js), as host mode does.
   const { execFileSync } = await import('node:child_process');
   execFileSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'ignore' });
