@@ -80,6 +80,9 @@ export async function adoptAtStart(
   // Statuses that say a process runs when none does.
   for (const row of status.all()) {
     if (handled.has(row.agent_id) || !LIVE.includes(row.process_status) || pm.get(row.agent_id)) continue;
+    // A start asked (while this host was away) and not carried out yet: the reconciler does it.
+    const spec = specs.get(row.agent_id);
+    if (row.process_status === 'starting' && spec && spec.desired_state === 'running' && !spec.disabled && spec.package_path !== null) continue;
     const reason = 'no process was found when the supervisor started';
     out.missing.push(row.agent_id);
     if (row.process_status === 'stopping') {

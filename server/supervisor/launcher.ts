@@ -81,7 +81,10 @@ export function createLauncher(ctx: SupervisorContext, hooks: { onStarted(proc: 
     const row = await requireRow(agentId);
     const current = row.process_status;
     const action = cause.cause === 'operator' ? cause.action : 'start';
-    if (!canTransition(current, 'starting') || pm.get(agentId)) throw new InvalidTransition(current, 'starting', action);
+    // `starting` with nothing running here: the control plane recorded the request (the API
+    // writes that first step) before this supervisor had the agent; the start is carried out.
+    const asked = current === 'starting';
+    if ((!asked && !canTransition(current, 'starting')) || pm.get(agentId)) throw new InvalidTransition(current, 'starting', action);
     const prep = prepareStart(agentId);
     const config = prep.spec.config as ConfigMap;
     const version = prep.spec.config_version;
@@ -107,7 +110,7 @@ export function createLauncher(ctx: SupervisorContext, hooks: { onStarted(proc: 
       const message = (err as Error).message;
       const stderrTail = readStderrTail(ctx.records.paths(agentId).stderr);
       await status.transitions(agentId, [
-        requested,
+        ...(asked ? [] : [requested]),
         {
           to: 'failed', event: 'process_exited',
           details: { ...cause, spawned: false, error: message, stderr_tail: stderrTail },
@@ -121,7 +124,7 @@ export function createLauncher(ctx: SupervisorContext, hooks: { onStarted(proc: 
       await status.transitions(
         agentId,
         [
-          requested,
+          ...(asked ? [] : [requested]),
           {
             to: 'running',
             event: 'process_started',
