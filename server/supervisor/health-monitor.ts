@@ -303,7 +303,9 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       for (const [agentId, s] of agents) {
         if (!s.supervised) continue;
         s.writes = s.writes
-          .then(() => deps.status.setHealth(agentId, s.health, s.reasons as unknown as Array<Record<string, unknown>>, { cause }))
+          .then(async () => {
+            await deps.status.setHealth(agentId, s.health, s.reasons as unknown as Array<Record<string, unknown>>, { cause });
+          })
           .catch((err) => deps.logger.warn({ agentId, err: (err as Error).message }, 'reporting the health again failed'));
       }
     },

@@ -43,7 +43,7 @@ afterAll(async () => {
 const host = async () => (await t.api.get(`/api/v1/hosts/${hostId}`)).body;
 
 it('comes back up with its agents healthy again after its supervisor was frozen past its lease', async () => {
-  const id = await eventually(() => t.idOf('SecurityAgent').catch(() => undefined), Boolean, 'the agent registered from the host', 30_000);
+  const id = (await eventually(() => t.idOf('SecurityAgent').catch(() => undefined), Boolean, 'the agent registered from the host', 30_000))!;
   expect((await t.api.get(`/api/v1/agents/${id}`)).body.host_id).toBe(hostId);
   // Long enough that the freeze itself changes nothing the supervisor judges.
   expect((await t.api.put(`/api/v1/agents/${id}/config`, { heartbeat_interval: 20 })).status).toBe(200);

@@ -101,7 +101,7 @@ describe('a crash loop', () => {
     expect(view.attempts[0].error).toContain('exited again (code 1)');
     expect(view).toMatchObject({ remaining: 0, in_progress: false, can_recover: true });
     // Events are published after their transaction commits, so they may trail the status read above.
-    const of = (type: string) => async () => events.filter((e) => e.type === type && e.agent_id === id);
+    const of = (type: string) => async () => events.filter((e) => e.type === type && 'agent_id' in e && e.agent_id === id);
     await eventually(of('recovery.failed'), (xs) => xs.length > 0, 'the recovery.failed event');
     const escalated = await eventually(of('recovery.escalated'), (xs) => xs.length > 0, 'the recovery.escalated event');
     expect(escalated).toHaveLength(1);
