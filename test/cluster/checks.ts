@@ -7,20 +7,12 @@ import fs from 'node:fs';
 import type { Cluster } from './harness.js';
 import type { LiveEvent } from './live.js';
 import { COUNTER } from './heartbeats.js';
+import { canonical } from '../helpers/canonical.js';
+
+export { canonical };
 
 /** History rows written by a process status transition, each published as a status.changed event. */
 export const TRANSITION_EVENTS = new Set(['start_requested', 'process_started', 'stop_requested', 'process_stopped', 'process_exited', 'degraded', 'recovered', 'orphan_stopped']);
-
-/** JSON with object keys sorted (jsonb keeps its own key order). */
-export const canonical = (v: unknown): string =>
-  Array.isArray(v)
-    ? `[${v.map(canonical).join(',')}]`
-    : v && typeof v === 'object'
-      ? `{${Object.keys(v)
-          .sort()
-          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-          .join(',')}}`
-      : (JSON.stringify(v) ?? 'null');
 
 export interface HistoryRow {
   id: number;

@@ -4,6 +4,7 @@
 // HOME is the supervisor's own, which the harness makes a folder of this run, so agents of other
 // test runs on the machine are not counted.
 import fs from 'node:fs';
+import { alive } from '../helpers/proc.js';
 
 export interface Sample {
   at: number;
@@ -35,15 +36,6 @@ export interface ProcessSampler {
   stop(): void;
 }
 
-function isLive(pid: string): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 export function startProcessSampler(opts: { marker: string; intervalMs?: number }): ProcessSampler {
   const marker = `HOME=${opts.marker}`;
@@ -72,7 +64,7 @@ export function startProcessSampler(opts: { marker: string; intervalMs?: number 
       const vars = env.split('\0');
       if (!vars.some((v) => v === marker || v.startsWith(`${marker}/`))) continue;
       const id = vars.find((v) => v.startsWith('OPMAS_AGENT_ID='))?.slice('OPMAS_AGENT_ID='.length);
-      if (!id || !isLive(name)) continue;
+      if (!id || !alive(name)) continue;
       const pid = Number(name);
       pids.set(id, [...(pids.get(id) ?? []), pid]);
       const seen = ever.get(id) ?? [];

@@ -1,17 +1,7 @@
 // Events injected into the AMS's bus go through the cluster's event stream like every other:
 // this waits until the stream has delivered the injected one back to this process.
 import type { AmsEvent, AmsEventInput, EventBus } from '../../server/events/bus.js';
-
-/** JSON with object keys sorted (the outbox keeps events as jsonb, which orders keys its own way). */
-const canonical = (v: unknown): string =>
-  Array.isArray(v)
-    ? `[${v.map(canonical).join(',')}]`
-    : v && typeof v === 'object'
-      ? `{${Object.keys(v)
-          .sort()
-          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-          .join(',')}}`
-      : (JSON.stringify(v) ?? 'null');
+import { canonical } from './canonical.js';
 
 export function publishDelivered(bus: EventBus, e: AmsEventInput, timeoutMs = 20_000): Promise<AmsEvent> {
   const key = canonical(e);

@@ -72,16 +72,9 @@ export async function startSupervisedAms(packages: Record<string, PackageSource>
   return s;
 }
 
-/** Whether a process with this PID exists (and is not a zombie). */
-export function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+import { alive } from './proc.js';
+
+export { alive };
 
 /** PIDs of processes whose environment names this agent (every copy of it, however started). */
 export function processesOf(agentId: string): number[] {
