@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { Queryable } from './agents.repo.js';
 import { LEVEL_MS, type RollupLevel } from '../domain/metric-rollups.js';
+import { PREDECESSOR } from './metrics.repo.js';
 
 export interface DirtyMinute {
   agent_id: string;
@@ -27,8 +28,8 @@ const UPSERT = `ON CONFLICT (agent_id, bucket, name) DO UPDATE SET
  * Samples of both tables in [lo, hi) (of one agent, or all), each with its increase over its
  * predecessor (looked up before `lo` for the first sample of a series) and the seconds between
  * them, summed into 1-minute buckets. A drop counts as a restart from zero; samples with the same
- * time are ordered by value, as the series queries order them. The predecessor is looked up as in
- * metrics.repo.ts's lookback (the name as a range of one, so the (agent, name, time) index is used).
+ * time are ordered by value, as the series queries order them. The predecessor is looked up by
+ * metrics.repo.ts's PREDECESSOR (the name as a range of one, so the (agent, name, time) index is used).
  */
 function rawToMinutes(agentId: string | undefined): string {
   const agent = (col: string) => (agentId === undefined ? '' : `${col} = ? AND `);
@@ -40,15 +41,7 @@ function rawToMinutes(agentId: string | undefined): string {
       SELECT agent_id, name, value, timestamp FROM agent_metrics
        WHERE ${agent('agent_id')}timestamp >= ?::timestamptz AND timestamp < ?::timestamptz),
     prev AS (
-      SELECT p.agent_id, p.name, x.value, x.ts FROM (SELECT DISTINCT agent_id, name FROM s) p
-      CROSS JOIN LATERAL (
-        SELECT value, ts FROM (
-          (SELECT metric_value AS value, created_at AS ts FROM agent_resource_metrics r
-            WHERE r.agent_id = p.agent_id AND r.metric_type >= p.name AND r.metric_type <= p.name AND r.created_at < ?::timestamptz ORDER BY r.metric_type DESC, r.created_at DESC, r.metric_value DESC LIMIT 1)
-          UNION ALL
-          (SELECT m.value, m.timestamp FROM agent_metrics m
-            WHERE m.agent_id = p.agent_id AND m.name >= p.name AND m.name <= p.name AND m.timestamp < ?::timestamptz ORDER BY m.name DESC, m.timestamp DESC, m.value DESC LIMIT 1)) y
-        ORDER BY ts DESC, value DESC LIMIT 1) x),
+      SELECT p.agent_id, p.name, x.value, x.ts FROM (SELECT DISTINCT agent_id, name FROM s) p ${PREDECESSOR}),
     d AS (
       SELECT agent_id, name, value, ts, own, value - lag(value) OVER w AS dv, date_part('epoch', ts - lag(ts) OVER w) AS dt
       FROM (SELECT agent_id, name, value, ts, true AS own FROM s UNION ALL SELECT agent_id, name, value, ts, false FROM prev) z

@@ -99,19 +99,21 @@ function rawRows(agentId: string | undefined, fromMs: number, toMs: number, filt
  */
 function lookback(pairs: Part, beforeMs: number): Part {
   const before = iso(beforeMs);
-  return {
-    sql: `SELECT p.agent_id, p.name, x.value, x.ts FROM (${pairs.sql}) p
-          CROSS JOIN LATERAL (
-            SELECT value, ts FROM (
-              (SELECT metric_value AS value, created_at AS ts FROM agent_resource_metrics r
-                WHERE r.agent_id = p.agent_id AND r.metric_type >= p.name AND r.metric_type <= p.name AND r.created_at < ?::timestamptz ORDER BY r.metric_type DESC, r.created_at DESC, r.metric_value DESC LIMIT 1)
-              UNION ALL
-              (SELECT m.value, m.timestamp FROM agent_metrics m
-                WHERE m.agent_id = p.agent_id AND m.name >= p.name AND m.name <= p.name AND m.timestamp < ?::timestamptz ORDER BY m.name DESC, m.timestamp DESC, m.value DESC LIMIT 1)) y
-            ORDER BY ts DESC, value DESC LIMIT 1) x`,
-    bindings: [...pairs.bindings, before, before],
-  };
+  return { sql: `SELECT p.agent_id, p.name, x.value, x.ts FROM (${pairs.sql}) p ${PREDECESSOR}`, bindings: [...pairs.bindings, before, before] };
 }
+
+/**
+ * `CROSS JOIN LATERAL ... x`: for each row p (agent_id, name), its sample (x.value, x.ts) just
+ * before a time given twice as bindings. The rollup job looks predecessors up the same way.
+ */
+export const PREDECESSOR = `CROSS JOIN LATERAL (
+    SELECT value, ts FROM (
+      (SELECT metric_value AS value, created_at AS ts FROM agent_resource_metrics r
+        WHERE r.agent_id = p.agent_id AND r.metric_type >= p.name AND r.metric_type <= p.name AND r.created_at < ?::timestamptz ORDER BY r.metric_type DESC, r.created_at DESC, r.metric_value DESC LIMIT 1)
+      UNION ALL
+      (SELECT m.value, m.timestamp FROM agent_metrics m
+        WHERE m.agent_id = p.agent_id AND m.name >= p.name AND m.name <= p.name AND m.timestamp < ?::timestamptz ORDER BY m.name DESC, m.timestamp DESC, m.value DESC LIMIT 1)) y
+    ORDER BY ts DESC, value DESC LIMIT 1) x`;
 
 /**
  * Each raw sample of [from, to) with its increase (`inc`) and the seconds since its predecessor
