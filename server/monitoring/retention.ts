@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { withAdvisoryLock } from '../db/advisory-lock.js';
+import { periodicJob } from '../util/periodic-job.js';
 import { logsRepo } from '../db/logs.repo.js';
 import { metricsRepo } from '../db/metrics.repo.js';
 import { metricRollupsRepo } from '../db/metric-rollups.repo.js';
@@ -60,15 +61,12 @@ export function createRetention(deps: RetentionDeps) {
   const { db, logger, settings } = deps;
   const batch = deps.batch ?? 5000;
   const now = deps.now ?? Date.now;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<RetentionResult> | undefined;
-  let stopped = false;
 
   /** Repeats a bounded delete until a batch comes back short; answers the total. */
   async function drain(step: () => Promise<number>): Promise<number> {
     let total = 0;
     for (;;) {
-      if (stopped) return total;
+      if (job.stopped()) return total;
       const n = await step();
       total += n;
       if (n < batch) return total;
@@ -125,31 +123,12 @@ export function createRetention(deps: RetentionDeps) {
     return result;
   }
 
-  /** One pruning run now (a run already in progress is joined, not repeated). */
-  function run(): Promise<RetentionResult> {
-    current ??= runOnce().finally(() => (current = undefined));
-    return current;
-  }
-
+  const every = deps.intervalMs ?? 600_000;
+  const job = periodicJob(runOnce, { everyMs: every, firstDelayMs: Math.min(60_000, every), onError: (err) => logger.warn({ err: err.message }, 'retention run failed') });
   return {
-    run,
-    start(): void {
-      const every = deps.intervalMs ?? 600_000;
-      stopped = false;
-      const tick = (delay: number) => {
-        timer = setTimeout(() => {
-          void run()
-            .catch((err: Error) => logger.warn({ err: err.message }, 'retention run failed'))
-            .finally(() => !stopped && tick(every));
-        }, delay);
-        timer.unref();
-      };
-      tick(Math.min(60_000, every));
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await current?.catch(() => undefined);
-    },
+    /** One pruning run now (a run already in progress is joined, not repeated). */
+    run: () => job.run(),
+    start: () => job.start(),
+    stop: () => job.stop(),
   };
 }

@@ -16,6 +16,7 @@ import { withAdvisoryLock } from '../db/advisory-lock.js';
 import { SINGLETON_KEYS } from '../db/singleton-lock.js';
 import { inRollupTransaction, metricRollupsRepo } from '../db/metric-rollups.repo.js';
 import { LEVEL_MS, type RollupLevel } from '../domain/metric-rollups.js';
+import { periodicJob } from '../util/periodic-job.js';
 
 /** pg_advisory_lock key of the rollup job ("opm" + 7; the singletons' keys are together in singleton-lock.ts). */
 export const ROLLUP_LOCK_KEY = SINGLETON_KEYS.metricRollups;
@@ -63,10 +64,6 @@ export function createRollups(deps: RollupDeps) {
   const repo = metricRollupsRepo(db.knex);
   const graceMs = deps.graceMs ?? 60_000;
   const chunkMs: Record<RollupLevel, number> = { '1m': 10 * 60_000, '5m': 6 * 3_600_000, '1h': 7 * DAY_MS };
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<RollupResult> | undefined;
-  /** The timer is off. */
-  let stopped = false;
   /** A run in progress should end after its current transaction (stop() waits for it). */
   let aborting = false;
 
@@ -173,36 +170,23 @@ export function createRollups(deps: RollupDeps) {
     return result;
   }
 
-  /**
-   * One run now (a run in progress is joined, not repeated). `untilMs` rolls raw samples up to
-   * that time instead of the clock minus the grace (tests).
-   */
-  function run(opts: { untilMs?: number } = {}): Promise<RollupResult> {
-    current ??= runOnce(opts.untilMs).finally(() => (current = undefined));
-    return current;
-  }
+  const job = periodicJob(runOnce, {
+    everyMs: deps.intervalMs ?? 30_000,
+    firstDelayMs: 0,
+    onError: (err) => logger.warn({ err: err.message }, 'metric rollup run failed; retried at the next run'),
+  });
 
   return {
-    run,
-    start(): void {
-      const every = deps.intervalMs ?? 30_000;
-      stopped = false;
-      const tick = (delay: number) => {
-        timer = setTimeout(() => {
-          void run()
-            .catch((err: Error) => logger.warn({ err: err.message }, 'metric rollup run failed; retried at the next run'))
-            .finally(() => !stopped && tick(every));
-        }, delay);
-        timer.unref();
-      };
-      tick(0);
-    },
+    /**
+     * One run now (a run in progress is joined, not repeated). `untilMs` rolls raw samples up to
+     * that time instead of the clock minus the grace (tests).
+     */
+    run: (opts: { untilMs?: number } = {}): Promise<RollupResult> => job.run(opts.untilMs),
+    start: () => job.start(),
     /** Stops the timer and ends a run in progress after its current transaction; run() still works afterwards. */
     async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
       aborting = true;
-      await current?.catch(() => undefined);
+      await job.stop();
       aborting = false;
     },
   };
